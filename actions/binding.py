@@ -1,0 +1,128 @@
+"""Binding a channel user to an account: 户号 plus the last 4 digits of the registered phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import Events, PowerDeskAction, channel_user, find_bound_customer, latest_text
+from actions.parsing import extract_account_no, extract_last4
+from actions.services import Services, get_services
+from core.customers import bind, find_by_account, unbind
+from core.db import transaction
+from core.identity import mask_account, mask_name
+
+MAX_ATTEMPTS = 3
+UNBIND_WORDS = ("解绑", "解除绑定", "取消绑定")
+REBIND_WORDS = ("换绑", "更换", "换一个", "重新绑定", "改绑")
+
+
+class ActionStartBinding(PowerDeskAction):
+    def name(self) -> str:
+        return "action_start_binding"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        text = latest_text(tracker)
+        channel, user = channel_user(tracker)
+        with transaction(services.sessions) as session:
+            current = find_bound_customer(session, tracker)
+            if any(w in text for w in UNBIND_WORDS):
+                if current is None:
+                    dispatcher.utter_message(response="utter_ok")
+                    return [SlotSet("bound_account", None)]
+                unbind(session, channel, user)
+                dispatcher.utter_message(
+                    response="utter_unbind_done", account_masked=mask_account(current.account_no)
+                )
+                return [SlotSet("bound_account", None)]
+        if current is not None and not any(w in text for w in REBIND_WORDS):
+            dispatcher.utter_message(response="utter_already_bound", account_masked=mask_account(current.account_no))
+            return [SlotSet("bound_account", current.account_no)]
+        if (tracker.get_slot("bind_attempts") or 0) >= MAX_ATTEMPTS:
+            dispatcher.utter_message(response="utter_bind_locked")
+            return []
+        return [SlotSet("phone_last4", None), FollowupAction("bind_account_form")]
+
+
+class ValidateBindAccountForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_bind_account_form"
+
+    def validate_account_no(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        account_no = extract_account_no(str(value or ""))
+        if account_no is None:
+            dispatcher.utter_message(response="utter_account_no_invalid")
+            return {"account_no": None}
+        with get_services().sessions() as session:
+            if find_by_account(session, account_no) is None:
+                dispatcher.utter_message(response="utter_account_not_found")
+                return {"account_no": None}
+        return {"account_no": account_no}
+
+    def validate_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        last4 = extract_last4(str(value or ""))
+        if last4 is None:
+            dispatcher.utter_message(response="utter_phone_last4_invalid")
+            return {"phone_last4": None}
+        account_no = tracker.get_slot("account_no") or ""
+        with get_services().sessions() as session:
+            customer = find_by_account(session, account_no)
+            phone = (customer.phone or "") if customer else ""
+        if phone.endswith(last4) and len(phone) >= 4:
+            return {"phone_last4": last4, "bind_attempts": 0}
+        attempts = int(tracker.get_slot("bind_attempts") or 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            dispatcher.utter_message(response="utter_bind_locked")
+            return {"phone_last4": None, "account_no": None, "bind_attempts": attempts, "requested_slot": None}
+        dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=MAX_ATTEMPTS - attempts)
+        return {"phone_last4": None, "bind_attempts": attempts}
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        events = await super().run(dispatcher, tracker, domain)
+        locked = any(
+            e.get("event") == "slot" and e.get("name") == "bind_attempts" and (e.get("value") or 0) >= MAX_ATTEMPTS
+            for e in events
+        )
+        return [*events, ActiveLoop(None)] if locked else events
+
+
+class ActionBindAccountSubmit(PowerDeskAction):
+    def name(self) -> str:
+        return "action_bind_account_submit"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        account_no = tracker.get_slot("account_no") or ""
+        last4 = tracker.get_slot("phone_last4") or ""
+        reset = [SlotSet("phone_last4", None), SlotSet("account_no", None)]
+        if not account_no or not last4:
+            return [*reset, SlotSet("pending_action", None)]
+        channel, user = channel_user(tracker)
+        with transaction(services.sessions) as session:
+            customer = find_by_account(session, account_no)
+            if customer is None or not (customer.phone or "").endswith(last4):
+                dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=0)
+                return [*reset, SlotSet("pending_action", None)]
+            bind(session, channel, user, customer)
+            dispatcher.utter_message(
+                response="utter_bind_success",
+                account_masked=mask_account(customer.account_no),
+                customer_name_masked=mask_name(customer.name),
+            )
+        events: Events = [*reset, SlotSet("bound_account", account_no), SlotSet("bind_attempts", 0)]
+        pending = tracker.get_slot("pending_action")
+        if pending:
+            events += [SlotSet("pending_action", None), FollowupAction(pending)]
+        return events

@@ -1,0 +1,109 @@
+"""Fallback, handoff offers, affirm/deny in context, and tariff answers by type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import Events, PowerDeskAction, latest_entity
+from actions.services import Services
+
+# tariff_type canonical values (bot/data/nlu.yml synonyms) → the response that answers them
+TARIFF_RESPONSES = {
+    "阶梯": "utter_tariff_tiered",
+    "峰谷": "utter_tariff_tou",
+    "两部制": "utter_tariff_two_part",
+    "单一制": "utter_tariff_commercial",
+    "代理购电": "utter_tariff_agency",
+    "力调": "utter_tariff_power_factor",
+    "基金": "utter_tariff_funds",
+}
+REASON_BY_INTENT = {"complain": "complaint", "request_human": "asked", "affirm": "asked"}
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+def handoff(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
+    """Tell the customer a person is coming and signal the api, which queues the case."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    reason = tracker.get_slot("handoff_reason") or REASON_BY_INTENT.get(intent, "asked")
+    dispatcher.utter_message(response="utter_handoff_queued", json_message={"handoff": {"reason": reason}})
+    return [SlotSet("pending_offer", None), SlotSet("handoff_reason", None), ConversationPaused()]
+
+
+class ActionFallback(PowerDeskAction):
+    """Two-stage fallback: first ask to rephrase, on the second miss in a row offer a person."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        if consecutive_fallbacks(tracker) % 2 == 1:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(response="utter_offer_human")
+        return [SlotSet("pending_offer", "human"), SlotSet("handoff_reason", "misunderstanding")]
+
+
+class ActionHandoff(PowerDeskAction):
+    def name(self) -> str:
+        return "action_handoff"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        return handoff(dispatcher, tracker)
+
+
+class ActionAffirm(PowerDeskAction):
+    def name(self) -> str:
+        return "action_affirm"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        if tracker.get_slot("pending_offer") == "human":
+            return handoff(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_ok")
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
+class ActionDeny(PowerDeskAction):
+    def name(self) -> str:
+        return "action_deny"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        dispatcher.utter_message(response="utter_ok")
+        dispatcher.utter_message(response="utter_anything_else")
+        return [SlotSet("pending_offer", None), SlotSet("handoff_reason", None)]
+
+
+class ActionAnswerTariff(PowerDeskAction):
+    def name(self) -> str:
+        return "action_answer_tariff"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        kind = latest_entity(tracker, "tariff_type")
+        dispatcher.utter_message(response=TARIFF_RESPONSES.get(kind or "", "utter_ask_tariff"))
+        return [SlotSet("tariff_type", None)]

@@ -1,0 +1,76 @@
+"""Outage reports: address, contact phone and description become a repair ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import Events, PowerDeskAction, conversation_id, find_bound_customer
+from actions.parsing import extract_phone, normalise
+from actions.services import Services
+from core.db import transaction
+from core.tickets import create_ticket
+
+MIN_ADDRESS_CHARS = 5
+MAX_FIELD_CHARS = 500
+
+
+class ValidateOutageReportForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_outage_report_form"
+
+    def validate_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        address = normalise(str(value or ""))[:200]
+        if len(address) < MIN_ADDRESS_CHARS:
+            dispatcher.utter_message(response="utter_address_too_short")
+            return {"address": None}
+        return {"address": address}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        phone = extract_phone(str(value or ""))
+        if phone is None:
+            dispatcher.utter_message(response="utter_phone_invalid")
+            return {"phone": None}
+        return {"phone": phone}
+
+    def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        description = normalise(str(value or ""))[:MAX_FIELD_CHARS]
+        return {"description": description or None}
+
+
+class ActionSubmitOutageReport(PowerDeskAction):
+    def name(self) -> str:
+        return "action_submit_outage_report"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        address = tracker.get_slot("address") or ""
+        with transaction(services.sessions) as session:
+            customer = find_bound_customer(session, tracker)
+            ticket = create_ticket(
+                session,
+                "outage",
+                description=tracker.get_slot("description") or "",
+                customer_id=customer.id if customer else None,
+                conversation_id=conversation_id(tracker),
+                address=address,
+                phone=tracker.get_slot("phone"),
+            )
+            ticket_no = ticket.ticket_no
+        dispatcher.utter_message(
+            response="utter_outage_ticket_created",
+            ticket_no=ticket_no,
+            address=address,
+            json_message={"ticket": {"ticket_no": ticket_no, "kind": "outage"}},
+        )
+        return [SlotSet("address", None), SlotSet("phone", None), SlotSet("description", None)]

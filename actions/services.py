@@ -1,0 +1,43 @@
+"""What actions need from the outside world, built lazily once per process (tests swap it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory
+from core.settings import Settings, get_settings
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _local_today() -> dt.date:
+    return dt.datetime.now(LOCAL_TZ).date()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    today: Callable[[], dt.date] = field(default=_local_today)
+
+
+_services: Services | None = None
+
+
+def get_services() -> Services:
+    global _services
+    if _services is None:
+        settings = get_settings()
+        _services = Services(settings, make_session_factory(make_engine(settings.effective_database_url)))
+    return _services
+
+
+def set_services(services: Services | None) -> None:
+    """Install services built elsewhere (tests); None resets to lazy construction."""
+    global _services
+    _services = services

@@ -1,0 +1,1 @@
+"""Domain computations: pure functions over plain data and DataFrames; no web framework."""

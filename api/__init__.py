@@ -1,0 +1,1 @@
+"""Where the outside world comes in: the FastAPI app (channels, widget, health) and the CLI."""

@@ -1,0 +1,90 @@
+"""The FastAPI app factory: everything with I/O is built in the lifespan, or handed in by tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from api.bot_client import BotClient, RasaClient
+from api.conversations import ConversationService
+from api.hub import Hub
+from api.limits import BodySizeLimit
+from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from api.routes import health, messages, widget
+from api.store import ConversationStore
+from api.texts import load_texts
+from core.db import make_engine, make_session_factory
+from core.errors import PowerDeskError, RateLimited
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(settings: Settings | None = None, bot: BotClient | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.effective_database_url)
+        sessions = make_session_factory(engine)
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        redis = None
+        limiter: RateLimiter
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(settings.redis_url)
+            limiter = RedisRateLimiter(redis, settings.rate_limit_burst, settings.rate_limit_per_second)
+        else:
+            limiter = MemoryRateLimiter(settings.rate_limit_burst, settings.rate_limit_per_second)
+        texts = load_texts(settings.data_dir)
+        store = ConversationStore(sessions)
+        bot_client = bot or RasaClient(settings.rasa_url, settings.rasa_timeout_s, http)
+        app.state.settings = settings
+        app.state.sessions = sessions
+        app.state.http = http
+        app.state.bot = bot_client
+        app.state.texts = texts
+        app.state.store = store
+        app.state.hub = Hub()
+        app.state.conversations = ConversationService(store, bot_client, limiter, texts, settings.max_message_chars)
+        try:
+            yield
+        finally:
+            await http.aclose()
+            if redis is not None:
+                await redis.aclose()
+            engine.dispose()
+
+    app = FastAPI(title="PowerDesk 电力营销智能客服", version="0.1.0", lifespan=lifespan)
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(messages.router)
+    app.include_router(widget.router)
+
+    @app.exception_handler(PowerDeskError)
+    async def _powerdesk_error(_: Request, exc: PowerDeskError) -> JSONResponse:
+        headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))} if isinstance(exc, RateLimited) else None
+        if exc.status_code >= 500:
+            log.error("%s: %s", exc.code, exc)
+        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        return JSONResponse({"error": "invalid_input", "message": problems}, status_code=422)
+
+    return app

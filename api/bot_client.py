@@ -1,0 +1,69 @@
+"""Talking to Rasa: a Protocol with the HTTP implementation (tests hand in a fake)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from core.errors import UpstreamUnavailable
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    messages: list[dict[str, Any]]
+    intent: str | None = None
+    confidence: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BotClient(Protocol):
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn: ...
+
+    async def resume(self, sender: str) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+
+class RasaClient:
+    """Rasa's PowerDesk channel (bot/channels/powerdesk.py) over HTTP."""
+
+    def __init__(self, base_url: str, timeout_s: float, http: httpx.AsyncClient) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.http = http
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
+        try:
+            response = await self.http.post(
+                f"{self.base_url}/webhooks/powerdesk/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata},
+                timeout=self.timeout_s,
+            )
+            response.raise_for_status()
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UpstreamUnavailable(f"Rasa did not answer ({type(exc).__name__}: {exc})") from exc
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            raise UpstreamUnavailable("Rasa answered without a 'messages' list; is bot/channels loaded?")
+        return BotTurn(messages=messages, intent=body.get("intent"), confidence=body.get("confidence"))
+
+    async def resume(self, sender: str) -> None:
+        try:
+            response = await self.http.post(
+                f"{self.base_url}/conversations/{sender}/tracker/events",
+                json={"event": "resume"},
+                timeout=self.timeout_s,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"could not resume the Rasa conversation of {sender}: {exc}") from exc
+
+    async def ready(self) -> bool:
+        try:
+            response = await self.http.get(f"{self.base_url}/status", timeout=2.0)
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False

@@ -1,0 +1,121 @@
+"""The conversation pipeline every channel shares.
+
+An inbound message is stored first, then routed by the conversation's state: in state `bot` it
+goes to Rasa; while a person is involved the bot stays silent. Replies are stored before they
+are delivered. If Rasa fails or is slow, the customer gets a polite message and the
+conversation is queued for a person; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from api.bot_client import BotClient, BotTurn
+from api.ratelimit import RateLimiter
+from api.schemas import Button, Reply
+from api.store import ConversationStore, OutMessage
+from api.texts import Texts
+from core.errors import InvalidInput, UpstreamUnavailable
+from core.identity import sender_id
+
+log = logging.getLogger(__name__)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Drop control and bidi characters, trim, and enforce the length limit (clear errors)."""
+    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+    if not cleaned:
+        raise InvalidInput("text is empty (after removing control characters); send what the customer typed")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"text has {len(cleaned)} characters; the limit is {limit}. Split or shorten it.")
+    return cleaned
+
+
+def replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
+    """Rasa's collected messages as replies; a custom-only message joins the reply before it."""
+    replies: list[Reply] = []
+    for message in messages:
+        text = message.get("text") or ""
+        buttons = [
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+            for b in message.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        custom = message.get("custom") if isinstance(message.get("custom"), dict) else None
+        if not text and not buttons and custom is not None and replies:
+            replies[-1].custom = {**(replies[-1].custom or {}), **custom}
+            continue
+        if text or buttons or custom:
+            replies.append(Reply(text=text, buttons=buttons, custom=custom))
+    return replies
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    conversation_id: int
+    state: str
+    replies: list[Reply]
+
+
+class ConversationService:
+    def __init__(
+        self, store: ConversationStore, bot: BotClient, limiter: RateLimiter, texts: Texts, max_chars: int
+    ) -> None:
+        self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
+
+    async def handle(self, channel: str, user: str, raw_text: str) -> TurnResult:
+        text = clean_text(raw_text, self.max_chars)
+        await self.limiter.check(f"{channel}:{user}")
+        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, text)
+        if inbound.state != "bot":
+            replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]
+            await self._store_replies(inbound.conversation_id, "system", replies)
+            return TurnResult(inbound.conversation_id, inbound.state, replies)
+        try:
+            turn = await self.bot.send(
+                sender_id(channel, user), text, {"conversation_id": inbound.conversation_id, "channel": channel}
+            )
+        except UpstreamUnavailable as exc:
+            return await self._bot_unavailable(inbound.id, inbound.conversation_id, exc)
+        return await self._bot_replied(inbound.id, inbound.conversation_id, turn)
+
+    async def _bot_replied(self, message_id: int, conversation_id: int, turn: BotTurn) -> TurnResult:
+        await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
+        replies = replies_from_rasa(turn.messages)
+        await self._store_replies(conversation_id, "bot", replies)
+        state = "bot"
+        handoff = next((r.custom["handoff"] for r in replies if r.custom and "handoff" in r.custom), None)
+        if isinstance(handoff, dict):
+            reason = str(handoff.get("reason") or "asked")[:30]
+            await run_in_threadpool(self.store.start_handoff, conversation_id, reason)
+            state = "waiting_agent"
+        return TurnResult(conversation_id, state, replies)
+
+    async def _bot_unavailable(self, message_id: int, conversation_id: int, exc: Exception) -> TurnResult:
+        log.error("conversation %s: bot unavailable, queued for a person: %s", conversation_id, exc)
+        await run_in_threadpool(self.store.mark_failed, message_id)
+        await run_in_threadpool(self.store.start_handoff, conversation_id, "bot_unavailable")
+        replies = [Reply(text=self.texts.say("bot_unavailable"))]
+        await self._store_replies(conversation_id, "system", replies)
+        return TurnResult(conversation_id, "waiting_agent", replies)
+
+    async def _store_replies(self, conversation_id: int, sender: str, replies: list[Reply]) -> None:
+        if not replies:
+            return
+        out = [
+            OutMessage(
+                text=r.text,
+                payload={"buttons": [b.model_dump() for b in r.buttons], "custom": r.custom}
+                if (r.buttons or r.custom)
+                else None,
+            )
+            for r in replies
+        ]
+        await run_in_threadpool(self.store.store_outbound, conversation_id, sender, out)

@@ -1,0 +1,45 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks = {
+        "rasa": await state.bot.ready(),
+        "action_server": await _action_server_ready(state.http, state.settings.action_server_url),
+        "database": await run_in_threadpool(_database_ready, state.sessions),
+    }
+    ok = all(checks.values())
+    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+
+
+async def _action_server_ready(http: httpx.AsyncClient, url: str) -> bool:
+    try:
+        response = await http.get(f"{url.rstrip('/')}/health", timeout=2.0)
+        return response.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _database_ready(sessions) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False

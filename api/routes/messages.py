@@ -1,0 +1,32 @@
+"""POST /api/v1/messages: the channel-neutral way in (user id, text → the replies, stored)."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Header, Request
+
+from api.schemas import ErrorOut, MessageIn, MessagesOut
+from core.errors import PowerDeskError
+
+router = APIRouter(prefix="/api/v1", tags=["messages"])
+
+
+class Unauthorized(PowerDeskError):
+    status_code = 401
+    code = "unauthorized"
+
+
+@router.post(
+    "/messages",
+    response_model=MessagesOut,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+)
+async def post_message(
+    body: MessageIn, request: Request, x_api_key: str | None = Header(default=None)
+) -> MessagesOut:
+    expected = request.app.state.settings.api_key
+    if expected and not secrets.compare_digest(x_api_key or "", expected):
+        raise Unauthorized("missing or wrong X-API-Key header; ask the operator for the api key")
+    result = await request.app.state.conversations.handle(body.channel, body.user_id, body.text)
+    return MessagesOut(conversation_id=result.conversation_id, state=result.state, replies=result.replies)

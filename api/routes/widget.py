@@ -1,0 +1,96 @@
+"""The website chat widget: its script, its history and its websocket, and the demo page."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.schemas import Button, HistoryItem, HistoryOut
+from core.errors import PowerDeskError, RateLimited
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["widget"])
+STATIC = Path(__file__).resolve().parent.parent / "static"
+WIDGET_USER_PATTERN = r"^[A-Za-z0-9_\-]{16,64}$"
+
+
+@router.get("/widget.js", include_in_schema=False)
+async def widget_script(request: Request) -> Response:
+    texts = request.app.state.texts.widget
+    script = (STATIC / "widget.js").read_text(encoding="utf-8")
+    body = f"window.POWERDESK_TEXTS = {json.dumps(texts, ensure_ascii=False)};\n{script}"
+    return Response(body, media_type="application/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def demo_page(request: Request) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, "demo.html", {})
+
+
+@router.get("/api/v1/widget/history", response_model=HistoryOut)
+async def history(request: Request, user_id: str = Query(pattern=WIDGET_USER_PATTERN)) -> HistoryOut:
+    conversation_id, state, messages = await run_in_threadpool(
+        request.app.state.store.history, "widget", user_id
+    )
+    items = [
+        HistoryItem(
+            direction="in" if m.direction == "in" else "out",
+            sender=m.sender,
+            text=m.text,
+            buttons=[Button(**b) for b in ((m.payload or {}).get("buttons") or [])],
+            created_at=m.created_at.isoformat(),
+        )
+        for m in messages
+    ]
+    return HistoryOut(conversation_id=conversation_id, state=state, messages=items)
+
+
+@router.websocket("/api/v1/widget/ws")
+async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_USER_PATTERN)) -> None:
+    state = socket.app.state
+    key = f"widget:{user_id}"
+    await socket.accept()
+    await state.hub.join(key, socket)
+    try:
+        while True:
+            raw = await socket.receive_text()
+            if len(raw) > state.settings.max_body_bytes:
+                await socket.send_json({"type": "error", "code": "body_too_large", "message": "message too large"})
+                continue
+            try:
+                data = json.loads(raw)
+                text = data["text"] if isinstance(data, dict) else None
+                if not isinstance(text, str):
+                    raise ValueError
+            except (ValueError, KeyError):
+                await socket.send_json(
+                    {"type": "error", "code": "invalid_input", "message": 'send JSON like {"text": "你好"}'}
+                )
+                continue
+            try:
+                result = await state.conversations.handle("widget", user_id, text)
+            except RateLimited as exc:
+                await socket.send_json(
+                    {"type": "error", "code": exc.code, "message": state.texts.say("rate_limited")}
+                )
+                continue
+            except PowerDeskError as exc:
+                await socket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
+                continue
+            await socket.send_json(
+                {
+                    "type": "replies",
+                    "conversation_id": result.conversation_id,
+                    "state": result.state,
+                    "replies": [r.model_dump() for r in result.replies],
+                }
+            )
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await state.hub.leave(key, socket)

@@ -1,0 +1,51 @@
+"""Pydantic models at the HTTP edge."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+USER_ID_PATTERN = r"^[A-Za-z0-9_.:@\-]{1,128}$"
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class Reply(BaseModel):
+    text: str = ""
+    buttons: list[Button] = Field(default_factory=list)
+    custom: dict[str, Any] | None = None
+
+
+class MessageIn(BaseModel):
+    user_id: str = Field(pattern=USER_ID_PATTERN, description="the customer's id on the channel")
+    text: str = Field(max_length=100_000, description="what the customer typed")
+    channel: Literal["api", "widget"] = "api"
+
+
+class MessagesOut(BaseModel):
+    conversation_id: int
+    state: str
+    replies: list[Reply]
+
+
+class HistoryItem(BaseModel):
+    direction: Literal["in", "out"]
+    sender: str
+    text: str
+    buttons: list[Button] = Field(default_factory=list)
+    created_at: str
+
+
+class HistoryOut(BaseModel):
+    conversation_id: int | None
+    state: str
+    messages: list[HistoryItem]
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str

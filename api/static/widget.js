@@ -1,0 +1,145 @@
+/* PowerDesk chat widget: one <script src=".../widget.js" defer></script> tag on any page.
+ * Everything a customer or the bot wrote is rendered with textContent, never as HTML. */
+(function () {
+  "use strict";
+  var T = window.POWERDESK_TEXTS || {};
+  var script = document.currentScript;
+  var origin = script ? new URL(script.src, location.href).origin : location.origin;
+  var wsOrigin = origin.replace(/^http/, "ws");
+  var KEY = "powerdesk.widget.uid";
+
+  function newId() {
+    var a = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  var uid = null;
+  try { uid = localStorage.getItem(KEY); } catch (e) { /* storage blocked */ }
+  if (!uid || !/^[A-Za-z0-9_-]{16,64}$/.test(uid)) {
+    uid = newId();
+    try { localStorage.setItem(KEY, uid); } catch (e) { /* keep for this page only */ }
+  }
+
+  var host = document.createElement("div");
+  host.id = "powerdesk-widget";
+  document.body.appendChild(host);
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var css = document.createElement("style");
+  css.textContent = [
+    ":host{all:initial}",
+    ".pd-launch{position:fixed;right:20px;bottom:20px;z-index:2147483000;background:#00706b;color:#fff;border:0;border-radius:24px;padding:12px 18px;font:15px/1.2 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.2);cursor:pointer}",
+    ".pd-panel{position:fixed;right:20px;bottom:20px;z-index:2147483001;width:360px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 40px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:none;flex-direction:column;overflow:hidden;font:15px/1.5 -apple-system,'PingFang SC','Microsoft YaHei',sans-serif;color:#1f2d3d}",
+    ".pd-panel.open{display:flex}",
+    "@media (max-width:520px){.pd-panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}",
+    ".pd-head{background:#00706b;color:#fff;padding:12px 14px;display:flex;justify-content:space-between;align-items:center}",
+    ".pd-head small{display:block;opacity:.85;font-size:12px}",
+    ".pd-close{background:transparent;border:0;color:#fff;font-size:20px;cursor:pointer}",
+    ".pd-log{flex:1;overflow-y:auto;padding:12px;background:#f4f7f6}",
+    ".pd-msg{max-width:85%;margin:6px 0;padding:8px 12px;border-radius:10px;white-space:pre-wrap;word-break:break-word}",
+    ".pd-in{margin-left:auto;background:#00706b;color:#fff;border-bottom-right-radius:2px}",
+    ".pd-out{margin-right:auto;background:#fff;border:1px solid #dfe7e6;border-bottom-left-radius:2px}",
+    ".pd-btns{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0 8px}",
+    ".pd-btn{border:1px solid #00706b;color:#00706b;background:#fff;border-radius:14px;padding:4px 10px;font-size:13px;cursor:pointer}",
+    ".pd-status{font-size:12px;color:#b5523b;padding:0 12px;min-height:16px}",
+    ".pd-form{display:flex;border-top:1px solid #dfe7e6;padding:8px;gap:8px}",
+    ".pd-input{flex:1;border:1px solid #cfd8d7;border-radius:8px;padding:8px;font-size:15px}",
+    ".pd-send{background:#00706b;color:#fff;border:0;border-radius:8px;padding:0 16px;font-size:15px;cursor:pointer}"
+  ].join("\n");
+  root.appendChild(css);
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+  var launch = el("button", "pd-launch", T.open || "Chat");
+  var panel = el("div", "pd-panel");
+  panel.setAttribute("role", "dialog");
+  var head = el("div", "pd-head");
+  var title = el("div", "", T.title || "PowerDesk");
+  title.appendChild(el("small", "", T.subtitle || ""));
+  var close = el("button", "pd-close", "×");
+  close.setAttribute("aria-label", T.close || "close");
+  head.appendChild(title); head.appendChild(close);
+  var log = el("div", "pd-log");
+  log.setAttribute("aria-live", "polite");
+  var status = el("div", "pd-status");
+  var form = el("form", "pd-form");
+  var input = el("input", "pd-input");
+  input.placeholder = T.placeholder || "";
+  input.maxLength = 2000;
+  var send = el("button", "pd-send", T.send || "Send");
+  send.type = "submit";
+  form.appendChild(input); form.appendChild(send);
+  panel.appendChild(head); panel.appendChild(log); panel.appendChild(status); panel.appendChild(form);
+  root.appendChild(launch); root.appendChild(panel);
+
+  function addMessage(direction, text, buttons) {
+    if (text) log.appendChild(el("div", "pd-msg " + (direction === "in" ? "pd-in" : "pd-out"), text));
+    if (buttons && buttons.length) {
+      var row = el("div", "pd-btns");
+      buttons.forEach(function (b) {
+        var btn = el("button", "pd-btn", b.title);
+        btn.type = "button";
+        btn.addEventListener("click", function () { submit(b.payload, b.title); });
+        row.appendChild(btn);
+      });
+      log.appendChild(row);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+  function showReplies(replies) {
+    (replies || []).forEach(function (r) { addMessage("out", r.text, r.buttons); });
+  }
+
+  var socket = null, queue = [], retry = 0, historyLoaded = false;
+  function connect() {
+    socket = new WebSocket(wsOrigin + "/api/v1/widget/ws?user_id=" + encodeURIComponent(uid));
+    socket.onopen = function () {
+      retry = 0; status.textContent = "";
+      while (queue.length) socket.send(queue.shift());
+    };
+    socket.onmessage = function (ev) {
+      var data; try { data = JSON.parse(ev.data); } catch (e) { return; }
+      if (data.type === "replies" || data.type === "push") showReplies(data.replies);
+      else if (data.type === "error") status.textContent = data.message || T.error || "";
+    };
+    socket.onclose = function () {
+      status.textContent = T.offline || "";
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, retry - 1));
+    };
+  }
+  function submit(text, shown) {
+    text = (text || "").trim();
+    if (!text) return;
+    addMessage("in", shown || text);
+    var frame = JSON.stringify({ text: text });
+    if (socket && socket.readyState === 1) socket.send(frame); else queue.push(frame);
+  }
+  function loadHistory() {
+    return fetch(origin + "/api/v1/widget/history?user_id=" + encodeURIComponent(uid))
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (h) {
+        (h.messages || []).forEach(function (m) {
+          var shown = m.direction === "in" && m.text.charAt(0) === "/" ? "" : m.text;
+          addMessage(m.direction, shown, m.buttons);
+        });
+        return (h.messages || []).length;
+      })
+      .catch(function () { return 0; });
+  }
+  function open() {
+    panel.classList.add("open"); launch.style.display = "none"; input.focus();
+    if (!historyLoaded) {
+      historyLoaded = true;
+      loadHistory().then(function (n) { if (!n) submit(T.welcome_prompt || "你好"); });
+    }
+  }
+  launch.addEventListener("click", open);
+  close.addEventListener("click", function () { panel.classList.remove("open"); launch.style.display = ""; });
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); submit(input.value); input.value = ""; });
+  connect();
+  window.PowerDeskWidget = { open: open, userId: function () { return uid; } };
+})();

@@ -1,0 +1,156 @@
+"""The conversation log in the database: conversations, messages, handoffs (sync; run in a thread)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.customers import bound_customer
+from core.db import transaction
+from core.identity import mask_account, mask_name
+from core.models import Conversation, Handoff, Message
+
+OPEN_STATES = ("bot", "waiting_agent", "with_agent")
+HANDOFF_PRIORITY = {"complaint": 10, "sentiment": 8, "bot_unavailable": 6}
+TRANSCRIPT_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    text: str
+    payload: dict[str, Any] | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class ConversationStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def _open_conversation(self, session: Session, channel: str, user: str) -> Conversation:
+        conversation = session.scalar(
+            select(Conversation)
+            .where(
+                Conversation.channel == channel,
+                Conversation.external_user_id == user,
+                Conversation.state.in_(OPEN_STATES),
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        if conversation is None:
+            conversation = Conversation(channel=channel, external_user_id=user, state="bot")
+            session.add(conversation)
+            session.flush()
+        return conversation
+
+    def store_inbound(self, channel: str, user: str, text: str) -> StoredMessage:
+        """Store a customer's message (first thing on arrival) in the user's open conversation."""
+        with transaction(self.sessions) as session:
+            conversation = self._open_conversation(session, channel, user)
+            message = Message(conversation_id=conversation.id, direction="in", sender="customer", text=text)
+            session.add(message)
+            conversation.updated_at = _now()
+            session.flush()
+            return StoredMessage(message.id, conversation.id, conversation.state)
+
+    def mark_processed(self, message_id: int, intent: str | None, confidence: float | None) -> None:
+        with transaction(self.sessions) as session:
+            message = session.get(Message, message_id)
+            if message is not None:
+                message.status = "processed"
+                message.intent = intent[:50] if intent else None
+                message.confidence = confidence
+
+    def mark_failed(self, message_id: int) -> None:
+        with transaction(self.sessions) as session:
+            message = session.get(Message, message_id)
+            if message is not None:
+                message.status = "failed"
+
+    def store_outbound(self, conversation_id: int, sender: str, replies: list[OutMessage]) -> list[int]:
+        """Store replies before they are delivered; returns their ids."""
+        with transaction(self.sessions) as session:
+            rows = [
+                Message(
+                    conversation_id=conversation_id, direction="out", sender=sender, text=r.text, payload=r.payload
+                )
+                for r in replies
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [row.id for row in rows]
+
+    def start_handoff(self, conversation_id: int, reason: str) -> int:
+        """Queue the conversation for a person, with its transcript and a short customer summary."""
+        with transaction(self.sessions) as session:
+            conversation = session.get_one(Conversation, conversation_id)
+            existing = session.scalar(
+                select(Handoff).where(
+                    Handoff.conversation_id == conversation_id, Handoff.status.in_(("waiting", "claimed"))
+                )
+            )
+            if existing is not None:
+                return existing.id
+            messages = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id.desc())
+                .limit(TRANSCRIPT_LIMIT)
+            ).all()
+            transcript = [
+                {"direction": m.direction, "sender": m.sender, "text": m.text, "at": m.created_at.isoformat()}
+                for m in reversed(messages)
+            ]
+            customer = bound_customer(session, conversation.channel, conversation.external_user_id)
+            last_question = next((m.text for m in messages if m.direction == "in"), "")
+            who = (
+                f"{mask_name(customer.name)}（户号 {mask_account(customer.account_no)}，{customer.tariff_category}，"
+                f"{customer.area}）"
+                if customer
+                else "未绑定户号的客户"
+            )
+            handoff = Handoff(
+                conversation_id=conversation_id,
+                reason=reason,
+                priority=HANDOFF_PRIORITY.get(reason, 0),
+                summary=f"{who}；转人工原因：{reason}；最后的问题：{last_question[:200]}",
+                transcript=transcript,
+            )
+            session.add(handoff)
+            conversation.state = "waiting_agent"
+            if customer is not None:
+                conversation.customer_id = customer.id
+            session.flush()
+            return handoff.id
+
+    def history(self, channel: str, user: str, limit: int = 50) -> tuple[int | None, str, list[Message]]:
+        with self.sessions() as session:
+            conversation = session.scalar(
+                select(Conversation)
+                .where(Conversation.channel == channel, Conversation.external_user_id == user)
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+            if conversation is None:
+                return None, "bot", []
+            messages = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            ).all()
+            return conversation.id, conversation.state, list(reversed(messages))

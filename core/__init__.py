@@ -1,0 +1,1 @@
+"""What every PowerDesk package shares: settings, database, domain types, errors."""

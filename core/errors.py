@@ -1,0 +1,52 @@
+"""One error tree for PowerDesk. Each error says what to do about it.
+
+The api translates these into HTTP responses in one exception handler; actions turn
+them into an apologetic response plus a log line.
+"""
+
+from __future__ import annotations
+
+
+class PowerDeskError(Exception):
+    """Base of every error PowerDesk raises on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+
+class ConfigError(PowerDeskError):
+    code = "config_error"
+
+
+class InvalidInput(PowerDeskError):
+    """The caller sent something we cannot accept; the message says how to fix it."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+class NotFound(PowerDeskError):
+    status_code = 404
+    code = "not_found"
+
+
+class RateLimited(PowerDeskError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamUnavailable(PowerDeskError):
+    """Rasa, the action server or another dependency did not answer in time."""
+
+    status_code = 503
+    code = "upstream_unavailable"
+
+
+class DataError(PowerDeskError):
+    """A data file (schedule, knowledge entry, generator config) is malformed."""
+
+    code = "data_error"

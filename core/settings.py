@@ -1,0 +1,80 @@
+"""The one settings object. Only this module reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "change-me-local-only"
+
+
+class Settings(BaseSettings):
+    """Every setting PowerDesk reads, with its default. `.env.example` lists them all."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    powerdesk_env: Literal["local", "test", "production"] = "local"
+    secret_key: str = DEFAULT_SECRET
+    log_level: str = "INFO"
+
+    var_dir: Path = REPO_ROOT / "var"
+    data_dir: Path = REPO_ROOT / "data"
+    bot_dir: Path = REPO_ROOT / "bot"
+
+    database_url: str = ""
+    redis_url: str = ""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = ""
+    api_key: str = ""
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_port: int = 5005
+    rasa_timeout_s: float = Field(default=8.0, gt=0)
+    action_server_url: str = "http://127.0.0.1:5055"
+    action_server_port: int = 5055
+
+    max_message_chars: int = Field(default=2000, gt=0)
+    max_body_bytes: int = Field(default=64_000, gt=0)
+    rate_limit_burst: int = Field(default=10, gt=0)
+    rate_limit_per_second: float = Field(default=2.0, gt=0)
+
+    demo_seed: int = 20261123
+    demo_customers: int = Field(default=2000, gt=0)
+
+    @field_validator("var_dir", "data_dir", "bot_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (REPO_ROOT / value)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.powerdesk_env == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ConfigError(
+                "SECRET_KEY still has its local default; set SECRET_KEY to a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) in production."
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """DATABASE_URL, or a SQLite file under var/ when it is not set."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'powerdesk.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use (never at import)."""
+    return Settings()
