@@ -58,6 +58,9 @@ class PowerDeskAction(Action):
     """An action whose unexpected failures become an apology plus a log line, never a crash."""
 
     @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
     def act(
         self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events: ...

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, latest_entity
 from actions.services import Services
+from actions.usage import MONTHLY_LOOKUPS
 
 # tariff_type canonical values (bot/data/nlu.yml synonyms) → the response that answers them
 TARIFF_RESPONSES = {
@@ -107,3 +108,24 @@ class ActionAnswerTariff(PowerDeskAction):
         kind = latest_entity(tracker, "tariff_type")
         dispatcher.utter_message(response=TARIFF_RESPONSES.get(kind or "", "utter_ask_tariff"))
         return [SlotSet("tariff_type", None)]
+
+
+class ActionInform(PowerDeskAction):
+    """A bare piece of information outside a form: a month continues the last look-up, a 户号 starts binding."""
+
+    def name(self) -> str:
+        return "action_inform"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        if latest_entity(tracker, "month"):
+            for event in reversed(tracker.events):
+                name = event.get("name") if event.get("event") == "action" else None
+                lookup = MONTHLY_LOOKUPS.get(name or "")
+                if lookup is not None:
+                    return lookup().act(services, dispatcher, tracker, domain)
+        if latest_entity(tracker, "account_no"):
+            return [FollowupAction("bind_account_form")]
+        dispatcher.utter_message(response="utter_anything_else")
+        return []

@@ -12,6 +12,7 @@ from actions.base import Events, PowerDeskAction, conversation_id, find_bound_cu
 from actions.parsing import extract_phone, normalise
 from actions.services import Services
 from core.db import transaction
+from core.models import Conversation
 from core.tickets import create_ticket
 
 MIN_ADDRESS_CHARS = 5
@@ -57,12 +58,15 @@ class ActionSubmitOutageReport(PowerDeskAction):
         address = tracker.get_slot("address") or ""
         with transaction(services.sessions) as session:
             customer = find_bound_customer(session, tracker)
+            conversation = conversation_id(tracker)
+            if conversation is not None and session.get(Conversation, conversation) is None:
+                conversation = None  # metadata from an unknown caller: keep the ticket, drop the link
             ticket = create_ticket(
                 session,
                 "outage",
                 description=tracker.get_slot("description") or "",
                 customer_id=customer.id if customer else None,
-                conversation_id=conversation_id(tracker),
+                conversation_id=conversation,
                 address=address,
                 phone=tracker.get_slot("phone"),
             )

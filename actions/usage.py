@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
 
 from actions.base import Events, PowerDeskAction, find_bound_customer, latest_text, start_binding_then
 from actions.parsing import month_label, parse_month
@@ -14,7 +15,6 @@ from actions.services import Services
 from analytics.usage import MonthUsage, month_bounds, usage_from_daily, usage_from_intervals
 from core.meter_data import daily_kwh, interval_days, meters_of
 from core.models import Customer
-from sqlalchemy.orm import Session
 
 
 def _wanted_month(services: Services, tracker: Tracker) -> tuple[int, int] | None:
@@ -83,3 +83,10 @@ class ActionQueryBill(_MonthlyLookup):
 
     def name(self) -> str:
         return "action_query_bill"
+
+
+# the look-ups a customer can resume (after binding) or continue with another month
+MONTHLY_LOOKUPS: dict[str, type[_MonthlyLookup]] = {
+    "action_query_usage": ActionQueryUsage,
+    "action_query_bill": ActionQueryBill,
+}

@@ -89,6 +89,9 @@ class ConversationService:
     async def _bot_replied(self, message_id: int, conversation_id: int, turn: BotTurn) -> TurnResult:
         await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
         replies = replies_from_rasa(turn.messages)
+        if not replies:  # e.g. an action failed inside Rasa: never leave the customer without an answer
+            log.warning("conversation %s: Rasa returned no reply (intent %s)", conversation_id, turn.intent)
+            replies = [Reply(text=self.texts.say("no_reply"))]
         await self._store_replies(conversation_id, "bot", replies)
         state = "bot"
         handoff = next((r.custom["handoff"] for r in replies if r.custom and "handoff" in r.custom), None)

@@ -1,0 +1,67 @@
+# PowerDesk. `make run` and `make test` are all a newcomer needs; `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+RASA_VENV := .venv-rasa
+export RASA_TELEMETRY_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup run test test-fast lint bench lock train clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.stamp $(RASA_VENV)/.stamp var/.chromium ## create both virtual environments and install Chromium (idempotent)
+
+$(VENV)/.stamp: requirements/app.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements/app.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+$(RASA_VENV)/.stamp: requirements/rasa.lock
+	$(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --no-deps --ignore-requires-python -r requirements/rasa.lock
+	touch $@
+
+var/.chromium:
+	@mkdir -p var
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@touch $@
+
+run: setup ## set up what is missing, then run Rasa, the action server and the api on the demo data
+	$(VENV)/bin/powerdesk run
+
+train: setup ## train the Rasa model if bot/ changed
+	$(VENV)/bin/powerdesk train
+
+test: setup ## everything: bot validation and conversation tests, unit, database, end-to-end and browser tests
+	$(VENV)/bin/powerdesk train
+	cd bot && ../$(RASA_VENV)/bin/rasa data validate --domain domain --data data --config config.yml
+	cd bot && ../$(RASA_VENV)/bin/rasa test core --model models/powerdesk.tar.gz --stories tests/test_stories.yml \
+	  --endpoints endpoints.yml --fail-on-prediction-errors --out ../var/rasa-test-results
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+test-fast: setup ## unit and database tests only (no Rasa, no browser)
+	$(VENV)/bin/pytest -q -m "not e2e and not browser"
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check core api actions knowledge analytics tests benchmarks
+	$(VENV)/bin/ruff format --check core api actions knowledge analytics tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: setup ## run the benchmarks, results in benchmarks/results/
+	$(VENV)/bin/python benchmarks/chat.py
+
+lock: ## re-resolve requirements/*.in into the lock files
+	rm -rf /tmp/pd-lock && $(PYTHON) -m venv /tmp/pd-lock/app && /tmp/pd-lock/app/bin/pip install -q -r requirements/app.in
+	/tmp/pd-lock/app/bin/pip freeze --exclude-editable | grep -v '^pip==' > requirements/app.lock
+	$(PYTHON) -m venv /tmp/pd-lock/rasa && /tmp/pd-lock/rasa/bin/pip install -q -r requirements/rasa.in -c requirements/rasa-constraints.txt
+	/tmp/pd-lock/rasa/bin/pip install -q --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
+	/tmp/pd-lock/rasa/bin/pip freeze | grep -v '^pip==' > requirements/rasa.lock
+
+clean: ## remove generated state (databases, models, results of test runs)
+	rm -rf var bot/models bot/.rasa

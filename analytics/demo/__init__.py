@@ -1,0 +1,1 @@
+"""The synthetic demo customer base: fictitious customers with realistic load shapes."""

@@ -1,0 +1,70 @@
+"""The demo generator's configuration (data/demo/generator.yml) and calibration (calibration.yml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import DataError
+
+KINDS = ("residential", "residential_tou", "shared", "commercial", "industrial")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    seed: int
+    customers: int
+    start: dt.date
+    end: dt.date
+    city: str
+    mix: dict[str, float]
+    raw: dict[str, Any]
+    calibration: dict[str, Any]
+
+    @property
+    def days(self) -> list[dt.date]:
+        n = (self.end - self.start).days + 1
+        return [self.start + dt.timedelta(days=i) for i in range(n)]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataError(f"{path} must be a YAML mapping")
+    return data
+
+
+def load_demo_config(data_dir: Path, customers: int | None = None, seed: int | None = None) -> DemoConfig:
+    folder = data_dir / "demo"
+    raw = _read(folder / "generator.yml")
+    calibration = _read(folder / "calibration.yml")
+    mix = raw.get("mix") or {}
+    missing = [k for k in KINDS if k not in mix]
+    if missing:
+        raise DataError(f"{folder / 'generator.yml'}: mix lacks {missing}; give a share for each of {KINDS}")
+    if abs(sum(mix.values()) - 1) > 1e-6:
+        raise DataError(f"{folder / 'generator.yml'}: mix shares add up to {sum(mix.values())}, not 1")
+    period = raw.get("period") or {}
+    try:
+        start, end = dt.date.fromisoformat(str(period["start"])), dt.date.fromisoformat(str(period["end"]))
+    except (KeyError, ValueError) as exc:
+        raise DataError(f"{folder / 'generator.yml'}: period needs start and end as YYYY-MM-DD ({exc})") from exc
+    if end < start:
+        raise DataError(f"{folder / 'generator.yml'}: period ends before it starts")
+    return DemoConfig(
+        seed=int(seed if seed is not None else raw.get("seed", 0)),
+        customers=int(customers if customers is not None else raw.get("customers", 2000)),
+        start=start,
+        end=end,
+        city=str(raw.get("city", "")),
+        mix={k: float(mix[k]) for k in KINDS},
+        raw=raw,
+        calibration=calibration,
+    )

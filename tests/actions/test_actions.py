@@ -1,0 +1,167 @@
+"""Actions against a seeded database, with hand-built trackers (no Rasa needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.binding import ActionBindAccountSubmit, ActionStartBinding, ValidateBindAccountForm
+from actions.dialogue import ActionFallback, ActionInform, consecutive_fallbacks
+from actions.outage import ActionSubmitOutageReport, ValidateOutageReportForm
+from actions.services import Services, set_services
+from actions.usage import ActionQueryUsage
+from analytics.demo.config import load_demo_config
+from api.demo_seed import seed_demo
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade
+from core.models import Customer, Ticket
+from core.settings import REPO_ROOT, Settings
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    path: Path = tmp_path_factory.mktemp("actions") / "a.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=30, seed=5))
+    services = Services(Settings(database_url=url, _env_file=None), sessions, today=lambda: dt.date(2026, 11, 23))
+    set_services(services)
+    yield services
+    set_services(None)
+    engine.dispose()
+
+
+def _customer(services: Services, tariff: str) -> Customer:
+    with services.sessions() as session:
+        customer = session.scalars(select(Customer).where(Customer.tariff_category == tariff)).first()
+        assert customer is not None
+        return customer
+
+
+def tracker(
+    text: str = "",
+    intent: str = "greet",
+    slots: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    sender: str = "widget:user-0001",
+    events: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [], "metadata": {"conversation_id": 1}}
+    return Tracker(sender, slots or {}, latest, events or [], False, None, {}, "action_listen")
+
+
+def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    return dispatcher.messages, events
+
+
+def responses(messages: list[dict[str, Any]]) -> list[str]:
+    return [m.get("response") for m in messages]
+
+
+def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
+    sender = "widget:user-bind-1"
+    messages, events = run(ActionQueryUsage(), tracker("上个月用了多少电", "query_usage", sender=sender))
+    assert responses(messages) == ["utter_need_binding"]
+    assert {"event": "followup", "timestamp": None, "name": "bind_account_form"} in events
+    customer = _customer(services, "residential")
+    validator = ValidateBindAccountForm()
+    assert validator.validate_account_no("12345", CollectingDispatcher(), tracker(), {}) == {"account_no": None}
+    assert validator.validate_account_no("3399999999", CollectingDispatcher(), tracker(), {}) == {"account_no": None}
+    ok = validator.validate_account_no(f"户号{customer.account_no}", CollectingDispatcher(), tracker(), {})
+    assert ok == {"account_no": customer.account_no}
+    wrong = "0000" if not customer.phone.endswith("0000") else "1111"
+    result = validator.validate_phone_last4(wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {})
+    assert result == {"phone_last4": None, "bind_attempts": 1}
+    last4 = customer.phone[-4:]
+    slots = {"account_no": customer.account_no, "phone_last4": last4, "pending_action": "action_query_usage"}
+    messages, events = run(ActionBindAccountSubmit(), tracker(last4, "inform", slots=slots, sender=sender))
+    assert responses(messages) == ["utter_bind_success", "utter_usage_month"]
+    assert messages[0]["account_masked"] == customer.account_no[:4] + "****" + customer.account_no[-2:]
+    assert messages[1]["month_label"] == "2026年10月" and float(messages[1]["kwh"]) > 0
+    messages, _ = run(ActionStartBinding(), tracker("绑定户号", "bind_account", sender=sender))
+    assert responses(messages) == ["utter_already_bound"]
+    messages, _ = run(ActionStartBinding(), tracker("解绑户号", "bind_account", sender=sender))
+    assert responses(messages) == ["utter_unbind_done"]
+
+
+def test_usage_of_a_tou_household_has_peak_and_valley(services: Services) -> None:
+    sender = "api:tou-1"
+    customer = _customer(services, "residential_tou")
+    slots = {"account_no": customer.account_no, "phone_last4": customer.phone[-4:]}
+    run(ActionBindAccountSubmit(), tracker("x", "inform", slots=slots, sender=sender))
+    messages, _ = run(ActionQueryUsage(), tracker("2026年7月用电量", "query_usage", sender=sender))
+    m = messages[0]
+    assert m["response"] == "utter_usage_month_tou" and m["month_label"] == "2026年7月"
+    assert abs(float(m["peak_kwh"]) + float(m["valley_kwh"]) - float(m["kwh"])) < 0.05
+    messages, _ = run(ActionQueryUsage(), tracker("2019年1月", "query_usage", sender=sender))
+    assert responses(messages) == ["utter_usage_no_data"]
+    messages, _ = run(ActionQueryUsage(), tracker("13月", "query_usage", slots={"month": "13月"}, sender=sender))
+    assert responses(messages) == ["utter_month_not_understood"]
+    # a bare month after a usage question continues it
+    events = [{"event": "action", "name": "action_query_usage"}]
+    messages, _ = run(
+        ActionInform(),
+        tracker("那3月呢", "inform", entities=[{"entity": "month", "value": "3月"}], sender=sender, events=events),
+    )
+    assert messages[0]["month_label"] == "2026年3月"
+
+
+def test_phone_lock_after_three_misses(services: Services) -> None:
+    customer = _customer(services, "residential")
+    wrong = "0000" if not customer.phone.endswith("0000") else "1111"
+    t = tracker(wrong, "inform", slots={"account_no": customer.account_no, "bind_attempts": 2})
+    dispatcher = CollectingDispatcher()
+    result = ValidateBindAccountForm().validate_phone_last4(wrong, dispatcher, t, {})
+    assert result["bind_attempts"] == 3 and result["account_no"] is None
+    assert responses(dispatcher.messages) == ["utter_bind_locked"]
+
+
+def test_outage_report_creates_a_ticket(services: Services) -> None:
+    v = ValidateOutageReportForm()
+    d = CollectingDispatcher()
+    assert v.validate_address("家", d, tracker(), {}) == {"address": None}
+    assert v.validate_phone("我电话是138 1234 5678", d, tracker(), {}) == {"phone": "13812345678"}
+    assert v.validate_phone("12345", d, tracker(), {}) == {"phone": None}
+    assert len(v.validate_description("闪" * 2000, d, tracker(), {})["description"]) == 500
+    slots = {"address": "西湖区文三路100号3幢", "phone": "13812345678", "description": "整栋楼停电"}
+    messages, events = run(ActionSubmitOutageReport(), tracker("整栋楼停电", "inform", slots=slots))
+    assert messages[0]["response"] == "utter_outage_ticket_created"
+    ticket_no = messages[0]["ticket_no"]
+    with services.sessions() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.ticket_no == ticket_no)).one()
+        assert ticket.kind == "outage" and ticket.address == slots["address"] and ticket.conversation_id is None  # no such conversation
+    assert {"event": "slot", "timestamp": None, "name": "address", "value": None} in events
+
+
+def test_two_stage_fallback() -> None:
+    miss = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    hit = {"event": "user", "parse_data": {"intent": {"name": "greet"}}}
+    first = tracker("asdf", "nlu_fallback", events=[hit, miss])
+    assert consecutive_fallbacks(first) == 1
+    messages, events = run(ActionFallback(), first)
+    assert responses(messages) == ["utter_ask_rephrase"] and events == []
+    second = tracker("qwer", "nlu_fallback", events=[hit, miss, {"event": "bot"}, miss])
+    messages, events = run(ActionFallback(), second)
+    assert responses(messages) == ["utter_offer_human"]
+    assert {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": "misunderstanding"} in events
+
+
+def test_action_failure_becomes_an_apology(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "sessions", broken)
+    messages, events = run(ActionQueryUsage(), tracker("上个月", "query_usage"))
+    assert responses(messages) == ["utter_service_error"] and events == []

@@ -1,0 +1,40 @@
+"""A fake Rasa for api tests: answers by rule, can be told to fail or to signal a handoff."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from api.bot_client import BotTurn
+from core.errors import UpstreamUnavailable
+
+
+class FakeBot:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        self.down = False
+        self.delay_s = 0.0
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
+        self.sent.append((sender, text, metadata))
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.down:
+            raise UpstreamUnavailable("fake Rasa is down")
+        if "人工" in text:
+            return BotTurn(
+                [{"text": "正在为您转接人工客服，请稍候。"}, {"custom": {"handoff": {"reason": "asked"}}}],
+                "request_human",
+                0.97,
+            )
+        if text == "silence":
+            return BotTurn([], "greet", 0.5)
+        return BotTurn(
+            [{"text": f"收到：{text}", "buttons": [{"title": "查电费", "payload": "/query_bill"}]}], "greet", 0.91
+        )
+
+    async def resume(self, sender: str) -> None:
+        return None
+
+    async def ready(self) -> bool:
+        return not self.down

@@ -1,0 +1,134 @@
+"""POST /api/v1/messages: storage order, routing by state, failures, and hostile input."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from core.models import Conversation, Handoff, Message
+from core.settings import Settings
+from tests.api.fakes import FakeBot
+
+
+def _messages(settings: Settings) -> list[Message]:
+    engine = create_engine(settings.effective_database_url)
+    with Session(engine) as session:
+        rows = list(session.scalars(select(Message).order_by(Message.id)))
+    engine.dispose()
+    return rows
+
+
+def _send(client: TestClient, text: str, user: str = "u-1") -> dict:
+    response = client.post("/api/v1/messages", json={"user_id": user, "text": text})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_message_and_replies_are_stored_in_order(client: TestClient, api_settings: Settings, bot: FakeBot) -> None:
+    body = _send(client, "你好")
+    assert body["state"] == "bot"
+    assert body["replies"] == [
+        {"text": "收到：你好", "buttons": [{"title": "查电费", "payload": "/query_bill"}], "custom": None}
+    ]
+    rows = _messages(api_settings)
+    assert [(m.direction, m.sender, m.text) for m in rows] == [("in", "customer", "你好"), ("out", "bot", "收到：你好")]
+    assert rows[0].intent == "greet" and rows[0].confidence == 0.91 and rows[0].status == "processed"
+    assert rows[1].payload == {"buttons": [{"title": "查电费", "payload": "/query_bill"}], "custom": None}
+    assert bot.sent[0][0] == "api:u-1" and bot.sent[0][2]["conversation_id"] == body["conversation_id"]
+
+
+def test_bot_down_gives_a_polite_reply_queues_for_a_person_and_loses_nothing(
+    client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    bot.down = True
+    body = _send(client, "上个月电费多少")
+    assert body["state"] == "waiting_agent"
+    assert "95598" in body["replies"][0]["text"]
+    rows = _messages(api_settings)
+    assert rows[0].text == "上个月电费多少" and rows[0].status == "failed"
+    assert rows[1].sender == "system"
+    engine = create_engine(api_settings.effective_database_url)
+    with Session(engine) as session:
+        handoff = session.scalars(select(Handoff)).one()
+        assert handoff.reason == "bot_unavailable"
+        assert handoff.transcript[0]["text"] == "上个月电费多少"
+    engine.dispose()
+    # while waiting for a person the bot is not asked again, and messages are still stored
+    bot.down = False
+    body = _send(client, "有人吗")
+    assert body["state"] == "waiting_agent" and len(bot.sent) == 1
+    assert _messages(api_settings)[-2].text == "有人吗"
+
+
+def test_handoff_signal_from_the_bot_queues_the_conversation(client: TestClient, api_settings: Settings) -> None:
+    body = _send(client, "我要转人工")
+    assert body["state"] == "waiting_agent"
+    assert body["replies"][0]["custom"] == {"handoff": {"reason": "asked"}}
+    engine = create_engine(api_settings.effective_database_url)
+    with Session(engine) as session:
+        assert session.scalars(select(Conversation)).one().state == "waiting_agent"
+        assert session.scalars(select(Handoff)).one().summary.startswith("未绑定户号的客户")
+    engine.dispose()
+
+
+def test_an_empty_bot_turn_still_answers(client: TestClient) -> None:
+    body = _send(client, "silence")
+    assert body["replies"] and "转人工" in body["replies"][0]["text"]
+
+
+def test_hostile_and_malformed_input(client: TestClient, api_settings: Settings, bot: FakeBot) -> None:
+    cases = [
+        ({"user_id": "u-2", "text": ""}, 422),
+        ({"user_id": "u-2", "text": "   \x00\x01  "}, 422),
+        ({"user_id": "u-2", "text": "电" * 10_000}, 422),
+        ({"user_id": "", "text": "你好"}, 422),
+        ({"user_id": "a" * 200, "text": "你好"}, 422),
+        ({"user_id": "<script>", "text": "你好"}, 422),
+        ({"text": "你好"}, 422),
+        ({"user_id": "u-2", "text": 5}, 422),
+    ]
+    for payload, status in cases:
+        response = client.post("/api/v1/messages", json=payload)
+        assert response.status_code == status, (payload, response.text)
+        assert response.json()["error"] == "invalid_input" and response.json()["message"]
+    bad_json = client.post("/api/v1/messages", content=b'{"user_id": "u-2", "text": ', headers={"content-type": "application/json"})
+    assert bad_json.status_code == 422
+    huge = client.post("/api/v1/messages", content=b"x" * 200_000, headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"
+    assert bot.sent == [] and _messages(api_settings) == []
+    # emoji, control characters and markup are accepted, cleaned and stored verbatim as text
+    body = _send(client, "停电了😭\x07<script>alert(1)</script>", user="u-3")
+    assert body["replies"][0]["text"] == "收到：停电了😭<script>alert(1)</script>"
+    assert _messages(api_settings)[0].text == "停电了😭<script>alert(1)</script>"
+
+
+def test_rate_limit_answers_429_and_loses_nothing_accepted(client: TestClient, api_settings: Settings) -> None:
+    statuses = [
+        client.post("/api/v1/messages", json={"user_id": "fast", "text": f"第{i}条"}).status_code for i in range(50)
+    ]
+    accepted = statuses.count(200)
+    assert 10 <= accepted < 15 and statuses.count(429) == 50 - accepted
+    limited = client.post("/api/v1/messages", json={"user_id": "fast", "text": "再来"})
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert "retry" in limited.json()["message"]
+    inbound = [m for m in _messages(api_settings) if m.direction == "in"]
+    assert len(inbound) == accepted
+    assert _send(client, "别的用户不受影响", user="slow")["replies"]
+
+
+def test_api_key_when_configured(api_settings: Settings, bot: FakeBot) -> None:
+    from api.app import create_app
+
+    settings = api_settings.model_copy(update={"api_key": "s3cret"})
+    with TestClient(create_app(settings, bot=bot)) as client:
+        assert client.post("/api/v1/messages", json={"user_id": "k", "text": "你好"}).status_code == 401
+        ok = client.post("/api/v1/messages", json={"user_id": "k", "text": "你好"}, headers={"X-API-Key": "s3cret"})
+        assert ok.status_code == 200
+
+
+def test_health_and_readiness(client: TestClient, bot: FakeBot) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 503  # the action server URL points nowhere
+    assert ready.json()["checks"] == {"rasa": True, "action_server": False, "database": True}

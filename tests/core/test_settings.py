@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError
+from core.settings import REPO_ROOT, Settings
+
+
+def test_env_example_lists_every_setting() -> None:
+    listed = {
+        line.split("=", 1)[0].strip().lower()
+        for line in (REPO_ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert listed == set(Settings.model_fields)
+
+
+def test_production_refuses_the_default_secret() -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings(powerdesk_env="production", _env_file=None)
+    assert Settings(powerdesk_env="production", secret_key="x" * 40, _env_file=None).secret_key
+
+
+def test_database_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, _env_file=None)
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'powerdesk.db'}"
+    assert Settings(database_url="postgresql://x/y", _env_file=None).effective_database_url == "postgresql://x/y"
+
+
+def test_relative_paths_are_taken_from_the_repository() -> None:
+    assert Settings(data_dir=Path("data"), _env_file=None).data_dir == REPO_ROOT / "data"
