@@ -163,3 +163,7 @@ def main() -> None:
         sys.exit(2)
 
 
+
+
+if __name__ == "__main__":
+    main()

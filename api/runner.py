@@ -45,6 +45,7 @@ def model_path(bot_dir: Path) -> Path:
 
 def rasa_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+    env.pop("DATABASE_URL", None)  # Rasa keeps its trackers in memory; it never reads PowerDesk's database
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         ACTION_SERVER_URL=settings.action_server_url,
@@ -85,8 +86,15 @@ class ProcessSpec:
     env: dict[str, str]
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as environment variables, so every child process sees the same configuration."""
+    values = settings.model_dump()
+    values["database_url"] = settings.effective_database_url
+    return {name.upper(): "" if value is None else str(value) for name, value in values.items()}
+
+
 def process_specs(settings: Settings) -> list[ProcessSpec]:
-    app_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    app_env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
     rasa_url = httpx.URL(settings.rasa_url)
     return [
         ProcessSpec(

@@ -122,8 +122,10 @@
     return fetch(origin + "/api/v1/widget/history?user_id=" + encodeURIComponent(uid))
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (h) {
+        var titles = {};  // quick-reply payloads are shown by their titles, as when they were clicked
         (h.messages || []).forEach(function (m) {
-          var shown = m.direction === "in" && m.text.charAt(0) === "/" ? "" : m.text;
+          (m.buttons || []).forEach(function (b) { titles[b.payload] = b.title; });
+          var shown = m.direction === "in" && titles[m.text] ? titles[m.text] : m.text;
           addMessage(m.direction, shown, m.buttons);
         });
         return (h.messages || []).length;

@@ -1,0 +1,87 @@
+"""Start a throw-away PowerDesk stack (its own ports and database) for benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.demo.config import load_demo_config
+from api.demo_seed import seed_demo
+from api.runner import ensure_model, process_specs, wait_ready
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade
+from core.settings import REPO_ROOT, Settings
+
+
+@dataclass
+class RunningStack:
+    settings: Settings
+    pids: dict[str, int]
+    ready_after_s: float
+    root: Path
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB (from /proc)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+@contextmanager
+def running_stack(customers: int = 200, port_base: int = 19000, **overrides: object) -> Iterator[RunningStack]:
+    root = Path(tempfile.mkdtemp(prefix="powerdesk-bench-"))
+    url = f"sqlite:///{root / 'bench.db'}"
+    settings = Settings(
+        powerdesk_env="test", var_dir=root, database_url=url, api_port=port_base,
+        rasa_port=port_base + 5, rasa_url=f"http://127.0.0.1:{port_base + 5}",
+        action_server_port=port_base + 55, action_server_url=f"http://127.0.0.1:{port_base + 55}",
+        _env_file=None, **overrides,
+    )  # fmt: skip
+    upgrade(url)
+    engine = make_engine(url)
+    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=customers, seed=99))
+    engine.dispose()
+    ensure_model(settings, echo=False)
+    started = time.monotonic()
+    processes = {}
+    for spec in process_specs(settings):
+        log = open(root / f"{spec.name}.log", "wb")  # noqa: SIM115
+        processes[spec.name] = subprocess.Popen(
+            spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        ready = wait_ready(settings.base_url, 300)
+        if ready is None:
+            raise RuntimeError(f"stack not ready in 300 s; logs in {root}")
+        yield RunningStack(settings, {k: p.pid for k, p in processes.items()}, time.monotonic() - started, root)
+    finally:
+        for p in processes.values():
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in processes.values():
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)

@@ -1,0 +1,84 @@
+"""One real stack per test session: Rasa (trained model), the action server and the api.
+
+They run on their own ports against a small seeded SQLite database, so a developer's
+`powerdesk run` can keep running beside the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from analytics.demo.config import load_demo_config
+from api.demo_seed import seed_demo
+from api.runner import ensure_model, process_specs, wait_ready
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade
+from core.models import Customer
+from core.settings import REPO_ROOT, Settings
+
+READY_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Stack:
+    settings: Settings
+    base_url: str
+    log_dir: Path
+
+    def sessions(self):  # type: ignore[no-untyped-def]
+        return make_session_factory(make_engine(self.settings.effective_database_url))
+
+    def customer(self, tariff: str) -> Customer:
+        with self.sessions()() as session:
+            customer = session.scalars(select(Customer).where(Customer.tariff_category == tariff)).first()
+            assert customer is not None
+            return customer
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    url = f"sqlite:///{root / 'e2e.db'}"
+    settings = Settings(
+        powerdesk_env="test", var_dir=root, database_url=url, api_port=18000, rasa_port=15005,
+        rasa_url="http://127.0.0.1:15005", action_server_port=15055, action_server_url="http://127.0.0.1:15055",
+        rate_limit_burst=30, rate_limit_per_second=10.0, _env_file=None,
+    )  # fmt: skip
+    upgrade(url)
+    engine = make_engine(url)
+    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=40, seed=42))
+    engine.dispose()
+    ensure_model(settings, echo=False)
+    processes = []
+    for spec in process_specs(settings):
+        log = open(root / f"{spec.name}.log", "wb")  # noqa: SIM115 - closed with the process
+        processes.append(
+            (subprocess.Popen(spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True), log)  # fmt: skip
+        )
+    try:
+        took = wait_ready(settings.base_url, READY_TIMEOUT_S)
+        if took is None:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in root.glob("*.log"))
+            pytest.fail(f"the stack was not ready within {READY_TIMEOUT_S} s:\n{logs}")
+        yield Stack(settings, settings.base_url, root)
+    finally:
+        for process, log in processes:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for process, log in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+            log.close()
