@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,7 @@ class TurnResult:
     conversation_id: int
     state: str
     replies: list[Reply]
+    bot_seconds: float = 0.0  # time spent waiting for Rasa (the rest of the turn is the api's own)
 
 
 class ConversationService:
@@ -78,13 +80,16 @@ class ConversationService:
             replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]
             await self._store_replies(inbound.conversation_id, "system", replies)
             return TurnResult(inbound.conversation_id, inbound.state, replies)
+        started = time.perf_counter()
         try:
             turn = await self.bot.send(
                 sender_id(channel, user), text, {"conversation_id": inbound.conversation_id, "channel": channel}
             )
         except UpstreamUnavailable as exc:
             return await self._bot_unavailable(inbound.id, inbound.conversation_id, exc)
-        return await self._bot_replied(inbound.id, inbound.conversation_id, turn)
+        waited = time.perf_counter() - started
+        result = await self._bot_replied(inbound.id, inbound.conversation_id, turn)
+        return TurnResult(result.conversation_id, result.state, result.replies, waited)
 
     async def _bot_replied(self, message_id: int, conversation_id: int, turn: BotTurn) -> TurnResult:
         await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 
 from api.schemas import ErrorOut, MessageIn, MessagesOut
 from core.errors import PowerDeskError
@@ -23,10 +24,13 @@ class Unauthorized(PowerDeskError):
     responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut}},
 )
 async def post_message(
-    body: MessageIn, request: Request, x_api_key: str | None = Header(default=None)
+    body: MessageIn, request: Request, response: Response, x_api_key: str | None = Header(default=None)
 ) -> MessagesOut:
     expected = request.app.state.settings.api_key
     if expected and not secrets.compare_digest(x_api_key or "", expected):
         raise Unauthorized("missing or wrong X-API-Key header; ask the operator for the api key")
+    started = time.perf_counter()
     result = await request.app.state.conversations.handle(body.channel, body.user_id, body.text)
+    total_ms = (time.perf_counter() - started) * 1000
+    response.headers["Server-Timing"] = f"total;dur={total_ms:.2f}, bot;dur={result.bot_seconds * 1000:.2f}"
     return MessagesOut(conversation_id=result.conversation_id, state=result.state, replies=result.replies)

@@ -42,19 +42,23 @@ class PowerDeskInput(RestInput):
                     status=400,
                 )
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            agent = request.app.ctx.agent
+            if agent is None or not agent.is_ready():
+                return response.json({"error": "no model loaded yet"}, status=503)
             collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=metadata)
-            )
-            intent: Optional[str] = None
-            confidence: Optional[float] = None
-            agent = getattr(request.app.ctx, "agent", None)
-            if agent is not None and agent.tracker_store is not None:
-                tracker = await agent.tracker_store.retrieve(sender_id)
-                if tracker is not None:
-                    latest = tracker.latest_message.intent or {}
-                    intent = latest.get("name")
-                    confidence = latest.get("confidence")
+            message = UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=metadata)
+            # What Agent.handle_message + MessageProcessor.handle_message do in Rasa 3.6.21, keeping the
+            # tracker at hand so the turn's intent is returned without a second (replaying) retrieve.
+            processor = agent.processor
+            async with agent.lock_store.lock(sender_id):
+                tracker = await processor.log_message(message, should_save_tracker=False)
+                tracker = await processor.run_action_extract_slots(collector, tracker)
+                await processor._run_prediction_loop(collector, tracker)
+                await processor.run_anonymization_pipeline(tracker)
+                await processor.save_tracker(tracker)
+            latest = tracker.latest_message.intent or {}
+            intent: Optional[str] = latest.get("name")
+            confidence: Optional[float] = latest.get("confidence")
             return response.json(
                 {"messages": collector.messages, "intent": intent, "confidence": confidence}
             )
