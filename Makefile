@@ -6,7 +6,7 @@ RASA_VENV := .venv-rasa
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test test-fast lint bench lock train clean
+.PHONY: help setup run test test-fast lint bench nlu-eval lock train clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,12 @@ lint: setup ## ruff (lint + format check) and mypy
 
 bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/chat.py
+
+nlu-eval: train ## intent/entity accuracy on the held-out set bot/tests/nlu_holdout.yml (never trained on)
+	cd bot && ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu tests/nlu_holdout.yml \
+	  --out ../var/nlu-eval --no-plot
+	@$(VENV)/bin/python -c "import json; r=json.load(open('var/nlu-eval/intent_report.json')); \
+	  print('held-out intent accuracy', round(r['accuracy'], 3), 'macro F1', round(r['macro avg']['f1-score'], 3))"
 
 lock: ## re-resolve requirements/*.in into the lock files
 	rm -rf /tmp/pd-lock && $(PYTHON) -m venv /tmp/pd-lock/app && /tmp/pd-lock/app/bin/pip install -q -r requirements/app.in

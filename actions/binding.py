@@ -37,9 +37,7 @@ class ActionStartBinding(PowerDeskAction):
                     dispatcher.utter_message(response="utter_ok")
                     return [SlotSet("bound_account", None)]
                 unbind(session, channel, user)
-                dispatcher.utter_message(
-                    response="utter_unbind_done", account_masked=mask_account(current.account_no)
-                )
+                dispatcher.utter_message(response="utter_unbind_done", account_masked=mask_account(current.account_no))
                 return [SlotSet("bound_account", None)]
         if current is not None and not any(w in text for w in REBIND_WORDS):
             dispatcher.utter_message(response="utter_already_bound", account_masked=mask_account(current.account_no))
@@ -87,9 +85,7 @@ class ValidateBindAccountForm(FormValidationAction):
         dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=MAX_ATTEMPTS - attempts)
         return {"phone_last4": None, "bind_attempts": attempts}
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         events = await super().run(dispatcher, tracker, domain)
         locked = any(
             e.get("event") == "slot" and e.get("name") == "bind_attempts" and (e.get("value") or 0) >= MAX_ATTEMPTS

@@ -53,6 +53,4 @@ def usage_from_intervals(year: int, month: int, days: npt.NDArray[np.float32]) -
     mask = peak_mask(days.shape[1])
     peak = float(days[:, mask].sum(dtype=np.float64))
     valley = float(days[:, ~mask].sum(dtype=np.float64))
-    return MonthUsage(
-        year, month, round(peak + valley, 2), days.shape[0], n_days, round(peak, 2), round(valley, 2)
-    )
+    return MonthUsage(year, month, round(peak + valley, 2), days.shape[0], n_days, round(peak, 2), round(valley, 2))

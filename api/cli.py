@@ -139,9 +139,7 @@ def chat(
     if response.status_code != 200:
         err.print(f"[red]api answered {response.status_code}: {response.text}")
         raise typer.Exit(1)
-    replies = [
-        {"text": r["text"], "buttons": r["buttons"], "custom": r["custom"]} for r in response.json()["replies"]
-    ]
+    replies = [{"text": r["text"], "buttons": r["buttons"], "custom": r["custom"]} for r in response.json()["replies"]]
     if as_json:
         typer.echo(json.dumps(replies, ensure_ascii=False))
         return
@@ -161,8 +159,6 @@ def main() -> None:
     except PowerDeskError as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
-
-
 
 
 if __name__ == "__main__":

@@ -70,7 +70,11 @@ def ensure_model(settings: Settings, force: bool = False, echo: bool = True) -> 
         "--out", "models", "--fixed-model-name", MODEL_NAME,
     ]  # fmt: skip
     result = subprocess.run(
-        cmd, cwd=bot_dir, env=rasa_env(settings), stdout=None if echo else subprocess.DEVNULL, stderr=None if echo else subprocess.STDOUT
+        cmd,
+        cwd=bot_dir,
+        env=rasa_env(settings),
+        stdout=None if echo else subprocess.DEVNULL,
+        stderr=None if echo else subprocess.STDOUT,
     )
     if result.returncode != 0:
         raise ConfigError(f"`rasa train` failed (exit {result.returncode}); run it in bot/ to see why")
@@ -100,9 +104,19 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
         ProcessSpec(
             "rasa",
             [
-                str(rasa_executable()), "run", "--enable-api", "-i", rasa_url.host or "127.0.0.1",
-                "-p", str(settings.rasa_port), "-m", str(model_path(settings.bot_dir)),
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                str(rasa_executable()),
+                "run",
+                "--enable-api",
+                "-i",
+                rasa_url.host or "127.0.0.1",
+                "-p",
+                str(settings.rasa_port),
+                "-m",
+                str(model_path(settings.bot_dir)),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ],  # fmt: skip
             settings.bot_dir,
             rasa_env(settings),
@@ -111,13 +125,22 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
             "actions",
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(settings.action_server_port)],
             REPO_ROOT,
-            app_env,
+            # rasa-sdk listens on every interface unless told otherwise; only Rasa needs to reach it
+            {**app_env, "SANIC_HOST": httpx.URL(settings.action_server_url).host or "127.0.0.1"},
         ),
         ProcessSpec(
             "api",
             [
-                sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-                "--host", settings.api_host, "--port", str(settings.api_port), "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.app:create_app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--no-access-log",
             ],  # fmt: skip
             REPO_ROOT,
             app_env,

@@ -85,9 +85,7 @@ class ConversationStore:
         """Store replies before they are delivered; returns their ids."""
         with transaction(self.sessions) as session:
             rows = [
-                Message(
-                    conversation_id=conversation_id, direction="out", sender=sender, text=r.text, payload=r.payload
-                )
+                Message(conversation_id=conversation_id, direction="out", sender=sender, text=r.text, payload=r.payload)
                 for r in replies
             ]
             session.add_all(rows)

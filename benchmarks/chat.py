@@ -34,7 +34,18 @@ from core.db import make_engine, make_session_factory, transaction  # noqa: E402
 from core.models import Customer  # noqa: E402
 
 TURNS = {"rule": "你好", "action": "上个月用了多少电"}
+EXPECTED = {"rule": "电力智能客服", "action": "千瓦时"}  # greeting; the usage answer of a bound customer
+TURNS_PER_CONVERSATION = 10
+VISITS = 200  # bound identities per simulated customer and phase
 RESULTS = Path(__file__).resolve().parent / "results" / "chat.json"
+
+
+def reply_text(body: object) -> str:
+    """The texts of an api response ({"replies": [...]}) or of Rasa's REST webhook ([...])."""
+    messages = body.get("replies", []) if isinstance(body, dict) else body
+    return (
+        "".join(str(m.get("text") or "") for m in messages if isinstance(m, dict)) if isinstance(messages, list) else ""
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,13 +69,14 @@ async def customer_loop(client, url, body, deadline, think_s, rng, out, errors):
     i = 0
     while time.monotonic() < deadline:
         kind = kinds[i % 2]
+        visit = i // TURNS_PER_CONVERSATION  # a new visitor every few turns, as on a real site
         i += 1
         start = time.perf_counter()
         status = "?"
         try:
-            response = await client.post(url, json=body(TURNS[kind]), timeout=30)
+            response = await client.post(url, json=body(TURNS[kind], visit), timeout=30)
             status = str(response.status_code)
-            ok = response.status_code == 200 and response.json()
+            ok = response.status_code == 200 and EXPECTED[kind] in reply_text(response.json())  # the right answer
             timing = response.headers.get("server-timing")
         except httpx.HTTPError as exc:
             ok, timing = False, None
@@ -91,7 +103,16 @@ async def drive(url, make_body, users, seconds, think_s=0.0):  # type: ignore[no
         started = time.monotonic()
         await asyncio.gather(
             *(
-                customer_loop(client, url, lambda t, u=u: make_body(u, t), deadline, think_s, random.Random(i), out, errors)
+                customer_loop(
+                    client,
+                    url,
+                    lambda t, v, u=u: make_body(f"{u}-{v}", t),
+                    deadline,
+                    think_s,
+                    random.Random(i),
+                    out,
+                    errors,
+                )
                 for i, u in enumerate(users)
             )
         )
@@ -117,7 +138,7 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=5.0, help="mean think time between a customer's messages (s)")
     args = parser.parse_args()
     api_body = lambda u, t: {"user_id": u, "text": t}  # noqa: E731
-    rasa_body = lambda u, t: {"sender": f"api:{u}-rasa", "message": t}  # noqa: E731
+    rasa_body = lambda u, t: {"sender": f"api:{u}", "message": t}  # noqa: E731
     # the simulated customers of the saturation run type faster than any person: lift the per-user
     # rate limit for the whole run (it is tested on its own in tests/api)
     with running_stack(rate_limit_burst=100_000, rate_limit_per_second=100_000.0) as stack:
@@ -129,7 +150,8 @@ def main() -> None:
             customers = list(session.scalars(select(Customer).limit(args.customers)))
             for user, customer in zip(users, customers, strict=True):
                 for suffix in ("", "-rasa", "-sat", "-sat-rasa", "-seq", "-seq-rasa"):
-                    bind(session, "api", user + suffix, customer)
+                    for visit in range(VISITS):
+                        bind(session, "api", f"{user}{suffix}-{visit}", customer)
         engine.dispose()
         api_url = f"{stack.settings.base_url}/api/v1/messages"
         rasa_url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
@@ -138,7 +160,7 @@ def main() -> None:
         print("one customer at a time (no queueing): api vs Rasa's REST webhook", flush=True)
         one = [users[0] + "-seq"]
         phases["sequential_api"] = asyncio.run(drive(api_url, api_body, one, 20))
-        phases["sequential_rasa"] = asyncio.run(drive(rasa_url, rasa_body, one, 20))
+        phases["sequential_rasa"] = asyncio.run(drive(rasa_url, rasa_body, [users[0] + "-seq-rasa"], 20))
         print(f"{args.customers} customers, think time mean {args.think} s, {args.seconds} s", flush=True)
         phases["realistic_api"] = asyncio.run(drive(api_url, api_body, users, args.seconds, args.think))
         phases["realistic_rasa"] = asyncio.run(

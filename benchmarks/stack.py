@@ -14,7 +14,7 @@ from pathlib import Path
 
 from analytics.demo.config import load_demo_config
 from api.demo_seed import seed_demo
-from api.runner import ensure_model, process_specs, wait_ready
+from api.runner import ensure_model, settings_env, wait_ready
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
@@ -26,6 +26,27 @@ class RunningStack:
     pids: dict[str, int]
     ready_after_s: float
     root: Path
+
+
+def _listening_pid(port: int) -> int:
+    """The pid of the process listening on a local TCP port (from /proc/net/tcp and fd links)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(proc.name)
+        except OSError:
+            continue
+    return -1
 
 
 def rss_mib(pid: int) -> float:
@@ -63,17 +84,21 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     engine.dispose()
     ensure_model(settings, echo=False)
     started = time.monotonic()
-    processes = {}
-    for spec in process_specs(settings):
-        log = open(root / f"{spec.name}.log", "wb")  # noqa: SIM115
-        processes[spec.name] = subprocess.Popen(
-            spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    # the real command a user runs: migrations, demo data check, model check, then the three processes
+    env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+    log = open(root / "run.log", "wb")  # noqa: SIM115
+    run = subprocess.Popen(
+        [str(REPO_ROOT / ".venv" / "bin" / "powerdesk"), "run"], cwd=REPO_ROOT, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    processes = {"powerdesk run": run}
     try:
         ready = wait_ready(settings.base_url, 300)
         if ready is None:
             raise RuntimeError(f"stack not ready in 300 s; logs in {root}")
-        yield RunningStack(settings, {k: p.pid for k, p in processes.items()}, time.monotonic() - started, root)
+        ready = time.monotonic() - started
+        ports = {"rasa": settings.rasa_port, "actions": settings.action_server_port, "api": settings.api_port}
+        yield RunningStack(settings, {name: _listening_pid(port) for name, port in ports.items()}, ready, root)
     finally:
         for p in processes.values():
             try:

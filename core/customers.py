@@ -32,9 +32,7 @@ def bind(session: Session, channel: str, external_user_id: str, customer: Custom
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if binding is None:
         session.add(
-            ChannelBinding(
-                channel=channel, external_user_id=external_user_id, customer_id=customer.id, verified_at=now
-            )
+            ChannelBinding(channel=channel, external_user_id=external_user_id, customer_id=customer.id, verified_at=now)
         )
     else:
         binding.customer_id = customer.id

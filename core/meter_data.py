@@ -27,9 +27,7 @@ def daily_kwh(session: Session, customer_id: int, first: dt.date, last: dt.date)
     return [float(r[0]) for r in rows]
 
 
-def interval_days(
-    session: Session, customer_id: int, first: dt.date, last: dt.date
-) -> npt.NDArray[np.float32]:
+def interval_days(session: Session, customer_id: int, first: dt.date, last: dt.date) -> npt.NDArray[np.float32]:
     """(days, slots) interval kWh of a customer between two dates (inclusive)."""
     rows = session.execute(
         select(IntervalReading.slots, IntervalReading.values)

@@ -166,7 +166,9 @@ class Handoff(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(String(30))  # asked / misunderstanding / sentiment / low_confidence / complaint / bot_unavailable
+    reason: Mapped[str] = mapped_column(
+        String(30)
+    )  # asked / misunderstanding / sentiment / low_confidence / complaint / bot_unavailable
     priority: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[str] = mapped_column(Text, default="")
     transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -73,7 +73,10 @@ def regional_shape(config: DemoConfig, ctx: DayContext) -> F64:
     """(days, 24) calibrated regional hourly shape for each day's season and day type."""
     shapes = config.calibration["hourly_shape"]
     return np.array(
-        [shapes[SEASON_OF_MONTH[d.month]]["restday" if r else "workday"] for d, r in zip(ctx.days, ctx.rest, strict=True)]
+        [
+            shapes[SEASON_OF_MONTH[d.month]]["restday" if r else "workday"]
+            for d, r in zip(ctx.days, ctx.rest, strict=True)
+        ]
     )
 
 
@@ -86,7 +89,7 @@ def daily_series(
     level = base[:, None] * temperature_factor(ctx.temperature, sensitivity, config)
     level *= np.where(ctx.rest[None, :], rest_factor[:, None], 1.0)
     level *= np.where(ctx.holiday[None, :], holiday_factor[:, None], 1.0)
-    level *= (1.0 + growth[:, None] * np.arange(d)[None, :] / 365.0)
+    level *= 1.0 + growth[:, None] * np.arange(d)[None, :] / 365.0
     eps = rng.normal(0, noise, size=(n, d))
     ar = np.zeros_like(eps)
     for i in range(1, d):

@@ -34,9 +34,7 @@ async def demo_page(request: Request) -> HTMLResponse:
 
 @router.get("/api/v1/widget/history", response_model=HistoryOut)
 async def history(request: Request, user_id: str = Query(pattern=WIDGET_USER_PATTERN)) -> HistoryOut:
-    conversation_id, state, messages = await run_in_threadpool(
-        request.app.state.store.history, "widget", user_id
-    )
+    conversation_id, state, messages = await run_in_threadpool(request.app.state.store.history, "widget", user_id)
     items = [
         HistoryItem(
             direction="in" if m.direction == "in" else "out",
@@ -75,9 +73,7 @@ async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_U
             try:
                 result = await state.conversations.handle("widget", user_id, text)
             except RateLimited as exc:
-                await socket.send_json(
-                    {"type": "error", "code": exc.code, "message": state.texts.say("rate_limited")}
-                )
+                await socket.send_json({"type": "error", "code": exc.code, "message": state.texts.say("rate_limited")})
                 continue
             except PowerDeskError as exc:
                 await socket.send_json({"type": "error", "code": exc.code, "message": str(exc)})

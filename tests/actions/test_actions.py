@@ -56,7 +56,12 @@ def tracker(
     sender: str = "widget:user-0001",
     events: list[dict[str, Any]] | None = None,
 ) -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [], "metadata": {"conversation_id": 1}}
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "metadata": {"conversation_id": 1},
+    }
     return Tracker(sender, slots or {}, latest, events or [], False, None, {}, "action_listen")
 
 
@@ -82,7 +87,9 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
     ok = validator.validate_account_no(f"户号{customer.account_no}", CollectingDispatcher(), tracker(), {})
     assert ok == {"account_no": customer.account_no}
     wrong = "0000" if not customer.phone.endswith("0000") else "1111"
-    result = validator.validate_phone_last4(wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {})
+    result = validator.validate_phone_last4(
+        wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {}
+    )
     assert result == {"phone_last4": None, "bind_attempts": 1}
     last4 = customer.phone[-4:]
     slots = {"account_no": customer.account_no, "phone_last4": last4, "pending_action": "action_query_usage"}
@@ -141,7 +148,9 @@ def test_outage_report_creates_a_ticket(services: Services) -> None:
     ticket_no = messages[0]["ticket_no"]
     with services.sessions() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.ticket_no == ticket_no)).one()
-        assert ticket.kind == "outage" and ticket.address == slots["address"] and ticket.conversation_id is None  # no such conversation
+        assert (
+            ticket.kind == "outage" and ticket.address == slots["address"] and ticket.conversation_id is None
+        )  # no such conversation
     assert {"event": "slot", "timestamp": None, "name": "address", "value": None} in events
 
 

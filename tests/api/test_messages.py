@@ -92,7 +92,9 @@ def test_hostile_and_malformed_input(client: TestClient, api_settings: Settings,
         response = client.post("/api/v1/messages", json=payload)
         assert response.status_code == status, (payload, response.text)
         assert response.json()["error"] == "invalid_input" and response.json()["message"]
-    bad_json = client.post("/api/v1/messages", content=b'{"user_id": "u-2", "text": ', headers={"content-type": "application/json"})
+    bad_json = client.post(
+        "/api/v1/messages", content=b'{"user_id": "u-2", "text": ', headers={"content-type": "application/json"}
+    )
     assert bad_json.status_code == 422
     huge = client.post("/api/v1/messages", content=b"x" * 200_000, headers={"content-type": "application/json"})
     assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"

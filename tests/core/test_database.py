@@ -82,7 +82,9 @@ def test_bindings_and_tickets(sessions: sessionmaker[Session]) -> None:
         bind(session, "widget", "abc", customer)  # re-binding is idempotent
         assert bound_customer(session, "widget", "abc") is customer
         assert bound_customer(session, "wechat", "abc") is None
-        first = create_ticket(session, "outage", description="整栋楼停电", address="西湖区文三路1号", now=dt.datetime(2026, 11, 23))
+        first = create_ticket(
+            session, "outage", description="整栋楼停电", address="西湖区文三路1号", now=dt.datetime(2026, 11, 23)
+        )
         second = create_ticket(session, "callback", description="回电", now=dt.datetime(2026, 11, 23))
         assert first.ticket_no.startswith("GZ20261123") and second.ticket_no.startswith("HF20261123")
         assert first.ticket_no != second.ticket_no

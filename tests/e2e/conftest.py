@@ -61,8 +61,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for spec in process_specs(settings):
         log = open(root / f"{spec.name}.log", "wb")  # noqa: SIM115 - closed with the process
         processes.append(
-            (subprocess.Popen(spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True), log)  # fmt: skip
+            (
+                subprocess.Popen(
+                    spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                ),
+                log,
+            )  # fmt: skip
         )
     try:
         took = wait_ready(settings.base_url, READY_TIMEOUT_S)
@@ -71,7 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             pytest.fail(f"the stack was not ready within {READY_TIMEOUT_S} s:\n{logs}")
         yield Stack(settings, settings.base_url, root)
     finally:
-        for process, log in processes:
+        for process, _log in processes:
             try:
                 os.killpg(process.pid, signal.SIGTERM)
             except ProcessLookupError:

@@ -53,7 +53,9 @@ def test_widget_conversation_history_and_escaping(stack: Stack, browser) -> None
     box = page.locator("#powerdesk-widget .pd-input")
     box.fill('<img src=x onerror="window.__pwned=true">不用了')
     box.press("Enter")
-    expect(page.locator("#powerdesk-widget .pd-in").last).to_have_text('<img src=x onerror="window.__pwned=true">不用了')
+    expect(page.locator("#powerdesk-widget .pd-in").last).to_have_text(
+        '<img src=x onerror="window.__pwned=true">不用了'
+    )
     expect(page.locator("#powerdesk-widget img")).to_have_count(0)
     page.wait_for_timeout(500)
     assert page.evaluate("window.__pwned") is False
@@ -63,5 +65,7 @@ def test_widget_conversation_history_and_escaping(stack: Stack, browser) -> None
     page.reload()
     page.locator("#powerdesk-widget .pd-launch").click()
     expect(bubbles(page)).to_have_count(count, timeout=15_000)
-    expect(page.locator("#powerdesk-widget .pd-in").last).to_have_text('<img src=x onerror="window.__pwned=true">不用了')
+    expect(page.locator("#powerdesk-widget .pd-in").last).to_have_text(
+        '<img src=x onerror="window.__pwned=true">不用了'
+    )
     context.close()
