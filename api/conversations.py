@@ -94,9 +94,12 @@ class ConversationService:
     async def _bot_replied(self, message_id: int, conversation_id: int, turn: BotTurn) -> TurnResult:
         await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
         replies = replies_from_rasa(turn.messages)
-        if not replies:  # e.g. an action failed inside Rasa: never leave the customer without an answer
-            log.warning("conversation %s: Rasa returned no reply (intent %s)", conversation_id, turn.intent)
-            replies = [Reply(text=self.texts.say("no_reply"))]
+        if not replies:
+            # every intent of this bot answers something: silence means an action (or the action
+            # server) failed inside Rasa. Never leave the customer without an answer.
+            return await self._bot_unavailable(
+                message_id, conversation_id, RuntimeError(f"empty turn (intent {turn.intent})"), failed=False
+            )
         await self._store_replies(conversation_id, "bot", replies)
         state = "bot"
         handoff = next((r.custom["handoff"] for r in replies if r.custom and "handoff" in r.custom), None)
@@ -106,9 +109,12 @@ class ConversationService:
             state = "waiting_agent"
         return TurnResult(conversation_id, state, replies)
 
-    async def _bot_unavailable(self, message_id: int, conversation_id: int, exc: Exception) -> TurnResult:
+    async def _bot_unavailable(
+        self, message_id: int, conversation_id: int, exc: Exception, failed: bool = True
+    ) -> TurnResult:
         log.error("conversation %s: bot unavailable, queued for a person: %s", conversation_id, exc)
-        await run_in_threadpool(self.store.mark_failed, message_id)
+        if failed:
+            await run_in_threadpool(self.store.mark_failed, message_id)
         await run_in_threadpool(self.store.start_handoff, conversation_id, "bot_unavailable")
         replies = [Reply(text=self.texts.say("bot_unavailable"))]
         await self._store_replies(conversation_id, "system", replies)

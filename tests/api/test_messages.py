@@ -72,9 +72,12 @@ def test_handoff_signal_from_the_bot_queues_the_conversation(client: TestClient,
     engine.dispose()
 
 
-def test_an_empty_bot_turn_still_answers(client: TestClient) -> None:
+def test_an_empty_bot_turn_is_a_failure_answered_and_queued(client: TestClient, api_settings: Settings) -> None:
+    # Rasa answers nothing when an action or the action server fails
     body = _send(client, "silence")
-    assert body["replies"] and "转人工" in body["replies"][0]["text"]
+    assert body["state"] == "waiting_agent" and "人工客服" in body["replies"][0]["text"]
+    rows = _messages(api_settings)
+    assert rows[0].status == "processed" and rows[0].intent == "greet" and rows[1].sender == "system"
 
 
 def test_hostile_and_malformed_input(client: TestClient, api_settings: Settings, bot: FakeBot) -> None:
