@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.stamp $(RASA_VENV)/.stamp var/.chromium ## create both virtual environments and install Chromium (idempotent)
+setup: $(VENV)/.stamp $(RASA_VENV)/.stamp var/.chromium var/models/.stamp ## create both virtual environments, Chromium and the embedder (idempotent)
 
 $(VENV)/.stamp: requirements/app.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(RASA_VENV)/.stamp: requirements/rasa.lock
 	$(PYTHON) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install -q --no-deps --ignore-requires-python -r requirements/rasa.lock
 	touch $@
+
+var/models/.stamp: $(VENV)/.stamp
+	$(VENV)/bin/powerdesk kb embedder
+	@touch $@
 
 var/.chromium:
 	@mkdir -p var

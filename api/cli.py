@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_kb import kb_app
 from core.errors import PowerDeskError
 from core.settings import get_settings
 
@@ -20,6 +21,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="The synthetic demo customer base.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(kb_app, name="kb")
 err = Console(stderr=True)
 
 
@@ -103,6 +105,10 @@ def run(
     settings = get_settings()
     db_upgrade("head")
     demo_seed(customers=None, seed=None, reset=False, if_empty=True)
+    from knowledge.service import ensure_index
+
+    if ensure_index(settings):
+        err.print("knowledge index (re)built")
     ensure_model(settings, force=retrain)
     raise typer.Exit(run_all(settings))
 

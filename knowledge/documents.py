@@ -1,0 +1,136 @@
+"""Knowledge entries (data/knowledge/*.yml): loading, validation, and the units that get indexed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import DataError
+
+REQUIRED = ("id", "topic", "title", "questions", "answer", "source", "updated")
+MIN_QUESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    topic: str
+    title: str
+    questions: tuple[str, ...]
+    answer: str
+    source: str
+    updated: dt.date
+    file: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One indexed text of an entry: a question variant or the title (matched as queries), or the answer."""
+
+    entry: int  # index into the entry list
+    kind: str  # "question" | "title" | "answer"
+    text: str
+
+
+class KnowledgeDataError(DataError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the knowledge documents:\n" + "\n".join(problems))
+        self.problems = problems
+
+
+def load_topics(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "taxonomy.yml"
+    try:
+        topics = yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise DataError(f"cannot read the topics of {path}: {exc}") from exc
+    return {str(k): str(v) for k, v in topics.items()}
+
+
+def _check(raw: Any, where: str, topics: dict[str, str], problems: list[str]) -> Entry | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: an entry must be a mapping with fields {', '.join(REQUIRED)}")
+        return None
+    before = len(problems)
+    for name in REQUIRED:
+        value = raw.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problems.append(f"{where}: field '{name}' is missing or empty")
+    topic = raw.get("topic")
+    if topic is not None and topic not in topics:
+        problems.append(f"{where}: field 'topic': {topic!r} is not a topic of data/taxonomy.yml")
+    questions = raw.get("questions")
+    if questions is not None:
+        if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+            problems.append(f"{where}: field 'questions' must be a list of non-empty strings")
+        elif len(set(questions)) < MIN_QUESTIONS:
+            problems.append(f"{where}: field 'questions' needs at least {MIN_QUESTIONS} distinct variants")
+    try:
+        updated = dt.date.fromisoformat(str(raw.get("updated")))
+    except ValueError:
+        if raw.get("updated") is not None:
+            problems.append(f"{where}: field 'updated' must be a date YYYY-MM-DD, got {raw.get('updated')!r}")
+        updated = dt.date.min
+    if len(problems) > before:
+        return None
+    return Entry(
+        id=str(raw["id"]), topic=str(topic), title=str(raw["title"]).strip(),
+        questions=tuple(q.strip() for q in questions or ()), answer=str(raw["answer"]).strip(),
+        source=str(raw["source"]).strip(), updated=updated, file=where.split(":")[0],
+    )  # fmt: skip
+
+
+def load_entries(folder: Path, topics: dict[str, str]) -> list[Entry]:
+    """Every entry of folder/*.yml, validated; all problems reported at once, by file and field."""
+    problems: list[str] = []
+    entries: list[Entry] = []
+    files = sorted(folder.glob("*.yml"))
+    if not files:
+        raise KnowledgeDataError([f"{folder}: no *.yml knowledge files"])
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"{path.name}: not readable YAML: {exc}")
+            continue
+        items = data.get("entries") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            problems.append(f"{path.name}: needs a top-level 'entries:' list")
+            continue
+        for i, raw in enumerate(items):
+            label = raw.get("id") if isinstance(raw, dict) else None
+            entry = _check(raw, f"{path.name}: entry {label or '#' + str(i + 1)}", topics, problems)
+            if entry is not None:
+                entries.append(entry)
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if entry.id in seen:
+            problems.append(f"{entry.file}: entry {entry.id}: field 'id' duplicates one in {seen[entry.id]}")
+        seen[entry.id] = entry.file
+    missing = sorted(set(topics) - {e.topic for e in entries})
+    if missing:
+        problems.append(f"{folder}: no entry for topic(s) {', '.join(missing)}")
+    if problems:
+        raise KnowledgeDataError(problems)
+    return entries
+
+
+def units_of(entries: list[Entry]) -> list[Unit]:
+    units: list[Unit] = []
+    for i, entry in enumerate(entries):
+        units.append(Unit(i, "title", entry.title))
+        units += [Unit(i, "question", q) for q in entry.questions]
+        units.append(Unit(i, "answer", f"{entry.title}。{entry.answer}"))
+    return units
+
+
+def corpus_hash(entries: list[Entry]) -> str:
+    """Changes whenever anything indexed changes (a stale index is detected by it)."""
+    payload = [[e.id, e.topic, e.title, list(e.questions), e.answer] for e in entries]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,110 @@
+"""Hybrid retrieval (dense e5 + BM25, fused per entry) and the answer/no-answer decision."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from core.errors import InvalidInput
+from knowledge import dense
+from knowledge.documents import Entry
+from knowledge.embedder import TextEmbedder
+from knowledge.lexical import LexicalIndex
+from knowledge.store import BuiltIndex
+
+MAX_QUERY_CHARS = 500
+DENSE_CANDIDATES = 256  # units fetched from an approximate index before aggregation per entry
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """fused = dense cosine + alpha · bm25 / (bm25 + lexical_scale); answerable when fused ≥ threshold."""
+
+    alpha: float = 0.1
+    lexical_scale: float = 8.0
+    threshold: float = 0.9
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: Entry
+    score: float
+    dense: float
+    lexical: float
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.entry.id,
+            "topic": self.entry.topic,
+            "title": self.entry.title,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    answerable: bool
+    hits: list[Hit]
+
+    def as_json(self) -> dict[str, object]:
+        return {"answerable": self.answerable, "hits": [h.as_json() for h in self.hits]}
+
+
+@dataclass(frozen=True)
+class EntryScores:
+    dense: npt.NDArray[np.float32]  # per entry: best cosine over its units
+    lexical: npt.NDArray[np.float32]  # per entry: best BM25 over its units
+
+    def fused(self, fusion: Fusion) -> npt.NDArray[np.float32]:
+        lex = self.lexical / (self.lexical + np.float32(fusion.lexical_scale))
+        return (self.dense + np.float32(fusion.alpha) * lex).astype(np.float32)
+
+
+def clean_query(query: str) -> str:
+    text = " ".join(str(query).split())
+    if not text:
+        raise InvalidInput("the query is empty; send the customer's question as text")
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"the query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}. Shorten it.")
+    return text
+
+
+class Retriever:
+    def __init__(self, built: BuiltIndex, embedder: TextEmbedder, lexical: LexicalIndex, fusion: Fusion) -> None:
+        self.built, self.embedder, self.lexical, self.fusion = built, embedder, lexical, fusion
+        self._unit_entry = np.array([u.entry for u in built.units], dtype=np.int64)
+
+    @property
+    def entries(self) -> list[Entry]:
+        return self.built.entries
+
+    def scores(self, query: str) -> EntryScores:
+        text = clean_query(query)
+        n = len(self.built.entries)
+        vector = self.embedder.embed_queries([text])
+        k = self.built.vectors.ntotal if self.built.vectors.ntotal <= 4096 else DENSE_CANDIDATES
+        sims, ids = dense.search(self.built.vectors, vector, k)
+        dense_best = np.full(n, -1.0, dtype=np.float32)
+        valid = ids[0] >= 0
+        np.maximum.at(dense_best, self._unit_entry[ids[0][valid]], sims[0][valid].astype(np.float32))
+        lexical_best = np.zeros(n, dtype=np.float32)
+        np.maximum.at(lexical_best, self._unit_entry, self.lexical.scores(text))
+        return EntryScores(dense_best, lexical_best)
+
+    def rank(self, scores: EntryScores, k: int) -> list[Hit]:
+        fused = scores.fused(self.fusion)
+        order = np.argsort(-fused, kind="stable")[: max(1, k)]
+        return [
+            Hit(self.built.entries[i], float(fused[i]), float(scores.dense[i]), float(scores.lexical[i])) for i in order
+        ]
+
+    def search(self, query: str, k: int = 5) -> Result:
+        if k < 1:
+            raise InvalidInput(f"k must be at least 1, got {k}")
+        hits = self.rank(self.scores(query), k)
+        return Result(bool(hits) and hits[0].score >= self.fusion.threshold, hits)
