@@ -8,20 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PowerDeskAction, latest_entity
+from actions.base import Events, PowerDeskAction, latest_entity, latest_text
+from actions.knowledge import answer_entry
 from actions.services import Services
 from actions.usage import MONTHLY_LOOKUPS
 
-# tariff_type canonical values (bot/data/nlu.yml synonyms) → the response that answers them
-TARIFF_RESPONSES = {
-    "阶梯": "utter_tariff_tiered",
-    "峰谷": "utter_tariff_tou",
-    "两部制": "utter_tariff_two_part",
-    "单一制": "utter_tariff_commercial",
-    "代理购电": "utter_tariff_agency",
-    "力调": "utter_tariff_power_factor",
-    "基金": "utter_tariff_funds",
-}
 REASON_BY_INTENT = {"complain": "complaint", "request_human": "asked", "affirm": "asked"}
 
 
@@ -55,6 +46,11 @@ class ActionFallback(PowerDeskAction):
     def act(
         self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
+        retriever = services.knowledge()
+        if retriever is not None:  # a free question the intents do not cover may still be in the knowledge base
+            result = retriever.search(latest_text(tracker)[:500] or "?", k=1)
+            if result.answerable:
+                return answer_entry(dispatcher, result.hits[0].entry)
         if consecutive_fallbacks(tracker) % 2 == 1:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
@@ -96,18 +92,6 @@ class ActionDeny(PowerDeskAction):
         dispatcher.utter_message(response="utter_ok")
         dispatcher.utter_message(response="utter_anything_else")
         return [SlotSet("pending_offer", None), SlotSet("handoff_reason", None)]
-
-
-class ActionAnswerTariff(PowerDeskAction):
-    def name(self) -> str:
-        return "action_answer_tariff"
-
-    def act(
-        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
-        kind = latest_entity(tracker, "tariff_type")
-        dispatcher.utter_message(response=TARIFF_RESPONSES.get(kind or "", "utter_ask_tariff"))
-        return [SlotSet("tariff_type", None)]
 
 
 class ActionInform(PowerDeskAction):

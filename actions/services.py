@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +15,7 @@ from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
 
 
 def _local_today() -> dt.date:
@@ -24,6 +27,21 @@ class Services:
     settings: Settings
     sessions: sessionmaker[Session]
     today: Callable[[], dt.date] = field(default=_local_today)
+    _retriever: Any = None
+    _retriever_failed: bool = False
+
+    def knowledge(self) -> Any:
+        """The knowledge retriever, loaded on first use; None (logged) when the index is unusable."""
+        if self._retriever is None and not self._retriever_failed:
+            from core.errors import PowerDeskError
+            from knowledge.service import open_retriever
+
+            try:
+                self._retriever = open_retriever(self.settings)
+            except PowerDeskError as exc:
+                self._retriever_failed = True
+                log.error("knowledge base unavailable, answering from domain responses: %s", exc)
+        return self._retriever
 
 
 _services: Services | None = None

@@ -94,7 +94,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as environment variables, so every child process sees the same configuration."""
     values = settings.model_dump()
     values["database_url"] = settings.effective_database_url
-    return {name.upper(): "" if value is None else str(value) for name, value in values.items()}
+    return {name.upper(): str(value) for name, value in values.items() if value is not None}
 
 
 def process_specs(settings: Settings) -> list[ProcessSpec]:
@@ -161,6 +161,17 @@ def wait_ready(base_url: str, timeout_s: float) -> float | None:
     return None
 
 
+def warm_up(settings: Settings, timeout_s: float = 120) -> None:
+    """Have the action server load its database engine and the knowledge index before customers come."""
+    tracker = {"sender_id": "warm-up", "slots": {}, "latest_message": {}, "events": [], "paused": False,
+               "followup_action": None, "active_loop": {}, "latest_action_name": None}  # fmt: skip
+    body = {"next_action": "action_warm_up", "sender_id": "warm-up", "tracker": tracker, "domain": {}}
+    try:
+        httpx.post(f"{settings.action_server_url.rstrip('/')}/webhook", json=body, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        print(f"warm-up of the action server failed ({exc}); the first answer may be slow", flush=True)
+
+
 def run_all(settings: Settings) -> int:
     """Run every process in the foreground (honcho), printing the URLs once all are ready."""
     from honcho.manager import Manager
@@ -175,6 +186,7 @@ def run_all(settings: Settings) -> int:
         if took is None:
             print("PowerDesk did not become ready within 300 s; see the process logs above.", flush=True)
             return
+        warm_up(settings)
         print(
             f"\nPowerDesk is ready after {took:.0f} s:\n"
             f"  chat widget demo   {settings.base_url}/\n"

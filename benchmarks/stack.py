@@ -14,10 +14,11 @@ from pathlib import Path
 
 from analytics.demo.config import load_demo_config
 from api.demo_seed import seed_demo
-from api.runner import ensure_model, settings_env, wait_ready
+from api.runner import ensure_model, settings_env, wait_ready, warm_up
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
+from knowledge.service import embedder_path, ensure_index
 
 
 @dataclass
@@ -82,6 +83,8 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     engine = make_engine(url)
     seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=customers, seed=99))
     engine.dispose()
+    settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
+    ensure_index(settings)  # prepared before the clock starts, like the Rasa model
     ensure_model(settings, echo=False)
     started = time.monotonic()
     # the real command a user runs: migrations, demo data check, model check, then the three processes
@@ -96,6 +99,7 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
         ready = wait_ready(settings.base_url, 300)
         if ready is None:
             raise RuntimeError(f"stack not ready in 300 s; logs in {root}")
+        warm_up(settings)  # what `powerdesk run` does before it announces the URLs
         ready = time.monotonic() - started
         ports = {"rasa": settings.rasa_port, "actions": settings.action_server_port, "api": settings.api_port}
         yield RunningStack(settings, {name: _listening_pid(port) for name, port in ports.items()}, ready, root)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     demo_seed: int = 20261123
     demo_customers: int = Field(default=2000, gt=0)
 
+    @field_validator("knowledge_min_score", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("var_dir", "data_dir", "bot_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

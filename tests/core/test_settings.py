@@ -31,3 +31,22 @@ def test_database_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
 
 def test_relative_paths_are_taken_from_the_repository() -> None:
     assert Settings(data_dir=Path("data"), _env_file=None).data_dir == REPO_ROOT / "data"
+
+
+def test_every_line_of_env_example_parses(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for line in (REPO_ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).knowledge_min_score is None
+
+
+def test_settings_survive_the_trip_through_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from api.runner import settings_env
+
+    original = Settings(api_port=18123, knowledge_min_score=0.93, _env_file=None)
+    for name, value in settings_env(original).items():
+        monkeypatch.setenv(name, value)
+    again = Settings(_env_file=None)
+    assert again.api_port == 18123 and again.knowledge_min_score == 0.93
+    assert again.effective_database_url == original.effective_database_url

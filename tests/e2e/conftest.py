@@ -18,11 +18,13 @@ from sqlalchemy import select
 
 from analytics.demo.config import load_demo_config
 from api.demo_seed import seed_demo
-from api.runner import ensure_model, process_specs, wait_ready
+from api.runner import ensure_model, process_specs, wait_ready, warm_up
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.models import Customer
 from core.settings import REPO_ROOT, Settings
+from knowledge.service import build as knowledge_build
+from knowledge.service import embedder_path
 
 READY_TIMEOUT_S = 300
 
@@ -53,6 +55,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         rate_limit_burst=30, rate_limit_per_second=10.0, _env_file=None,
     )  # fmt: skip
     upgrade(url)
+    settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
+    knowledge_build(settings)  # the action server answers knowledge questions from this index
     engine = make_engine(url)
     seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=40, seed=42))
     engine.dispose()
@@ -73,6 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if took is None:
             logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in root.glob("*.log"))
             pytest.fail(f"the stack was not ready within {READY_TIMEOUT_S} s:\n{logs}")
+        warm_up(settings)
         yield Stack(settings, settings.base_url, root)
     finally:
         for process, _log in processes:

@@ -57,9 +57,11 @@ def test_bind_usage_outage_goodbye(stack: Stack) -> None:
         assert session.scalars(select(ChannelBinding).where(ChannelBinding.external_user_id == user)).one()
 
 
-def test_knowledge_intents_answer_from_the_domain(stack: Stack) -> None:
+def test_knowledge_questions_answer_from_the_index(stack: Stack) -> None:
     user = "e2e-customer-2"
-    assert "0.538" in texts(say(stack, user, "阶梯电价是怎么收费的"))
+    replies = say(stack, user, "阶梯电价是怎么收费的")
+    assert "0.538" in texts(replies) and "（依据：" in texts(replies)
+    assert replies[0]["custom"]["knowledge"]["topic"].startswith("tariff.")
     assert "帮不了" in texts(say(stack, user, "今天杭州天气咋样"))
     assert "网上国网" in texts(say(stack, user, "电费可以在哪里交"))
 

@@ -1,0 +1,83 @@
+"""Answers from the knowledge base (FAISS + BM25), with the entry's title as the source.
+
+Unsure: the top three entries are offered as buttons. Two misses in a row: a person is offered
+(the handoff signal `low_confidence`). When the index is unavailable the intent's domain
+response answers instead, so the conversation never breaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import Events, PowerDeskAction, latest_entity, latest_text
+from actions.services import Services
+from knowledge.documents import Entry
+
+log = logging.getLogger(__name__)
+MISSES_BEFORE_HUMAN = 2
+
+
+def answer_entry(dispatcher: CollectingDispatcher, entry: Entry) -> Events:
+    dispatcher.utter_message(
+        response="utter_knowledge_answer",
+        answer=entry.answer,
+        title=entry.title,
+        json_message={"knowledge": {"id": entry.id, "topic": entry.topic, "source": entry.source}},
+    )
+    return [SlotSet("kb_misses", 0)]
+
+
+def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events | None:
+    """Answer the latest message from the index; None when the index is unavailable."""
+    retriever = services.knowledge()
+    if retriever is None:
+        return None
+    chosen = latest_entity(tracker, "kb_entry")
+    if chosen:
+        entry = next((e for e in retriever.entries if e.id == chosen), None)
+        if entry is not None:
+            return answer_entry(dispatcher, entry)
+    result = retriever.search(latest_text(tracker)[:500] or "?", k=3)
+    if result.answerable:
+        return answer_entry(dispatcher, result.hits[0].entry)
+    misses = int(tracker.get_slot("kb_misses") or 0) + 1
+    if misses >= MISSES_BEFORE_HUMAN:
+        dispatcher.utter_message(response="utter_offer_human")
+        return [SlotSet("kb_misses", 0), SlotSet("pending_offer", "human"), SlotSet("handoff_reason", "low_confidence")]
+    buttons = [{"title": h.entry.title, "payload": f'/kb_select{{"kb_entry":"{h.entry.id}"}}'} for h in result.hits[:3]]
+    dispatcher.utter_message(response="utter_knowledge_unsure", buttons=buttons)
+    return [SlotSet("kb_misses", misses)]
+
+
+class ActionAnswerKnowledge(PowerDeskAction):
+    def name(self) -> str:
+        return "action_answer_knowledge"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        events = answer_from_knowledge(services, dispatcher, tracker)
+        if events is not None:
+            return events
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        fallback = f"utter_{intent}" if f"utter_{intent}" in (domain.get("responses") or {}) else "utter_default"
+        dispatcher.utter_message(response=fallback)
+        return []
+
+
+class ActionWarmUp(PowerDeskAction):
+    """Loads the database engine and the knowledge index (the embedder) before the first customer."""
+
+    def name(self) -> str:
+        return "action_warm_up"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        services.knowledge()
+        return []
