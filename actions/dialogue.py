@@ -8,8 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PowerDeskAction, latest_entity, latest_text
-from actions.knowledge import answer_entry
+from actions.base import Events, PowerDeskAction, latest_entity
+from actions.knowledge import answer_entry, search_latest
 from actions.services import Services
 from actions.usage import MONTHLY_LOOKUPS
 
@@ -48,7 +48,7 @@ class ActionFallback(PowerDeskAction):
     ) -> Events:
         retriever = services.knowledge()
         if retriever is not None:  # a free question the intents do not cover may still be in the knowledge base
-            result = retriever.search(latest_text(tracker)[:500] or "?", k=1)
+            result = search_latest(retriever, tracker, k=1)
             if result.answerable:
                 return answer_entry(dispatcher, result.hits[0].entry)
         if consecutive_fallbacks(tracker) % 2 == 1:

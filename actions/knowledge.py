@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import Events, PowerDeskAction, latest_entity, latest_text
 from actions.services import Services
 from knowledge.documents import Entry
+from knowledge.retriever import MAX_QUERY_CHARS, Result
 
 log = logging.getLogger(__name__)
 MISSES_BEFORE_HUMAN = 2
@@ -32,6 +33,11 @@ def answer_entry(dispatcher: CollectingDispatcher, entry: Entry) -> Events:
     return [SlotSet("kb_misses", 0)]
 
 
+def search_latest(retriever: Any, tracker: Tracker, k: int) -> Result:
+    """The index's answer to the customer's latest message (cut to the length a query may have)."""
+    return retriever.search(latest_text(tracker)[:MAX_QUERY_CHARS] or "?", k=k)
+
+
 def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events | None:
     """Answer the latest message from the index; None when the index is unavailable."""
     retriever = services.knowledge()
@@ -42,7 +48,7 @@ def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, 
         entry = next((e for e in retriever.entries if e.id == chosen), None)
         if entry is not None:
             return answer_entry(dispatcher, entry)
-    result = retriever.search(latest_text(tracker)[:500] or "?", k=3)
+    result = search_latest(retriever, tracker, k=3)
     if result.answerable:
         return answer_entry(dispatcher, result.hits[0].entry)
     misses = int(tracker.get_slot("kb_misses") or 0) + 1

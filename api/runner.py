@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -146,6 +147,20 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
             app_env,
         ),
     ]
+
+
+def stop_process_groups(processes: list[subprocess.Popen[bytes]], grace_s: float = 20) -> None:
+    """Stop processes started with start_new_session=True, children included: TERM, then KILL."""
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for process in processes:
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def wait_ready(base_url: str, timeout_s: float) -> float | None:

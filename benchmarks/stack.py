@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from analytics.demo.config import load_demo_config
 from api.demo_seed import seed_demo
-from api.runner import ensure_model, settings_env, wait_ready, warm_up
+from api.runner import ensure_model, settings_env, stop_process_groups, wait_ready, warm_up
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
@@ -104,13 +103,4 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
         ports = {"rasa": settings.rasa_port, "actions": settings.action_server_port, "api": settings.api_port}
         yield RunningStack(settings, {name: _listening_pid(port) for name, port in ports.items()}, ready, root)
     finally:
-        for p in processes.values():
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in processes.values():
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_process_groups(list(processes.values()))

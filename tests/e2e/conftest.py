@@ -6,8 +6,6 @@ They run on their own ports against a small seeded SQLite database, so a develop
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from sqlalchemy import select
 
 from analytics.demo.config import load_demo_config
 from api.demo_seed import seed_demo
-from api.runner import ensure_model, process_specs, wait_ready, warm_up
+from api.runner import ensure_model, process_specs, stop_process_groups, wait_ready, warm_up
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.models import Customer
@@ -80,14 +78,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         warm_up(settings)
         yield Stack(settings, settings.base_url, root)
     finally:
-        for process, _log in processes:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for process, log in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_groups([process for process, _ in processes])
+        for _, log in processes:
             log.close()
