@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -194,7 +195,7 @@ def run_all(settings: Settings) -> int:
 
     manager = Manager(Printer(sys.stdout))
     for spec in process_specs(settings):
-        manager.add_process(spec.name, " ".join(_quote(c) for c in spec.cmd), env=spec.env, cwd=str(spec.cwd))
+        manager.add_process(spec.name, shlex.join(spec.cmd), env=spec.env, cwd=str(spec.cwd))
 
     def announce() -> None:
         took = wait_ready(settings.base_url, 300)
@@ -213,9 +214,3 @@ def run_all(settings: Settings) -> int:
     threading.Thread(target=announce, daemon=True).start()
     manager.loop()
     return manager.returncode or 0
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)

@@ -73,8 +73,8 @@ def build(settings: Settings, embedder: TextEmbedder | None = None) -> tuple[Ret
     return _with_override(retriever, settings), found
 
 
-def open_retriever(settings: Settings, embedder: TextEmbedder | None = None) -> Retriever:
-    """Load the index; a missing, stale or corrupt one is an error that says to run `powerdesk kb build`."""
+def _load_index(settings: Settings) -> tuple[store.BuiltIndex, Fusion, Path]:
+    """The index and its calibration from disk, checked against the documents and the model."""
     entries = documents(settings)
     path = embedder_path(settings)
     folder = index_dir(settings)
@@ -84,6 +84,12 @@ def open_retriever(settings: Settings, embedder: TextEmbedder | None = None) -> 
         fusion = Fusion(**calibration["fusion"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"the calibration in {folder} is missing or corrupt ({exc}); run `powerdesk kb build`") from exc
+    return built, fusion, path
+
+
+def open_retriever(settings: Settings, embedder: TextEmbedder | None = None) -> Retriever:
+    """Load the index; a missing, stale or corrupt one is an error that says to run `powerdesk kb build`."""
+    built, fusion, path = _load_index(settings)
     embedder = embedder or Embedder(path)
     lexical = LexicalIndex(tokenizer(settings), [u.text for u in built.units])
     return _with_override(Retriever(built, embedder, lexical, fusion), settings)
@@ -98,7 +104,7 @@ def _with_override(retriever: Retriever, settings: Settings) -> Retriever:
 def ensure_index(settings: Settings) -> bool:
     """Rebuild the index when it is missing, stale or corrupt (what `powerdesk run` does); True if rebuilt."""
     try:
-        open_retriever(settings)
+        _load_index(settings)  # checking needs neither the embedder loaded nor the BM25 index built
         return False
     except DataError:
         build(settings)
