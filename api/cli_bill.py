@@ -50,3 +50,46 @@ def bill_compute(
     failed = sum("error" in r for r in results)
     if failed:
         err.print(f"{len(results) - failed} bills computed, {failed} refused (see their `error`)")
+
+
+@bill_app.command("audit")
+def bill_audit(
+    month_from: Annotated[str | None, typer.Option("--from", help="first billing month, YYYY-MM")] = None,
+    month_to: Annotated[str | None, typer.Option("--to", help="last billing month, YYYY-MM")] = None,
+    engine: Annotated[str, typer.Option(help="pandas (in process) or dask (LocalCluster or --scheduler)")] = "pandas",
+    scheduler: Annotated[str | None, typer.Option(help="address of a running Dask scheduler")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Recompute stored bills from readings and schedules; findings go to the database and a CSV."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from api.bill_audit import month_range, run_bill_audit
+    from core.errors import InvalidInput
+
+    if engine not in ("pandas", "dask"):
+        err.print(f"[red]--engine must be pandas or dask, got {engine!r}[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        first, last = month_range(month_from, month_to)
+    except InvalidInput as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    with Progress(
+        TextColumn("稽核电费账单"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("audit", total=None)
+        summary = run_bill_audit(
+            settings.effective_database_url, settings.data_dir / "tariffs", settings.var_dir / "audits", first, last,
+            engine=engine, scheduler=scheduler,  # type: ignore[arg-type]
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    result = {"run_id": summary.run_id, "customers": summary.customers, "bills": summary.bills,
+              "findings": len(summary.findings), "by_reason": summary.by_reason(), "csv": str(summary.csv_path)}  # fmt: skip
+    if json_out:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        err.print(f"{summary.bills} bills of {summary.customers} customers checked, {len(summary.findings)} findings")
+        for reason, count in summary.by_reason().items():
+            err.print(f"  {reason:22s} {count}")
+        err.print(f"findings: table audit_findings (run {summary.run_id}) and {summary.csv_path}")

@@ -10,6 +10,9 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics.billing.faults import InjectedFault, inject_bill_faults
+from analytics.billing.monthly import BillRow, customer_months, fill_year_to_date, price_rows
+from analytics.billing.schedule import TariffBook, load_tariff_book
 from analytics.demo.config import DemoConfig
 from analytics.demo.generate import CustomerReadings, build_demo, iter_readings
 from core.db import transaction
@@ -26,6 +29,7 @@ from core.models import (
     Rating,
     Ticket,
 )
+from core.models_billing import AuditFinding, AuditRun, Bill, DemoFault
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,13 @@ class SeedSummary:
     daily_rows: int
     interval_rows: int
     seconds: float
+    bills: int = 0
+    bill_faults: int = 0
 
 
 def clear_all(session: Session) -> None:
-    for table in (Rating, Handoff, Message, Ticket, ChannelBinding, Conversation,
+    for table in (AuditFinding, AuditRun, DemoFault, Bill,
+                  Rating, Handoff, Message, Ticket, ChannelBinding, Conversation,
                   IntervalReading, DailyReading, Meter, Customer):  # fmt: skip
         session.execute(delete(table))
 
@@ -60,13 +67,15 @@ def seed_demo(
             clear_all(session)
     base = build_demo(config)
     days = config.days
+    book = load_tariff_book(config.data_dir / "tariffs")
     daily_rows = interval_rows = 0
     pending: list[CustomerReadings] = []
+    bill_rows: list[BillRow] = []
 
     def flush() -> None:
         nonlocal daily_rows, interval_rows
         with transaction(sessions) as session:
-            d, i = _write_batch(session, pending, days)
+            d, i = _write_batch(session, pending, days, book, bill_rows)
         daily_rows += d
         interval_rows += i
         if progress:
@@ -79,11 +88,39 @@ def seed_demo(
             flush()
     if pending:
         flush()
+    rows = fill_year_to_date(bill_rows)
+    price_rows(rows, book)
+    stored, faults = inject_bill_faults(rows, book, np.random.default_rng([config.seed, 4]), config.bill_fault_share)
+    with transaction(sessions) as session:
+        _write_bills(session, stored, faults)
     seconds = (dt.datetime.now() - started).total_seconds()
-    return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds)
+    return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds, len(stored), len(faults))
 
 
-def _write_batch(session: Session, batch: list[CustomerReadings], days: list[dt.date]) -> tuple[int, int]:
+def _write_bills(session: Session, rows: list[BillRow], faults: list[InjectedFault]) -> None:
+    """Issued bills, then the record of which ones were corrupted on purpose."""
+    objects = {}
+    for row in rows:
+        m = row.month
+        bill = Bill(
+            customer_id=row.customer_id, period_start=m.period_start, period_end=m.period_end,
+            category=row.category, schedule_id=row.schedule_id, start_register=m.start_register,
+            end_register=m.end_register, multiplier=row.multiplier, energy=row.energy_by_period(),
+            year_to_date_kwh=row.year_to_date_kwh, reactive_kvarh=m.reactive_kvarh, max_demand_kw=m.max_demand_kw,
+            lines=row.lines, total=row.total,
+        )  # fmt: skip
+        session.add(bill)
+        objects[id(row)] = bill
+    session.flush()
+    for fault in faults:
+        bill = objects[id(fault.row)]
+        session.add(DemoFault(kind="bill", customer_id=bill.customer_id, bill_id=bill.id, reason=fault.reason,
+                              detail=fault.detail))  # fmt: skip
+
+
+def _write_batch(
+    session: Session, batch: list[CustomerReadings], days: list[dt.date], book: TariffBook, bills: list[BillRow]
+) -> tuple[int, int]:
     customer_ids = {}
     for r in batch:
         c = r.customer
@@ -110,8 +147,11 @@ def _write_batch(session: Session, batch: list[CustomerReadings], days: list[dt.
     intervals: list[dict] = []
     for r in batch:
         meter_id = meters[r.customer.account_no].id
+        c = r.customer
         if r.energy.ndim == 1:
-            registers = r.customer.register_start + np.cumsum(r.energy.astype(np.float64)) / r.customer.multiplier
+            registers = c.register_start + np.cumsum(r.energy.astype(np.float64)) / c.multiplier
+            stored_registers = np.array([round(float(reg), 2) for reg in registers])
+            months = customer_months(c.tariff_category, days, book, c.multiplier, registers=stored_registers)
             daily += [
                 {"meter_id": meter_id, "day": day, "register": round(float(reg), 2), "kwh": float(kwh)}
                 for day, reg, kwh in zip(days, registers, r.energy, strict=True)
@@ -128,6 +168,17 @@ def _write_batch(session: Session, batch: list[CustomerReadings], days: list[dt.
                         "max_demand_kw": round(float(peaks[j]), 3),
                     }
                 )  # fmt: skip
+            reactive = None if r.reactive is None else np.array([round(float(q), 3) for q in r.reactive])
+            demand = np.array([round(float(p), 3) for p in peaks])
+            months = customer_months(c.tariff_category, days, book, c.multiplier, values=r.energy,
+                                     reactive=reactive, max_demand=demand)  # fmt: skip
+        bills += [
+            BillRow(
+                customer_ids[c.account_no].id, c.tariff_category, m, c.multiplier, pf_standard=c.pf_standard,
+                capacity_kva=c.capacity_kva, contract_demand_kw=c.contract_demand_kw,
+            )
+            for m in months
+        ]  # fmt: skip
     if daily:
         session.execute(insert(DailyReading), daily)
     if intervals:

@@ -24,6 +24,15 @@ class DemoConfig:
     mix: dict[str, float]
     raw: dict[str, Any]
     calibration: dict[str, Any]
+    data_dir: Path = Path("data")
+
+    @property
+    def bill_fault_share(self) -> float:
+        return float((self.raw.get("faults") or {}).get("bills", 0.02))
+
+    @property
+    def record_fault_count(self) -> int:
+        return int((self.raw.get("faults") or {}).get("records", 40))
 
     @property
     def days(self) -> list[dt.date]:
@@ -67,4 +76,5 @@ def load_demo_config(data_dir: Path, customers: int | None = None, seed: int | N
         mix={k: float(mix[k]) for k in KINDS},
         raw=raw,
         calibration=calibration,
+        data_dir=data_dir,
     )
