@@ -93,3 +93,19 @@ def bill_audit(
         for reason, count in summary.by_reason().items():
             err.print(f"  {reason:22s} {count}")
         err.print(f"findings: table audit_findings (run {summary.run_id}) and {summary.csv_path}")
+
+
+@records_app.command("audit")
+def records_audit(json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False) -> None:
+    """Check every customer record: fields, duplicates, category/capacity/multiplier against the meter data."""
+    from api.records_audit import run_records_audit
+
+    settings = get_settings()
+    summary = run_records_audit(settings.effective_database_url, settings.var_dir / "audits")
+    if json_out:
+        print(json.dumps(summary, ensure_ascii=False))
+        return
+    err.print(f"{summary['customers']} records checked, {summary['findings']} findings")
+    for reason, count in summary["by_reason"].items():
+        err.print(f"  {reason:22s} {count}")
+    err.print(f"findings: table audit_findings (run {summary['run_id']}) and {summary['csv']}")

@@ -15,6 +15,7 @@ from analytics.billing.monthly import BillRow, customer_months, fill_year_to_dat
 from analytics.billing.schedule import TariffBook, load_tariff_book
 from analytics.demo.config import DemoConfig
 from analytics.demo.generate import CustomerReadings, build_demo, iter_readings
+from analytics.records.faults import plan_record_faults
 from core.db import transaction
 from core.errors import InvalidInput
 from core.models import (
@@ -30,6 +31,7 @@ from core.models import (
     Ticket,
 )
 from core.models_billing import AuditFinding, AuditRun, Bill, DemoFault
+from core.records import apply_changes, load_records
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,13 @@ def seed_demo(
     stored, faults = inject_bill_faults(rows, book, np.random.default_rng([config.seed, 4]), config.bill_fault_share)
     with transaction(sessions) as session:
         _write_bills(session, stored, faults)
+    with transaction(sessions) as session:
+        records = load_records(session)
+        rng = np.random.default_rng([config.seed, 5])
+        for fault in plan_record_faults(records, config.record_fault_count, rng):
+            apply_changes(session, fault.customer_id, fault.changes)
+            session.add(DemoFault(kind="record", customer_id=fault.customer_id, reason=fault.reason,
+                                  detail=fault.detail))  # fmt: skip
     seconds = (dt.datetime.now() - started).total_seconds()
     return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds, len(stored), len(faults))
 

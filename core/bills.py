@@ -43,7 +43,9 @@ def load_partition(
     bills = session.scalars(
         select(Bill).where(Bill.customer_id.in_(customer_ids), Bill.period_start >= first, Bill.period_start <= last)
     )
+    billed_as: dict[int, tuple[str, float]] = {}  # the category and multiplier the bills were issued with
     for b in bills:
+        billed_as[b.customer_id] = (b.category, b.multiplier)
         stored[b.customer_id].append(
             StoredBill(
                 b.id, b.customer_id, b.period_start, b.category, b.start_register, b.end_register, b.lines, b.total
@@ -71,22 +73,24 @@ def load_partition(
     rows: list[BillRow] = []
     for meter in meters:
         c = customers[meter.customer_id]
+        # recompute under the terms the bills were issued on; a record that changed since is the records audit's
+        category, multiplier = billed_as.get(c.id, (c.tariff_category, meter.multiplier))
         if meter.id in daily:
             days = [d for d, _ in daily[meter.id]]
             registers = np.array([r for _, r in daily[meter.id]])
-            months = customer_months(c.tariff_category, days, book, meter.multiplier, registers=registers)
+            months = customer_months(category, days, book, multiplier, registers=registers)
         elif meter.id in interval:
             items = interval[meter.id]
             slots = items[0][2]
             values = unpack_many([x[1] for x in items], slots)
             reactive = None if items[0][3] is None else np.array([x[3] or 0.0 for x in items])
             demand = None if items[0][4] is None else np.array([x[4] or 0.0 for x in items])
-            months = customer_months(c.tariff_category, [x[0] for x in items], book, meter.multiplier,
+            months = customer_months(category, [x[0] for x in items], book, multiplier,
                                      values=values, reactive=reactive, max_demand=demand)  # fmt: skip
         else:
             months = []
         rows += [
-            BillRow(c.id, c.tariff_category, m, meter.multiplier, pf_standard=c.pf_standard,
+            BillRow(c.id, category, m, multiplier, pf_standard=c.pf_standard,
                     capacity_kva=c.capacity_kva, contract_demand_kw=c.contract_demand_kw)
             for m in months
         ]  # fmt: skip

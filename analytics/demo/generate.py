@@ -82,6 +82,7 @@ def _records(config: DemoConfig, rng: np.random.Generator) -> list[DemoCustomer]
     counts = _counts(config)
     accounts = identity.account_numbers(rng, config.customers)
     customers: list[DemoCustomer] = []
+    seen: set[str] = set()
     for kind, count in counts.items():
         for _ in range(count):
             i = len(customers)
@@ -122,10 +123,15 @@ def _records(config: DemoConfig, rng: np.random.Generator) -> list[DemoCustomer]
                 name = identity.person_name(rng, raw["surnames"], raw["given_chars"])
                 id_number = identity.resident_id(rng)
             opened = config.start - dt.timedelta(days=int(rng.integers(30, 365 * 15)))
+            phone, address = identity.mobile(rng), _address(rng, config, area, business)
+            while phone in seen or address in seen or id_number in seen:  # one record per person and place
+                phone, address = identity.mobile(rng), _address(rng, config, area, business)
+                id_number = identity.credit_code(rng) if business else identity.resident_id(rng)
+            seen.update((phone, address, id_number))
             customers.append(
                 DemoCustomer(
-                    account_no=accounts[i], name=name, id_number=id_number, phone=identity.mobile(rng),
-                    address=_address(rng, config, area, business), area=area, customer_category=category,
+                    account_no=accounts[i], name=name, id_number=id_number, phone=phone,
+                    address=address, area=area, customer_category=category,
                     tariff_category=tariff, capacity_kva=capacity, contract_demand_kw=contract,
                     pf_standard=pf_std, opened_on=opened, meter_no=f"ZJ{accounts[i]}01",
                     multiplier=multiplier, resolution=resolution,
@@ -208,6 +214,10 @@ def _kind_readings(
         chosen = np.array([templates[names[int(i)]] for i in rng.integers(0, 3, n)])
         shapes = chosen[:, None, :] * (0.7 + 0.3 * regional[None])
     intervals = spread_over_day(daily, shapes, rng)
+    if kind in ("commercial", "industrial"):  # a customer's demand stays within its transformer capacity
+        peak_kw = intervals.max(axis=(1, 2)) * 4.0
+        limit = 0.9 * np.array([c.capacity_kva or np.inf for c in members])
+        intervals *= np.minimum(1.0, limit / peak_kw).astype(np.float32)[:, None, None]
     for i, c in enumerate(members):
         reactive = None
         if c.power_factor is not None:

@@ -6,22 +6,11 @@ import datetime as dt
 
 import numpy as np
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+from analytics.records.rules import USCC_CHARS, id_check_digit, uscc_check_char
+
+__all__ = ["id_check_digit", "uscc_check_char"]
+
 HANGZHOU_DISTRICTS = ("330102", "330105", "330106", "330108", "330109", "330110", "330111", "330112", "330122")
-
-
-def id_check_digit(first17: str) -> str:
-    """GB 11643-1999 check character of a resident ID number."""
-    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
-
-
-def uscc_check_char(first17: str) -> str:
-    """GB 32100-2015 check character of a unified social credit code."""
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_CHARS[(31 - total % 31) % 31]
 
 
 def resident_id(rng: np.random.Generator) -> str:

@@ -80,3 +80,25 @@ def test_month_range_errors() -> None:
         month_range("2026-13", None)
     with pytest.raises(InvalidInput, match="before --from"):
         month_range("2026-05", "2026-04")
+
+
+def test_records_audit_finds_exactly_the_injected_problems(
+    db_url: str, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from api.records_audit import run_records_audit
+
+    seed_demo(sessions, load_demo_config(DATA, customers=400, seed=3), batch=100)
+    with sessions() as session:
+        injected = {
+            (f.customer_id, f.reason) for f in session.scalars(select(DemoFault).where(DemoFault.kind == "record"))
+        }
+    assert len({reason for _, reason in injected}) == 10
+    summary = run_records_audit(db_url, tmp_path)
+    with sessions() as session:
+        found = {
+            (f.customer_id, f.reason)
+            for f in session.scalars(select(AuditFinding).where(AuditFinding.run_id == summary["run_id"]))
+        }
+    assert found == injected
+    text = Path(summary["csv"]).read_text(encoding="utf-8")
+    assert "INVALID_ID_NUMBER" in text and "疑似重复建档" in text
