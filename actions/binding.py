@@ -9,9 +9,9 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, channel_user, find_bound_customer, latest_text
+from actions.lookups import MONTHLY_LOOKUPS
 from actions.parsing import extract_account_no, extract_last4
 from actions.services import Services, get_services
-from actions.usage import MONTHLY_LOOKUPS
 from core.customers import bind, find_by_account, unbind
 from core.db import transaction
 from core.identity import mask_account, mask_name

@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, latest_entity
 from actions.knowledge import answer_entry, search_latest
+from actions.lookups import MONTHLY_LOOKUPS
 from actions.services import Services
-from actions.usage import MONTHLY_LOOKUPS
 
 REASON_BY_INTENT = {"complain": "complaint", "request_human": "asked", "affirm": "asked"}
 

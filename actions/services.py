@@ -29,6 +29,23 @@ class Services:
     today: Callable[[], dt.date] = field(default=_local_today)
     _retriever: Any = None
     _retriever_failed: bool = False
+    _tariffs: Any = None
+    _wording: Any = None
+
+    def tariff_book(self) -> Any:
+        """The tariff schedules (data/tariffs), loaded on first use."""
+        if self._tariffs is None:
+            from analytics.billing.schedule import load_tariff_book
+
+            self._tariffs = load_tariff_book(self.settings.data_dir / "tariffs")
+        return self._tariffs
+
+    def bill_wording(self) -> dict[str, Any]:
+        if self._wording is None:
+            from analytics.billing.wording import load_wording
+
+            self._wording = load_wording(self.settings.data_dir / "messages" / "bills.yml")
+        return self._wording  # type: ignore[no-any-return]
 
     def knowledge(self) -> Any:
         """The knowledge retriever, loaded on first use; None (logged) when the index is unusable."""

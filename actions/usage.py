@@ -36,6 +36,8 @@ def _usage(session: Session, customer: Customer, year: int, month: int) -> Month
 
 
 class _MonthlyLookup(PowerDeskAction):
+    """A look-up about one month for the bound customer (binding first when needed)."""
+
     response = "utter_usage_month"
 
     def act(
@@ -49,13 +51,21 @@ class _MonthlyLookup(PowerDeskAction):
             if wanted is None:
                 dispatcher.utter_message(response="utter_month_not_understood")
                 return [SlotSet("month", None)]
-            usage = _usage(session, customer, *wanted)
-        label = month_label(*wanted)
+            events = self.answer(services, session, dispatcher, tracker, customer, *wanted)
+        return [SlotSet("month", None), *events]
+
+    def answer(
+        self, services: Services, session: Session, dispatcher: CollectingDispatcher, tracker: Tracker,
+        customer: Customer, year: int, month: int,
+    ) -> Events:  # fmt: skip
+        """The month's usage; bill look-ups override this."""
+        usage = _usage(session, customer, year, month)
+        label = month_label(year, month)
         if usage.days_with_data == 0:
             dispatcher.utter_message(response="utter_usage_no_data", month_label=label)
         else:
             self.reply(dispatcher, customer, usage, label)
-        return [SlotSet("month", None)]
+        return []
 
     def reply(self, dispatcher: CollectingDispatcher, customer: Customer, usage: MonthUsage, label: str) -> None:
         dispatcher.utter_message(response=self.response, month_label=label, kwh=f"{usage.kwh:g}")
@@ -78,15 +88,4 @@ class ActionQueryUsage(_MonthlyLookup):
             super().reply(dispatcher, customer, usage, label)
 
 
-class ActionQueryBill(_MonthlyLookup):
-    response = "utter_bill_month"
-
-    def name(self) -> str:
-        return "action_query_bill"
-
-
-# the look-ups a customer can resume (after binding) or continue with another month
-MONTHLY_LOOKUPS: dict[str, type[_MonthlyLookup]] = {
-    "action_query_usage": ActionQueryUsage,
-    "action_query_bill": ActionQueryBill,
-}
+MonthlyLookup = _MonthlyLookup

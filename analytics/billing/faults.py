@@ -165,31 +165,39 @@ def inject_bill_faults(
     """Corrupt about `fraction` of the rows (every reason code), plus duplicates; returns rows to store."""
     target = max(len(INJECTORS) + 1, int(round(len(rows) * fraction)))
     reasons = [*INJECTORS, "DUPLICATE_BILL"]
-    order = rng.permutation(len(rows))
+    order = [int(i) for i in rng.permutation(len(rows))]
     faults: list[InjectedFault] = []
     touched: set[tuple[int, int]] = set()
     out = list(rows)
-    k = 0
-    for index in order:
+    counts = dict.fromkeys(reasons, 0)
+
+    def attempt(index: int, reason: str) -> bool:
+        row = rows[index]
+        month = row.month.period_start.year * 12 + row.month.period_start.month
+        # neighbours of a corrupted bill stay clean, so each fault is judged on its own
+        if any((row.customer_id, month + d) in touched for d in (-1, 0, 1)):
+            return False
+        if reason == "DUPLICATE_BILL":
+            corrupted = copy.deepcopy(row)
+            out.append(corrupted)
+            detail: str | None = "bill issued twice for the same period"
+        else:
+            corrupted = copy.deepcopy(row)
+            detail = INJECTORS[reason](corrupted, book, rng)
+            if detail is None:
+                return False
+            out[index] = corrupted
+        faults.append(InjectedFault(corrupted, reason, detail))
+        touched.add((row.customer_id, month))
+        counts[reason] += 1
+        return True
+
+    for reason in reasons:  # every reason code at least once, when some bill allows it
+        next((i for i in order if attempt(i, reason)), None)
+    for index in order:  # then the least-used reason that applies, so rare ones are not starved
         if len(faults) >= target:
             break
-        reason = reasons[k % len(reasons)]
-        row = rows[int(index)]
-        # neighbours of a corrupted bill stay clean, so each fault is judged on its own
-        key = (row.customer_id, row.month.period_start.year * 12 + row.month.period_start.month)
-        if any((row.customer_id, key[1] + d) in touched for d in (-1, 0, 1)):
-            continue
-        if reason == "DUPLICATE_BILL":
-            duplicate = copy.deepcopy(row)
-            out.append(duplicate)
-            faults.append(InjectedFault(duplicate, reason, "bill issued twice for the same period"))
-        else:
-            candidate = copy.deepcopy(row)
-            detail = INJECTORS[reason](candidate, book, rng)
-            if detail is None:
-                continue
-            out[int(index)] = candidate
-            faults.append(InjectedFault(candidate, reason, detail))
-        touched.add(key)
-        k += 1
+        for reason in sorted(reasons, key=lambda r: (counts[r], reasons.index(r))):
+            if attempt(index, reason):
+                break
     return out, faults

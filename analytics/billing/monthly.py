@@ -84,6 +84,15 @@ def months_from_registers(
     return out
 
 
+def period_totals(by_slot: npt.NDArray[np.float64], table: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+    """(n, 96 or 24) energy summed over a month's days → (n, 5) energy per period, by the month's slot table."""
+    per = 96 // by_slot.shape[1]
+    quarter = np.repeat(by_slot / per, per, axis=1)  # hourly values spread over their quarter hours
+    one_hot = np.zeros((96, len(PERIODS)))
+    one_hot[np.arange(96), table] = 1.0
+    return quarter @ one_hot
+
+
 def months_from_intervals(
     days: list[dt.date],
     values: npt.NDArray[np.float32],
@@ -93,14 +102,10 @@ def months_from_intervals(
 ) -> list[MonthInputs]:
     """Period energy of each complete month from (days, 96 or 24) interval energy, assigned by the schedule's clock."""
     out = []
-    slots = values.shape[1]
-    per = 96 // slots
     for _year, month, first, last in complete_months(days):
         by_slot = values[first : last + 1].astype(np.float64).sum(axis=0)
-        quarter = np.repeat(by_slot / per, per)  # hourly values spread over their quarter hours
-        table = slot_period(days[first])[month - 1]
-        counts = np.bincount(table, weights=quarter, minlength=len(PERIODS))
-        energy: npt.NDArray[np.float64] = np.asarray(np.round(counts, 3), dtype=np.float64)
+        totals = period_totals(by_slot[None, :], slot_period(days[first])[month - 1])[0]
+        energy: npt.NDArray[np.float64] = np.round(totals, 3)
         out.append(
             MonthInputs(
                 days[first], days[last], energy,

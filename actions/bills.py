@@ -1,0 +1,118 @@
+"""Bills in the conversation: the month's bill line by line, why it changed, and what to do when it is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions.base import Events, conversation_id
+from actions.parsing import month_label
+from actions.services import Services
+from actions.usage import MonthlyLookup
+from analytics.billing.audit import Finding, audit_customer
+from analytics.billing.wording import BillView, bill_text, explain_text
+from core.bills import load_partition
+from core.db import transaction
+from core.models import Customer, Ticket
+from core.models_billing import Bill
+from core.tickets import create_ticket
+
+
+def _bills(session: Session, customer_id: int, first: dt.date, last: dt.date) -> list[Bill]:
+    query = (
+        select(Bill)
+        .where(Bill.customer_id == customer_id, Bill.period_start >= first, Bill.period_start <= last)
+        .order_by(Bill.period_start, Bill.id)
+    )
+    return list(session.scalars(query))
+
+
+def _view(bill: Bill, customer: Customer) -> BillView:
+    return BillView(bill.period_start, bill.period_end, bill.category, bill.schedule_id, bill.year_to_date_kwh,
+                    bill.lines, bill.total, customer.pf_standard)  # fmt: skip
+
+
+def _shift(year: int, month: int, months: int) -> dt.date:
+    index = year * 12 + (month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def check_month(services: Services, session: Session, customer: Customer, year: int, month: int) -> list[Finding]:
+    """Recompute this month's bills (and the one before, for the reading chain) from the meter data."""
+    first, last = _shift(year, month, -1), dt.date(year, month, 1)
+    part = load_partition(session, [customer.id], first, last, services.tariff_book())
+    findings = audit_customer(part.stored.get(customer.id, []), part.expected.get(customer.id, {}))
+    return [f for f in findings if f.bill_id in {b.id for b in _bills(session, customer.id, last, last)}]
+
+
+class _BillLookup(MonthlyLookup):
+    def answer(
+        self, services: Services, session: Session, dispatcher: CollectingDispatcher, tracker: Tracker,
+        customer: Customer, year: int, month: int,
+    ) -> Events:  # fmt: skip
+        start = dt.date(year, month, 1)
+        bills = _bills(session, customer.id, start, start)
+        label = month_label(year, month)
+        if not bills:
+            dispatcher.utter_message(response="utter_bill_not_issued", month_label=label)
+            return super().answer(services, session, dispatcher, tracker, customer, year, month)
+        findings = check_month(services, session, customer, year, month)
+        if findings:
+            return self.wrong_bill(services, dispatcher, tracker, customer, bills[0], findings, label)
+        return self.show(services, session, dispatcher, customer, bills[0], label)
+
+    def show(
+        self, services: Services, session: Session, dispatcher: CollectingDispatcher, customer: Customer,
+        bill: Bill, label: str,
+    ) -> Events:  # fmt: skip
+        dispatcher.utter_message(response="utter_bill_detail", bill_text=bill_text(_view(bill, customer), label,
+                                                                                   services.bill_wording()))  # fmt: skip
+        return []
+
+    def wrong_bill(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Customer,
+        bill: Bill, findings: list[Finding], label: str,
+    ) -> Events:  # fmt: skip
+        """Apologise, open (or reuse) a correction ticket, offer a person."""
+        marker = f"账单#{bill.id}"
+        description = f"{marker} {label}账单稽核异常：" + "；".join(f"{f.reason} {f.detail}" for f in findings)
+        with transaction(services.sessions) as session:
+            existing = session.scalars(
+                select(Ticket).where(Ticket.customer_id == customer.id, Ticket.kind == "correction",
+                                     Ticket.status == "open", Ticket.description.startswith(marker))
+            ).first()  # fmt: skip
+            ticket = existing or create_ticket(session, "correction", description=description, customer_id=customer.id,
+                                               conversation_id=conversation_id(tracker))  # fmt: skip
+            ticket_no = ticket.ticket_no
+        dispatcher.utter_message(response="utter_bill_under_review", month_label=label, ticket_no=ticket_no)
+        return []
+
+
+class ActionQueryBill(_BillLookup):
+    def name(self) -> str:
+        return "action_query_bill"
+
+
+class ActionExplainBill(_BillLookup):
+    def name(self) -> str:
+        return "action_explain_bill"
+
+    def show(
+        self, services: Services, session: Session, dispatcher: CollectingDispatcher, customer: Customer,
+        bill: Bill, label: str,
+    ) -> Events:  # fmt: skip
+        year, month = bill.period_start.year, bill.period_start.month
+        previous = _bills(session, customer.id, _shift(year, month, -1), _shift(year, month, -1))
+        last_year = _bills(session, customer.id, _shift(year, month, -12), _shift(year, month, -12))
+        book = services.tariff_book()
+        tariff = book.schedule_for(bill.category, bill.period_start).categories[bill.category]
+        text = explain_text(
+            _view(bill, customer), _view(previous[0], customer) if previous else None,
+            _view(last_year[0], customer) if last_year else None, label, services.bill_wording(), tariff.tier_bounds,
+        )  # fmt: skip
+        dispatcher.utter_message(response="utter_bill_explained", explanation=text)
+        return []

@@ -1,0 +1,112 @@
+"""query_bill and explain_bill against seeded bills; a bill the audit finds wrong gets an apology and a ticket."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from actions.bills import ActionExplainBill, ActionQueryBill
+from actions.services import Services, set_services
+from analytics.demo.config import load_demo_config
+from api.demo_seed import seed_demo
+from core.customers import bind
+from core.db import make_engine, make_session_factory, transaction
+from core.migrate import upgrade
+from core.models import Customer, Ticket
+from core.models_billing import Bill, DemoFault
+from core.settings import REPO_ROOT, Settings
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    path: Path = tmp_path_factory.mktemp("bills") / "b.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=120, seed=9), batch=60)
+    services = Services(Settings(database_url=url, _env_file=None), sessions, today=lambda: dt.date(2026, 11, 23))
+    set_services(services)
+    yield services
+    set_services(None)
+    engine.dispose()
+
+
+def ask(action: Any, services: Services, customer_id: int, text: str, intent: str) -> list[dict[str, Any]]:
+    sender = f"user-{customer_id}"
+    with transaction(services.sessions) as session:
+        bind(session, "widget", sender, session.get_one(Customer, customer_id))
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [],
+        "metadata": {"conversation_id": None},
+    }
+    t = Tracker(f"widget:{sender}", {}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, t, {}))
+    return dispatcher.messages
+
+
+def _clean_bill(services: Services, category: str) -> Bill:
+    with services.sessions() as session:
+        faulty = set(session.scalars(select(DemoFault.customer_id)))
+        for bill in session.scalars(
+            select(Bill).where(Bill.category == category, Bill.period_start == dt.date(2026, 8, 1))
+        ):
+            if bill.customer_id not in faulty:
+                return bill
+    raise AssertionError(f"no clean {category} bill")
+
+
+def test_query_bill_shows_the_lines_and_total(services: Services) -> None:
+    bill = _clean_bill(services, "residential_tou")
+    [message] = ask(ActionQueryBill(), services, bill.customer_id, "2026年8月电费多少", "query_bill")
+    assert message["response"] == "utter_bill_detail"
+    text = message["bill_text"]
+    assert "2026年8月" in text and f"合计 {bill.total:,.2f} 元" in text
+    for line in bill.lines:
+        assert f"{line['amount']:,.2f} 元" in text
+    assert "峰时段" in text and "谷时段" in text
+
+
+def test_explain_bill_compares_with_last_month(services: Services) -> None:
+    bill = _clean_bill(services, "commercial_tou")
+    [message] = ask(ActionExplainBill(), services, bill.customer_id, "8月电费为什么这么高", "explain_bill")
+    assert message["response"] == "utter_bill_explained"
+    text = message["explanation"]
+    assert f"电费 {bill.total:,.2f} 元" in text and "比上月" in text
+    assert "去年同月没有账单记录" in text  # the demo starts in October 2025
+
+
+def test_a_wrong_bill_gets_an_apology_a_ticket_and_a_person(services: Services) -> None:
+    with services.sessions() as session:
+        fault = session.scalars(select(DemoFault).where(DemoFault.reason == "WRONG_PRICE")).first()
+        assert fault is not None and fault.bill_id is not None
+        bill = session.get_one(Bill, fault.bill_id)
+    label = f"{bill.period_start.year}年{bill.period_start.month}月"
+    for _ in range(2):  # asking twice keeps one ticket
+        [message] = ask(ActionQueryBill(), services, bill.customer_id, f"{label}的电费", "query_bill")
+        assert message["response"] == "utter_bill_under_review"
+        assert message["ticket_no"].startswith("JZ")
+    with services.sessions() as session:
+        tickets = session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.customer_id == bill.customer_id, Ticket.kind == "correction")
+        )
+        assert tickets == 1
+
+
+def test_a_month_without_a_bill_falls_back_to_usage(services: Services) -> None:
+    bill = _clean_bill(services, "residential")
+    messages = ask(ActionQueryBill(), services, bill.customer_id, "2026年11月的电费", "query_bill")
+    assert [m["response"] for m in messages] == ["utter_bill_not_issued", "utter_usage_no_data"]
