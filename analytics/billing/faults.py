@@ -177,15 +177,16 @@ def inject_bill_faults(
         # neighbours of a corrupted bill stay clean, so each fault is judged on its own
         if any((row.customer_id, month + d) in touched for d in (-1, 0, 1)):
             return False
+        corrupted = copy.deepcopy(row)
         if reason == "DUPLICATE_BILL":
-            corrupted = copy.deepcopy(row)
-            out.append(corrupted)
             detail: str | None = "bill issued twice for the same period"
         else:
-            corrupted = copy.deepcopy(row)
             detail = INJECTORS[reason](corrupted, book, rng)
-            if detail is None:
-                return False
+        if detail is None:
+            return False
+        if reason == "DUPLICATE_BILL":
+            out.append(corrupted)
+        else:
             out[index] = corrupted
         faults.append(InjectedFault(corrupted, reason, detail))
         touched.add((row.customer_id, month))
