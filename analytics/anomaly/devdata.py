@@ -105,3 +105,32 @@ def to_long(ids: npt.ArrayLike, days: pd.DatetimeIndex, daily: F32) -> pd.DataFr
         }
     )
     return frame[frame["kwh"].notna()].reset_index(drop=True)
+
+
+def make_daily_customers(
+    region_days: pd.DatetimeIndex,
+    region_daily: npt.NDArray[np.float64],
+    n: int,
+    rng: np.random.Generator,
+    days: int | None = None,
+    missing_share: float = 0.02,
+    gappy_share: float = 0.25,
+) -> tuple[npt.NDArray[np.object_], pd.DatetimeIndex, F32]:
+    """Daily-only customers over the whole region series (SGCC-like): level, AR noise, weather
+    sensitivity and gaps differ per customer; a quarter of them have long missing stretches."""
+    days = days or len(region_days)
+    base = region_daily[:days] / region_daily[:days].mean()
+    level = rng.lognormal(np.log(8), 0.8, n)
+    sens = rng.uniform(0.3, 1.5, n)  # how strongly the customer follows the regional (weather) swing
+    eps = rng.normal(0, 1, (n, days)) * rng.uniform(0.1, 0.4, n)[:, None]
+    ar = np.zeros((n, days))
+    for j in range(1, days):
+        ar[:, j] = 0.6 * ar[:, j - 1] + eps[:, j]
+    x = level[:, None] * base[None, :] ** sens[:, None] * np.exp(ar)
+    x[rng.random((n, days)) < missing_share] = np.nan
+    for i in np.flatnonzero(rng.random(n) < gappy_share):
+        for _ in range(int(rng.integers(1, 4))):
+            a = int(rng.integers(0, days))
+            x[i, a : a + int(rng.integers(20, 200))] = np.nan
+    ids = np.array([f"D{i:06d}" for i in range(n)], dtype=object)
+    return ids, pd.date_range(region_days[0], periods=days, freq="D"), x.astype(np.float32)

@@ -96,21 +96,34 @@ def daily_features(x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, nega
         weekend = np.asarray(days.dayofweek >= 5)
         out["weekend_ratio"] = _f(nanmean_rows(x[:, weekend]) / (nanmean_rows(x[:, ~weekend]) + eps))
         if peer is not None:
-            scale = np.where(q50 > 0, q50, np.nan_to_num(mean) + 0.01)
-            lr = np.log(np.maximum(x, 0) / (peer * scale[:, None]) + 0.05).astype(np.float32)
-            pdrop = best_shift(lr, abs_t=False)
-            pshift = best_shift(lr, abs_t=True)
-            out["pdrop_t"], out["pdrop_pos"] = pdrop.t, pdrop.position
-            out["pshift_t"] = pshift.t
-            out["pdrop_ratio"] = _f(np.exp(pdrop.after - lx_mean_before(lr, pdrop.position)))
-            out["pdrop_logratio"] = _f(-np.log(np.maximum(out["pdrop_ratio"], 1e-3)))
-            if d > 104:
-                out["pratio_last90"] = _f(np.exp(nanmean_rows(lr[:, -90:]) - nanmean_rows(lr[:, :-90])))
-            out["peer_corr"] = _f(row_corr(x.astype(np.float64), np.asarray(peer, dtype=np.float64)))
-            out["pvol_shift_t"] = best_shift(np.abs(np.diff(lr, axis=1))).t
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out["p_std"] = _f(np.nanstd(lr, axis=1))
+            out.update(peer_features(x, peer, q50, mean))
+    return out
+
+
+def peer_features(x: F32, peer: F32, q50: F32 | None = None, mean: npt.NDArray[np.float64] | None = None) -> Features:
+    """Changes of the customer's series divided by its peers' level (same area, category and days)."""
+    out: Features = {}
+    d = x.shape[1]
+    if q50 is None:
+        q50 = sorted_quantiles(x, (0.5,))[0]
+    if mean is None:
+        mean = nanmean_rows(x)
+    with np.errstate(all="ignore"):
+        scale = np.where(q50 > 0, q50, np.nan_to_num(mean) + 0.01)
+        lr = np.log(np.maximum(x, 0) / (peer * scale[:, None]) + 0.05).astype(np.float32)
+        pdrop = best_shift(lr, abs_t=False)
+        pshift = best_shift(lr, abs_t=True)
+        out["pdrop_t"], out["pdrop_pos"] = pdrop.t, pdrop.position
+        out["pshift_t"] = pshift.t
+        out["pdrop_ratio"] = _f(np.exp(pdrop.after - lx_mean_before(lr, pdrop.position)))
+        out["pdrop_logratio"] = _f(-np.log(np.maximum(out["pdrop_ratio"], 1e-3)))
+        if d > 104:
+            out["pratio_last90"] = _f(np.exp(nanmean_rows(lr[:, -90:]) - nanmean_rows(lr[:, :-90])))
+        out["peer_corr"] = _f(row_corr(x.astype(np.float64), np.asarray(peer, dtype=np.float64)))
+        out["pvol_shift_t"] = best_shift(np.abs(np.diff(lr, axis=1))).t
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["p_std"] = _f(np.nanstd(lr, axis=1))
     return out
 
 
