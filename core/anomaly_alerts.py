@@ -52,7 +52,7 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _view(alert: AnomalyAlert, account_no: str | None) -> AlertView:
+def view_of(alert: AnomalyAlert, account_no: str | None) -> AlertView:
     return AlertView(
         id=alert.id, scope=alert.scope, customer_id=alert.customer_id, account_no=account_no, area=alert.area,
         kind=alert.kind, score=round(alert.score, 4), summary=alert.summary, reasons=list(alert.reasons or []),
@@ -116,7 +116,7 @@ def list_alerts(
     if area is not None:
         query = query.where(AnomalyAlert.area == area)
     query = query.order_by(AnomalyAlert.score.desc(), AnomalyAlert.id).limit(max(1, min(limit, 10_000)))
-    return [_view(a, acc) for a, acc in session.execute(query)]
+    return [view_of(a, acc) for a, acc in session.execute(query)]
 
 
 def alerts_for_customer(session: Session, customer_id: int, include_acknowledged: bool = True) -> list[AlertView]:
@@ -131,7 +131,7 @@ def alerts_for_customer(session: Session, customer_id: int, include_acknowledged
         AnomalyAlert.scope == "area", AnomalyAlert.area == customer.area, AnomalyAlert.status == "open"
     )
     rows = list(session.scalars(own.order_by(AnomalyAlert.last_seen.desc()))) + list(session.scalars(regional))
-    return [_view(a, customer.account_no if a.customer_id else None) for a in rows]
+    return [view_of(a, customer.account_no if a.customer_id else None) for a in rows]
 
 
 def acknowledge(session: Session, alert_id: int, by: str, now: dt.datetime | None = None) -> AlertView:
@@ -147,4 +147,4 @@ def acknowledge(session: Session, alert_id: int, by: str, now: dt.datetime | Non
         alert.acknowledged_by = by
         alert.acknowledged_at = now or _now()
     account = session.get(Customer, alert.customer_id).account_no if alert.customer_id else None  # type: ignore[union-attr]
-    return _view(alert, account)
+    return view_of(alert, account)

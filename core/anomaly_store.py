@@ -35,7 +35,9 @@ def load_population(session: Session, first: dt.date | None = None, last: dt.dat
         select(Customer.id, Customer.account_no, Customer.area, Customer.customer_category).order_by(Customer.id)
     ).all()
     index = {row[0]: i for i, row in enumerate(customers)}
-    daily_q = select(Meter.customer_id, DailyReading.day, DailyReading.kwh).join(Meter, Meter.id == DailyReading.meter_id)
+    daily_q = select(Meter.customer_id, DailyReading.day, DailyReading.kwh).join(
+        Meter, Meter.id == DailyReading.meter_id
+    )
     interval_q = select(Meter.customer_id, IntervalReading.day, IntervalReading.slots, IntervalReading.values).join(
         Meter, Meter.id == IntervalReading.meter_id
     )
@@ -98,9 +100,16 @@ def save_scores(
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
         {
-            "customer_id": cid, "score": float(rec["score"]), "kind": rec["kind"], "reasons": rec["reasons"],
-            "window_start": start, "days": int(windows.shape[1]), "window": pack_window(windows[i]),
-            "negatives": int(neg[i]), "source": source, "updated_at": now,
+            "customer_id": cid,
+            "score": float(rec["score"]),
+            "kind": rec["kind"],
+            "reasons": rec["reasons"],
+            "window_start": start,
+            "days": int(windows.shape[1]),
+            "window": pack_window(windows[i]),
+            "negatives": int(neg[i]),
+            "source": source,
+            "updated_at": now,
         }  # fmt: skip
         for i, (cid, rec) in enumerate(zip(ids, records, strict=True))
     ]

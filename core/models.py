@@ -189,4 +189,6 @@ class Rating(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     human_involved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
 from core import models_anomaly  # noqa: E402,F401

@@ -286,7 +286,7 @@ def _to_float(arr: pa.Array) -> npt.NDArray[np.float64]:
         out = pd.to_numeric(pd.Series(arr.to_pandas(), dtype=object).str.strip(), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
         )
-    out = np.asarray(out, dtype=np.float64)
+    out = np.array(out, dtype=np.float64, copy=True)
     out[~np.isfinite(out)] = np.nan
     return out
 

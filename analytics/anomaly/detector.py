@@ -35,12 +35,12 @@ REASONS: dict[str, list[tuple[str, int]]] = {
     "partial_day_cut": [("cut_shift_t", 1)],
     "flat_within_day": [("wcv_shift_t", -1)],
     "reading_gaps": [("miss_shift_t", 1), ("miss_run_max", 1)],
-    "spikes": [("spike_frac", 1), ("max_med", 1)],
+    "spikes": [("spike_frac", 1), ("max_q90", 1)],
 }
 FLOORS = {
     "drop_logratio": 0.05,
     "pdrop_logratio": 0.05,
-    "max_med": 0.5,
+    "max_q90": 0.5,
     "zero_run_max": 0.01,
     "flat_run_max": 0.01,
     "miss_run_max": 0.01,
@@ -128,7 +128,8 @@ def kinds(frame: pd.DataFrame, ev: pd.DataFrame, score: npt.NDArray[np.float64])
     intraday = ev[[c for c in ev.columns if c in INTRADAY_REASONS]].max(axis=1).to_numpy() if n else np.zeros(0)
     if not len(intraday):
         intraday = np.zeros(n)
-    for i in np.flatnonzero(score >= SUSPICIOUS):
+    strongest = ev.max(axis=1).to_numpy() if ev.shape[1] else np.zeros(n)
+    for i in np.flatnonzero((score >= SUSPICIOUS) & (strongest >= REPORT_Z)):
         t = top[i]
         if zero_tail[i] >= 0.1:
             out[i] = "meter_fault"  # exact zeros up to the last day: a stopped meter (or a full bypass)
@@ -166,51 +167,49 @@ def load_texts(data_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in texts.items()}
 
 
-def _value(reason: str, row: pd.Series, d: int) -> str:
-    def get(name: str) -> float:
-        v = row.get(name, np.nan)
-        return float(v) if v is not None else float("nan")
+VALUE_FEATURES = {
+    "drop_own_history": ("drop_ratio", "{:.0%}", 1.0, 0.0),
+    "drop_vs_peers": ("pdrop_ratio", "{:.0%}", 1.0, 0.0),
+    "zeros": ("zero_run_max", "{:.0f}", -1.0, 0.0),
+    "flat_line": ("flat_run_max", "{:.0f}", -1.0, 1.0),
+    "reading_gaps": ("miss_run_max", "{:.0f}", -1.0, 0.0),
+    "rollback": ("neg_count", "{:.0f}", 1.0, 0.0),
+}
 
-    if reason == "drop_own_history":
-        return f"{get('drop_ratio'):.0%}"
-    if reason == "drop_vs_peers":
-        return f"{get('pdrop_ratio'):.0%}"
-    if reason == "zeros":
-        return f"{get('zero_run_max') * d:.0f}"
-    if reason == "flat_line":
-        return f"{get('flat_run_max') * d + 1:.0f}"
-    if reason == "reading_gaps":
-        return f"{get('miss_run_max') * d:.0f}"
-    if reason == "rollback":
-        return f"{get('neg_count'):.0f}"
-    return ""
+
+def _value(reason: str, cols: dict[str, npt.NDArray[np.float64]], i: int, d: int) -> str:
+    """The number shown in a reason's text: a ratio, or a count of days (fractions × days, +offset)."""
+    if reason not in VALUE_FEATURES or reason_feature(reason) not in cols:
+        return ""
+    name, fmt, scale, offset = VALUE_FEATURES[reason]
+    v = float(cols[name][i])
+    v = v * d + offset if scale < 0 else v
+    return fmt.format(v) if np.isfinite(v) else "?"
+
+
+def reason_feature(reason: str) -> str:
+    return VALUE_FEATURES[reason][0]
 
 
 def reasons_for(
     frame: pd.DataFrame, ev: pd.DataFrame, texts: dict[str, str], days: int, limit: int = 4
 ) -> list[list[dict[str, Any]]]:
     """Per customer, the reasons with evidence ≥ 3 (strongest first): {"code", "text", "evidence"}."""
-    out: list[list[dict[str, Any]]] = []
     e = ev.to_numpy(dtype=np.float64)
     names = list(ev.columns)
+    cols = {f: frame[f].to_numpy(dtype=np.float64) for f, *_ in VALUE_FEATURES.values() if f in frame}
     obs = frame["obs_frac"].to_numpy() * days if "obs_frac" in frame else np.full(len(frame), days)
-    for i in range(len(frame)):
-        if obs[i] < 2:
-            out.append([{"code": "insufficient_history", "text": texts["insufficient_history"], "evidence": 0.0}])
-            continue
-        order = np.argsort(-e[i])[:limit]
-        row = frame.iloc[i]
+    out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
+    short = [{"code": "insufficient_history", "text": texts["insufficient_history"], "evidence": 0.0}]
+    for i in np.flatnonzero(obs < 2):
+        out[i] = list(short)
+    for i in np.flatnonzero((e.max(axis=1) >= REPORT_Z) & (obs >= 2)) if e.shape[1] else []:
         items = []
-        for j in order:
+        for j in np.argsort(-e[i])[:limit]:
             if e[i, j] < REPORT_Z:
                 break
             code = names[j]
-            items.append(
-                {
-                    "code": code,
-                    "text": texts[code].format(value=_value(code, row, days)),
-                    "evidence": round(float(e[i, j]), 2),
-                }
-            )
-        out.append(items)
+            text = texts[code].format(value=_value(code, cols, i, days))
+            items.append({"code": code, "text": text, "evidence": round(float(e[i, j]), 2)})
+        out[i] = items
     return out

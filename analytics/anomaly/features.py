@@ -60,6 +60,7 @@ def daily_features(x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, nega
         out["cv"] = _f(std / mean)
         out["iqr_rel"] = _f((q75 - q25) / (q50 + eps))
         out["max_med"] = _f(q100 / (q50 + eps))
+        out["max_q90"] = _f(q100 / (q90 + eps))
         out["skew_proxy"] = _f((mean - q50) / (std + 1e-6))
         zero = ok & (x <= 1e-6)
         out["zero_frac"] = _f(zero.sum(axis=1) / np.maximum(cnt, 1))

@@ -20,6 +20,7 @@ a lasting level change up or down) so that a plain drop is not yet proof of thef
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,12 @@ class Injected:
     start: npt.NDArray[np.int32]  # first affected day (-1 if none)
 
 
+def _day_mean(v: F32) -> F32:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a day without readings stays NaN
+        return np.nanmean(v, axis=1, keepdims=True)
+
+
 def _apply_attack(kind: str, v: F32, rng: np.random.Generator) -> F32:
     """Attack one customer's affected days: v is (days, slots)."""
     days, slots = v.shape
@@ -55,9 +62,9 @@ def _apply_attack(kind: str, v: F32, rng: np.random.Generator) -> F32:
     if kind == "random_scale":
         return v * rng.uniform(0.1, 0.8, v.shape).astype(np.float32)
     if kind == "mean_scaled":
-        return np.repeat(np.nanmean(v, axis=1, keepdims=True), slots, axis=1) * rng.uniform(0.1, 0.8, v.shape)
+        return np.repeat(_day_mean(v), slots, axis=1) * rng.uniform(0.1, 0.8, v.shape)
     if kind == "mean":
-        return np.repeat(np.nanmean(v, axis=1, keepdims=True), slots, axis=1)
+        return np.repeat(_day_mean(v), slots, axis=1)
     if kind == "reorder":
         return v[:, ::-1].copy()
     if kind == "zero_windows":

@@ -8,6 +8,7 @@ everybody. The reference is plain data (JSON-serialisable) so the incremental pa
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +41,9 @@ def group_keys(areas: npt.ArrayLike | None, categories: npt.ArrayLike | None, n:
 def customer_scale(x: F32) -> F32:
     """A customer's typical daily level: the median of its positive readings (NaN if none)."""
     pos = np.where(x > 0, x, np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(pos, axis=1).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(pos, axis=1).astype(np.float32)
 
 
 @dataclass
@@ -96,29 +94,28 @@ def fit_peers(
     seed: int = 0,
 ) -> PeerReference:
     """Median normalised level per group and day, from (a sample of) the group's customers."""
-    scale = customer_scale(x)
-    usable = np.isfinite(scale) & ((~np.isnan(x)).sum(axis=1) >= 30)
+    rng = np.random.default_rng(seed)
     members: dict[str, list[int]] = {}
     for i, ks in enumerate(keys):
-        if usable[i]:
-            for k in ks:
-                members.setdefault(k, []).append(i)
-    rng = np.random.default_rng(seed)
+        for k in ks:
+            members.setdefault(k, []).append(i)
     levels: dict[str, F32] = {}
     for group, idx in members.items():
         if len(idx) < min_peers and group != GLOBAL:
             continue
-        rows = np.array(idx)
+        rows = np.asarray(idx)
         if len(rows) > max_sample:
             rows = np.sort(rng.choice(rows, max_sample, replace=False))
-        norm = x[rows] / scale[rows, None]
-        import warnings
-
+        block = x[rows]
+        scale = customer_scale(block)
+        usable = np.isfinite(scale) & ((~np.isnan(block)).sum(axis=1) >= 30)
+        if usable.sum() < min(min_peers, 3) and group != GLOBAL:
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            level = np.nanmedian(norm, axis=0)
-        level = level / np.nanmean(level) if np.isfinite(np.nanmean(level)) else level
-        levels[group] = level.astype(np.float32)
+            level = np.nanmedian(block[usable] / scale[usable, None], axis=0) if usable.any() else np.ones(len(days))
+            mean = np.nanmean(level)
+        levels[group] = (level / mean if np.isfinite(mean) and mean > 0 else level).astype(np.float32)
     if GLOBAL not in levels:
         levels[GLOBAL] = np.ones(len(days), dtype=np.float32)
     return PeerReference(days[0], levels)
