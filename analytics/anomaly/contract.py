@@ -315,7 +315,8 @@ def _read_wide(path: Path, header: list[str], date_cols: list[str]) -> Consumpti
     stamps = pd.DatetimeIndex(stamps[ok]).normalize()
     days = pd.date_range(stamps.min(), stamps.max(), freq="D")
     text = frame[cols].to_numpy(dtype=object)
-    values = pd.DataFrame(text).apply(lambda s: pd.to_numeric(s.str.strip(), errors="coerce")).to_numpy(np.float64)
+    numeric = pd.DataFrame(text).apply(lambda s: pd.to_numeric(s.astype("string").str.strip(), errors="coerce"))
+    values = np.array(numeric.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64, copy=True)
     values[~np.isfinite(values)] = np.nan
     text_bad = np.isnan(values) & ~pd.isna(text)
     customers = ids.to_numpy(dtype=object)

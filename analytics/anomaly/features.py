@@ -20,6 +20,7 @@ from analytics.anomaly.series import (
     block_means,
     longest_run,
     nanmean_rows,
+    nanstd_rows,
     row_corr,
     run_starts,
     sorted_quantiles,
@@ -34,8 +35,14 @@ def _f(a: npt.ArrayLike) -> F32:
     return np.asarray(a, dtype=np.float32)
 
 
-def daily_features(x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, negatives: F32 | None = None) -> Features:
-    """Features of a (customers, days) block of daily kWh; `peer` is the (customers, days) peer level."""
+def daily_features(
+    x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, negatives: F32 | None = None, full: bool = True
+) -> Features:
+    """Features of a (customers, days) block of daily kWh; `peer` is the (customers, days) peer level.
+
+    `full=False` computes only what the unsupervised detector uses (the population scoring path);
+    the supervised model takes them all.
+    """
     n, d = x.shape
     out: Features = {}
     ok = ~np.isnan(x)
@@ -43,42 +50,38 @@ def daily_features(x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, nega
     miss = ~ok
     out["obs_frac"] = _f(cnt / max(d, 1))
     out["miss_run_max"] = _f(longest_run(miss) / max(d, 1))
-    out["miss_runs"] = _f(run_starts(miss) * 100.0 / max(d, 1))
-    out["miss_trailing"] = _f(trailing_run(miss) / max(d, 1))
+    if full:
+        out["miss_runs"] = _f(run_starts(miss) * 100.0 / max(d, 1))
+        out["miss_trailing"] = _f(trailing_run(miss) / max(d, 1))
     out["miss_shift_t"] = best_shift(miss.astype(np.float32)).t
     q10, q25, q50, q75, q90, q100 = sorted_quantiles(x, (0.1, 0.25, 0.5, 0.75, 0.9, 1.0))
     mean = nanmean_rows(x)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        std = np.nanstd(x, axis=1)
-        mad = np.nanmedian(np.abs(x - q50[:, None]), axis=1)
     eps = 0.05 * np.nan_to_num(q50) + 0.01
     with np.errstate(all="ignore"):
-        out["mean"], out["median"], out["std"], out["mad"] = _f(mean), q50, _f(std), _f(mad)
-        out["q10"], out["q90"], out["max"] = q10, q90, q100
-        out["log_median"] = _f(np.log1p(np.maximum(q50, 0)))
-        out["cv"] = _f(std / mean)
-        out["iqr_rel"] = _f((q75 - q25) / (q50 + eps))
-        out["max_med"] = _f(q100 / (q50 + eps))
+        out["mean"], out["median"], out["q90"], out["max"] = _f(mean), q50, q90, q100
         out["max_q90"] = _f(q100 / (q90 + eps))
-        out["skew_proxy"] = _f((mean - q50) / (std + 1e-6))
+        if full:
+            std = nanstd_rows(x)
+            (mad,) = sorted_quantiles(np.abs(x - q50[:, None]), (0.5,))
+            out["std"], out["mad"], out["q10"] = _f(std), _f(mad), q10
+            out["log_median"] = _f(np.log1p(np.maximum(q50, 0)))
+            out["cv"] = _f(std / mean)
+            out["iqr_rel"] = _f((q75 - q25) / (q50 + eps))
+            out["max_med"] = _f(q100 / (q50 + eps))
+            out["skew_proxy"] = _f((mean - q50) / (std + 1e-6))
+            robust = 1.4826 * mad + eps
+            spikes = ok & ((x - q50[:, None]) > 8 * robust[:, None])
+            out["spike_frac"] = _f(spikes.sum(axis=1) / np.maximum(cnt, 1))
         zero = ok & (x <= 1e-6)
         out["zero_frac"] = _f(zero.sum(axis=1) / np.maximum(cnt, 1))
-        out["near_zero_frac"] = _f((ok & (x < 0.1 * q50[:, None])).sum(axis=1) / np.maximum(cnt, 1))
+        if full:
+            out["near_zero_frac"] = _f((ok & (x < 0.1 * q50[:, None])).sum(axis=1) / np.maximum(cnt, 1))
         out["zero_run_max"] = _f(longest_run(zero) / max(d, 1))
         out["zero_trailing"] = _f(trailing_run(zero | miss) * (trailing_run(zero) > 0) / max(d, 1))
         out["zero_shift_t"] = best_shift(np.where(ok, zero, np.nan).astype(np.float32)).t
         same = ok[:, 1:] & ok[:, :-1] & (np.abs(np.diff(x, axis=1)) < 1e-9) & (x[:, 1:] > 1e-6)
         out["flat_run_max"] = _f(longest_run(same) / max(d, 1))
-        out["flat_frac"] = _f(same.sum(axis=1) / np.maximum(cnt - 1, 1))
         out["neg_count"] = _f(negatives if negatives is not None else np.zeros(n))
-        robust = 1.4826 * mad + eps
-        out["spike_frac"] = _f((ok & ((x - q50[:, None]) > 8 * robust[:, None])).sum(axis=1) / np.maximum(cnt, 1))
-        t = np.arange(d, dtype=np.float64)[None, :]
-        tm = nanmean_rows(np.where(ok, t, np.nan))
-        cov = nanmean_rows(np.where(ok, (t - tm[:, None]) * (x - mean[:, None]), np.nan))
-        var = nanmean_rows(np.where(ok, (t - tm[:, None]) ** 2, np.nan))
-        out["slope_rel"] = _f(cov / var * 365 / (np.abs(mean) + eps))
         lx = np.log(np.maximum(x, 0) + eps[:, None]).astype(np.float32)
         shift = best_shift(lx, abs_t=True)
         drop = best_shift(lx, abs_t=False)
@@ -86,6 +89,27 @@ def daily_features(x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, nega
         out["drop_t"], out["drop_pos"] = drop.t, drop.position
         out["drop_ratio"] = _f(np.exp(drop.after - lx_mean_before(lx, drop.position)))
         out["drop_logratio"] = _f(-np.log(np.maximum(out["drop_ratio"], 1e-3)))
+        if full:
+            out.update(_more_daily(x, days, ok, cnt, same, lx, mean, eps))
+        if peer is not None:
+            out.update(peer_features(x, peer, q50, mean, full))
+    return out
+
+
+def _more_daily(
+    x: F32, days: pd.DatetimeIndex, ok: npt.NDArray[np.bool_], cnt: npt.NDArray[np.int64],
+    same: npt.NDArray[np.bool_], lx: F32, mean: npt.NDArray[np.float64], eps: npt.NDArray[np.float64],
+) -> Features:  # fmt: skip
+    """Features only the supervised model uses: trend, ratios, roughness, autocorrelation, weekly pattern."""
+    n, d = x.shape
+    out: Features = {}
+    with np.errstate(all="ignore"):
+        out["flat_frac"] = _f(same.sum(axis=1) / np.maximum(cnt - 1, 1))
+        t = np.arange(d, dtype=np.float64)[None, :]
+        tm = nanmean_rows(np.where(ok, t, np.nan))
+        cov = nanmean_rows(np.where(ok, (t - tm[:, None]) * (x - mean[:, None]), np.nan))
+        var = nanmean_rows(np.where(ok, (t - tm[:, None]) ** 2, np.nan))
+        out["slope_rel"] = _f(cov / var * 365 / (np.abs(mean) + eps))
         for k in (30, 90, 180):
             if d > k + 14:
                 out[f"ratio_last{k}"] = _f(nanmean_rows(x[:, -k:]) / (nanmean_rows(x[:, :-k]) + eps))
@@ -96,12 +120,12 @@ def daily_features(x: F32, days: pd.DatetimeIndex, peer: F32 | None = None, nega
         out["ac7"] = _f(row_corr(x[:, 7:], x[:, :-7])) if d > 21 else _f(np.full(n, np.nan))
         weekend = np.asarray(days.dayofweek >= 5)
         out["weekend_ratio"] = _f(nanmean_rows(x[:, weekend]) / (nanmean_rows(x[:, ~weekend]) + eps))
-        if peer is not None:
-            out.update(peer_features(x, peer, q50, mean))
     return out
 
 
-def peer_features(x: F32, peer: F32, q50: F32 | None = None, mean: npt.NDArray[np.float64] | None = None) -> Features:
+def peer_features(
+    x: F32, peer: F32, q50: F32 | None = None, mean: npt.NDArray[np.float64] | None = None, full: bool = True
+) -> Features:
     """Changes of the customer's series divided by its peers' level (same area, category and days)."""
     out: Features = {}
     d = x.shape[1]
@@ -113,18 +137,16 @@ def peer_features(x: F32, peer: F32, q50: F32 | None = None, mean: npt.NDArray[n
         scale = np.where(q50 > 0, q50, np.nan_to_num(mean) + 0.01)
         lr = np.log(np.maximum(x, 0) / (peer * scale[:, None]) + 0.05).astype(np.float32)
         pdrop = best_shift(lr, abs_t=False)
-        pshift = best_shift(lr, abs_t=True)
         out["pdrop_t"], out["pdrop_pos"] = pdrop.t, pdrop.position
-        out["pshift_t"] = pshift.t
         out["pdrop_ratio"] = _f(np.exp(pdrop.after - lx_mean_before(lr, pdrop.position)))
         out["pdrop_logratio"] = _f(-np.log(np.maximum(out["pdrop_ratio"], 1e-3)))
-        if d > 104:
-            out["pratio_last90"] = _f(np.exp(nanmean_rows(lr[:, -90:]) - nanmean_rows(lr[:, :-90])))
-        out["peer_corr"] = _f(row_corr(x.astype(np.float64), np.asarray(peer, dtype=np.float64)))
         out["pvol_shift_t"] = best_shift(np.abs(np.diff(lr, axis=1))).t
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out["p_std"] = _f(np.nanstd(lr, axis=1))
+        if full:
+            out["pshift_t"] = best_shift(lr, abs_t=True).t
+            if d > 104:
+                out["pratio_last90"] = _f(np.exp(nanmean_rows(lr[:, -90:]) - nanmean_rows(lr[:, :-90])))
+            out["peer_corr"] = _f(row_corr(x, peer))
+            out["p_std"] = _f(nanstd_rows(lr))
     return out
 
 

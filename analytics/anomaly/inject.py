@@ -74,7 +74,7 @@ def _apply_attack(kind: str, v: F32, rng: np.random.Generator) -> F32:
             out[a : a + int(rng.integers(3, 15))] = 0.0
         return out
     if kind == "constant":
-        level = float(np.nanmean(v)) * rng.uniform(0.1, 0.6)
+        level = float(np.nanmean(_day_mean(v))) * rng.uniform(0.1, 0.6) if np.isfinite(v).any() else 0.0
         return np.full_like(v, level)
     raise ValueError(f"unknown attack {kind!r}; choose from {ATTACKS}")
 

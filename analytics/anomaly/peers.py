@@ -40,10 +40,9 @@ def group_keys(areas: npt.ArrayLike | None, categories: npt.ArrayLike | None, n:
 
 def customer_scale(x: F32) -> F32:
     """A customer's typical daily level: the median of its positive readings (NaN if none)."""
-    pos = np.where(x > 0, x, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(pos, axis=1).astype(np.float32)
+    from analytics.anomaly.series import sorted_quantiles
+
+    return sorted_quantiles(np.where(x > 0, x, np.float32(np.nan)).astype(np.float32), (0.5,))[0]
 
 
 @dataclass

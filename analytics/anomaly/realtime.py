@@ -60,8 +60,9 @@ def merge(window: Window | None, readings: list[tuple[dt.date, float]], max_days
     values = np.full((end - start).days + 1, np.nan, dtype=np.float32)
     if window is not None:
         offset = (window.start - start).days
-        lo = max(0, -offset)
-        values[offset + lo : offset + len(window.values)] = window.values[lo:]
+        lo, hi = max(0, -offset), min(len(window.values), len(values) - offset)
+        if hi > lo:
+            values[offset + lo : offset + hi] = window.values[lo:hi]
     for day, kwh in good:
         if day < start:
             problems.append(f"{day}: older than the {max_days}-day window, ignored")

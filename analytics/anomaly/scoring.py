@@ -71,14 +71,15 @@ def feature_table(
     keys: list[tuple[str, ...]] | None,
     block: int = 20_000,
     threads: int = 1,
+    full: bool = False,
 ) -> pd.DataFrame:
-    """All per-customer features (daily, peer-relative, intra-day when present), block by block."""
+    """The detector's per-customer features (all of them with `full`) (daily, peer-relative, intra-day when present), block by block."""
 
     def one(start: int) -> pd.DataFrame:
         stop = min(start + block, cons.n)
         x = cons.kwh[start:stop]
         peer = None if peers is None or keys is None else peers.levels_for(keys[start:stop], cons.days)
-        feats = daily_features(x, cons.days, peer, cons.negatives[start:stop].astype(np.float32))
+        feats = daily_features(x, cons.days, peer, cons.negatives[start:stop].astype(np.float32), full=full)
         if cons.intervals is not None:
             feats.update(intraday_features(cons.intervals[start:stop]))
         return to_frame(feats)

@@ -74,17 +74,27 @@ def best_shift(x: F32, min_seg: int = 28, step: int = 7, abs_t: bool = True) -> 
     `abs_t` is False, i.e. looking for drops only).
     """
     n, d = x.shape
-    ok = ~np.isnan(x)
-    v = np.where(ok, x, 0.0).astype(np.float64)
-    c1 = np.concatenate([np.zeros((n, 1)), np.cumsum(v, axis=1)], axis=1)
-    c2 = np.concatenate([np.zeros((n, 1)), np.cumsum(v * v, axis=1)], axis=1)
-    cn = np.concatenate([np.zeros((n, 1)), np.cumsum(ok, axis=1)], axis=1)
-    splits = np.arange(min_seg, d - min_seg + 1, step)
-    if len(splits) == 0:
+    m = d // step
+    first = -(-min_seg // step)  # first split, in blocks
+    last = (d - min_seg) // step  # last split keeping min_seg days after it
+    if m == 0 or last < first:
         nan = np.full(n, np.nan, dtype=np.float32)
         return Shift(nan, nan, nan, nan)
-    s1b, s2b, nb = c1[:, splits], c2[:, splits], cn[:, splits]
-    s1a, s2a, na = c1[:, -1:] - s1b, c2[:, -1:] - s2b, cn[:, -1:] - nb
+    ok = ~np.isnan(x)
+    v = np.where(ok, x, np.float32(0)).astype(np.float32)
+    # sums per block of `step` days, then cumulative sums over the few blocks only
+    b1 = v[:, : m * step].reshape(n, m, step).sum(axis=2, dtype=np.float64)
+    b2 = (v[:, : m * step] ** 2).reshape(n, m, step).sum(axis=2, dtype=np.float64)
+    bn = ok[:, : m * step].reshape(n, m, step).sum(axis=2).astype(np.float64)
+    t1, t2, tn = (
+        v.sum(axis=1, dtype=np.float64),
+        (v * v).sum(axis=1, dtype=np.float64),
+        ok.sum(axis=1).astype(np.float64),
+    )
+    k = np.arange(first, last + 1)
+    splits = k * step
+    s1b, s2b, nb = np.cumsum(b1, axis=1)[:, k - 1], np.cumsum(b2, axis=1)[:, k - 1], np.cumsum(bn, axis=1)[:, k - 1]
+    s1a, s2a, na = t1[:, None] - s1b, t2[:, None] - s2b, tn[:, None] - nb
     with np.errstate(invalid="ignore", divide="ignore"):
         mb, ma = s1b / nb, s1a / na
         var = (s2b - nb * mb**2 + s2a - na * ma**2) / np.maximum(nb + na - 2, 1)
@@ -107,16 +117,29 @@ def best_shift(x: F32, min_seg: int = 28, step: int = 7, abs_t: bool = True) -> 
     )
 
 
-def row_corr(a: F64, b: F64) -> F64:
-    """Pearson correlation per row over entries finite in both."""
+def row_corr(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> F64:
+    """Pearson correlation per row over entries finite in both (`b` may be one row for all)."""
+    a, b = np.broadcast_arrays(a, b)
     ok = np.isfinite(a) & np.isfinite(b)
-    cnt = ok.sum(axis=1)
-    a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
+    cnt = ok.sum(axis=1).astype(np.float64)
+    a0, b0 = np.where(ok, a, 0).astype(np.float32), np.where(ok, b, 0).astype(np.float32)
+    sa, sb = a0.sum(1, dtype=np.float64), b0.sum(1, dtype=np.float64)
+    saa, sbb = (a0 * a0).sum(1, dtype=np.float64), (b0 * b0).sum(1, dtype=np.float64)
+    sab = (a0 * b0).sum(1, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ma, mb = a0.sum(1) / cnt, b0.sum(1) / cnt
-        da, db = np.where(ok, a - ma[:, None], 0.0), np.where(ok, b - mb[:, None], 0.0)
-        r = (da * db).sum(1) / np.sqrt((da * da).sum(1) * (db * db).sum(1))
+        cov = sab - sa * sb / cnt
+        r = cov / np.sqrt((saa - sa * sa / cnt) * (sbb - sb * sb / cnt))
     return np.where(cnt >= 3, r, np.nan)
+
+
+def nanstd_rows(x: npt.NDArray[np.floating]) -> F64:
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis=1)
+    v = np.where(ok, x, 0).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = v.sum(1) / cnt
+        var = (v * v).sum(1) / cnt - mean * mean
+    return np.where(cnt > 0, np.sqrt(np.maximum(var, 0)), np.nan)
 
 
 def nanmean_rows(x: npt.NDArray[np.floating]) -> F64:
