@@ -254,7 +254,11 @@ class _Problems:
         self.rows: list[tuple[str, str, int, int]] = []
 
     def add(
-        self, codes: npt.NDArray[np.int64], where: npt.NDArray[np.bool_], problem: str, rows: npt.ArrayLike = None
+        self,
+        codes: npt.NDArray[np.int64],
+        where: npt.NDArray[np.bool_],
+        problem: str,
+        rows: npt.ArrayLike | None = None,
     ) -> None:
         hit = np.flatnonzero(where)
         if not len(hit):
@@ -322,9 +326,9 @@ def _read_wide(path: Path, header: list[str], date_cols: list[str]) -> Consumpti
     customers = ids.to_numpy(dtype=object)
     problems.names = customers
     codes = np.arange(len(customers))
-    problems.add(codes, text_bad.any(axis=1), "text_in_kwh")
+    problems.add(codes, np.asarray(text_bad.any(axis=1)), "text_in_kwh")
     negative = values < 0
-    problems.add(codes, negative.any(axis=1), "negative_kwh")
+    problems.add(codes, np.asarray(negative.any(axis=1)), "negative_kwh")
     negatives = negative.sum(axis=1).astype(np.int32)
     values[negative] = np.nan
     matrix = np.full((len(customers), len(days)), np.nan, dtype=np.float32)

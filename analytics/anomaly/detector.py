@@ -124,18 +124,18 @@ def kinds(frame: pd.DataFrame, ev: pd.DataFrame, score: npt.NDArray[np.float64])
         return frame[name].to_numpy(dtype=np.float64) if name in frame else np.full(n, default)
 
     ratio = np.fmin(col("pdrop_ratio", 1.0), col("drop_ratio", 1.0))
-    zero_tail, zero_frac, shift_t = col("zero_trailing", 0), col("zero_frac", 0), col("shift_t", 0)
+    zero_tail, zero_frac, shift_t = col("zero_trailing_days", 0), col("zero_frac", 0), col("shift_t", 0)
     intraday = ev[[c for c in ev.columns if c in INTRADAY_REASONS]].max(axis=1).to_numpy() if n else np.zeros(0)
     if not len(intraday):
         intraday = np.zeros(n)
     strongest = ev.max(axis=1).to_numpy() if ev.shape[1] else np.zeros(n)
     for i in np.flatnonzero((score >= SUSPICIOUS) & (strongest >= REPORT_Z)):
         t = top[i]
-        if zero_tail[i] >= 0.1:
+        if zero_tail[i] >= 14:
             out[i] = "meter_fault"  # exact zeros up to the last day: a stopped meter (or a full bypass)
         elif t == "flat_line" and ratio[i] < 0.7:
             out[i] = "theft"  # a constant well below the usual level: replaced readings, not a stuck register
-        elif t in FAULT_REASONS or (t == "zeros" and zero_tail[i] >= 0.1):
+        elif t in FAULT_REASONS:
             out[i] = "meter_fault"
         elif (
             t in ("drop_own_history", "drop_vs_peers")
@@ -209,7 +209,7 @@ def reasons_for(
             if e[i, j] < REPORT_Z:
                 break
             code = names[j]
-            text = texts[code].format(value=_value(code, cols, i, days))
+            text = texts[code].format(value=_value(code, cols, int(i), days))
             items.append({"code": code, "text": text, "evidence": round(float(e[i, j]), 2)})
         out[i] = items
     return out

@@ -77,7 +77,9 @@ def daily_features(
         if full:
             out["near_zero_frac"] = _f((ok & (x < 0.1 * q50[:, None])).sum(axis=1) / np.maximum(cnt, 1))
         out["zero_run_max"] = _f(longest_run(zero) / max(d, 1))
-        out["zero_trailing"] = _f(trailing_run(zero | miss) * (trailing_run(zero) > 0) / max(d, 1))
+        last = d - 1 - np.argmax(ok[:, ::-1], axis=1)  # the last day with a reading
+        last_zero = ok.any(axis=1) & zero[np.arange(n), last]
+        out["zero_trailing_days"] = _f(trailing_run(zero | miss) * last_zero)  # zeros (gaps allowed) up to the end
         out["zero_shift_t"] = best_shift(np.where(ok, zero, np.nan).astype(np.float32)).t
         same = ok[:, 1:] & ok[:, :-1] & (np.abs(np.diff(x, axis=1)) < 1e-9) & (x[:, 1:] > 1e-6)
         out["flat_run_max"] = _f(longest_run(same) / max(d, 1))
@@ -90,7 +92,7 @@ def daily_features(
         out["drop_ratio"] = _f(np.exp(drop.after - lx_mean_before(lx, drop.position)))
         out["drop_logratio"] = _f(-np.log(np.maximum(out["drop_ratio"], 1e-3)))
         if full:
-            out.update(_more_daily(x, days, ok, cnt, same, lx, mean, eps))
+            out.update(_more_daily(x, days, ok, cnt, same, lx, mean, np.asarray(eps, dtype=np.float64)))
         if peer is not None:
             out.update(peer_features(x, peer, q50, mean, full))
     return out
@@ -214,7 +216,7 @@ def block_features(x: F32, peer: F32 | None = None, max_weeks: int = 160, max_mo
         out[f"m{j}_log"] = _f(np.log1p(np.maximum(mm[:, j], 0)))
     if peer is not None:
         with np.errstate(all="ignore"):
-            pm, _ = block_means(x / (peer * scale[:, None]), 30, months)
+            pm, _ = block_means((x / (peer * scale[:, None])).astype(np.float32), 30, months)
         for j in range(months):
             out[f"m{j}_peer"] = pm[:, j]
     return out

@@ -53,8 +53,8 @@ def _apply_attack(kind: str, v: F32, rng: np.random.Generator) -> F32:
         return v * rng.uniform(0.1, 0.8)
     if kind == "partial_cut":
         out = v.copy()
-        start = rng.integers(0, slots, days)
-        length = rng.integers(slots // 6, slots // 2 + 1, days)
+        start = np.asarray(rng.integers(0, slots, days))
+        length = np.asarray(rng.integers(slots // 6, slots // 2 + 1, days))
         idx = np.arange(slots)[None, :]
         cut = ((idx - start[:, None]) % slots) < length[:, None]
         out[cut] = 0.0
@@ -62,7 +62,7 @@ def _apply_attack(kind: str, v: F32, rng: np.random.Generator) -> F32:
     if kind == "random_scale":
         return v * rng.uniform(0.1, 0.8, v.shape).astype(np.float32)
     if kind == "mean_scaled":
-        return np.repeat(_day_mean(v), slots, axis=1) * rng.uniform(0.1, 0.8, v.shape)
+        return (np.repeat(_day_mean(v), slots, axis=1) * rng.uniform(0.1, 0.8, v.shape)).astype(np.float32)
     if kind == "mean":
         return np.repeat(_day_mean(v), slots, axis=1)
     if kind == "reorder":

@@ -136,7 +136,7 @@ def cross_validate(
         pop = population_features(cons, own, keys, fit_rows)
         x = pd.concat([own, pop], axis=1)
         model = _fit(x.iloc[rows[tr]], y[tr], seed + k, threads)
-        oof[te] = model.predict_proba(x.iloc[rows[te]])[:, 1]
+        oof[te] = np.asarray(model.predict_proba(x.iloc[rows[te]]))[:, 1]
         fold_auc.append(auc(y[te], oof[te]))
     return CVResult(
         auc=auc(y, oof),
@@ -169,7 +169,7 @@ def fit_predict(
     unlabelled = np.setdiff1d(np.arange(cons.n), rows)
     for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, y)):
         model = _fit(x.iloc[rows[tr]], y[tr], seed + k, threads)
-        prob[rows[te]] = model.predict_proba(x.iloc[rows[te]])[:, 1]
+        prob[rows[te]] = np.asarray(model.predict_proba(x.iloc[rows[te]]))[:, 1]
         if len(unlabelled):
-            prob[unlabelled] += model.predict_proba(x.iloc[unlabelled])[:, 1] / folds
+            prob[unlabelled] += np.asarray(model.predict_proba(x.iloc[unlabelled]))[:, 1] / folds
     return pd.Series(prob, index=cons.customers.astype(str), name="theft_probability")
