@@ -182,12 +182,11 @@ def speed_dask(n: int, days: int, seed: int, partition: int = 50_000) -> dict:
         _, score = score_features(features, ref)
         seconds = time.perf_counter() - t1
         worker_rss = client.run(lambda: psutil.Process().memory_info().rss / 2**20)
-    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest reaped worker
     out = {
         "customers": n, "days": days, "workers": 2, "partition": partition, "cluster_start_seconds": round(started, 1),
         "seconds_generate_and_score": round(seconds, 1), "peak_rss_mb_client": round(peak_mb()),
         "rss_mb_workers_at_end": [round(v) for v in worker_rss.values()],
-        "peak_rss_mb_largest_worker": round(children_peak), "scored": int(len(score)),
+        "scored": int(len(score)),
     }  # fmt: skip
     print("dask", json.dumps(out), flush=True)
     return out
