@@ -18,7 +18,7 @@ from api.conversations import ConversationService
 from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from api.routes import health, messages, widget
+from api.routes import anomaly, health, messages, widget
 from api.store import ConversationStore
 from api.texts import load_texts
 from core.db import make_engine, make_session_factory
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(widget.router)
+    app.include_router(anomaly.router)
 
     @app.exception_handler(PowerDeskError)
     async def _powerdesk_error(_: Request, exc: PowerDeskError) -> JSONResponse:

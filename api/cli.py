@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
 from api.cli_kb import kb_app
 from core.errors import PowerDeskError
@@ -25,6 +26,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(kb_app, name="kb")
 app.add_typer(bill_app, name="bill")
 app.add_typer(records_app, name="records")
+app.add_typer(anomaly_app, name="anomaly")
 err = Console(stderr=True)
 
 

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     demo_seed: int = 20261123
     demo_customers: int = Field(default=2000, gt=0)
 
+    # consumption anomalies (analytics/anomaly, `powerdesk anomaly ...`)
+    anomaly_max_file_mb: int = Field(default=4096, gt=0)  # larger consumption files are refused
+    anomaly_alert_score: float = Field(default=0.8, gt=0, lt=1)  # a customer alert from this score up
+    anomaly_window_days: int = Field(default=400, ge=60)  # daily history kept per customer for updates
+    anomaly_threads: int = Field(default=1, gt=0)  # threads for features and LightGBM
+
     @field_validator("knowledge_min_score", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
