@@ -192,3 +192,4 @@ class Rating(Base):
 
 
 from core import models_billing  # noqa: E402,F401  (registers the billing tables on Base.metadata)
+from core import models_recommend  # noqa: E402,F401  (registers the recommendation tables on Base.metadata)
