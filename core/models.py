@@ -191,5 +191,5 @@ class Rating(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
-from core import models_billing  # noqa: E402,F401  (registers the billing tables on Base.metadata)
+from core import models_billing  # noqa: E402,F401,I001  (registers the billing tables on Base.metadata)
 from core import models_recommend  # noqa: E402,F401  (registers the recommendation tables on Base.metadata)
