@@ -20,9 +20,9 @@ err = Console(stderr=True)
 
 
 def _services():  # type: ignore[no-untyped-def]
-    from api.recommend_jobs import load_kit
     from core.db import make_engine, make_session_factory
     from core.migrate import upgrade
+    from core.recommend import load_kit
 
     settings = get_settings()
     upgrade(settings.effective_database_url)
@@ -69,7 +69,7 @@ def recommend_plan(
 ) -> None:
     """The customer's last 12 months re-billed under every plan it may choose, and the recommendation."""
     from analytics.recommend.wording import plan_text
-    from api.recommend_jobs import customer_view, estimates, find_customer, plan_comparison
+    from core.recommend import customer_view, estimates, find_customer, plan_comparison
 
     engine, sessions, kit = _services()
     customer = find_customer(sessions, account)
@@ -89,7 +89,7 @@ def recommend_advice(
 ) -> None:
     """Energy-saving advice from the customer's own data, each with its engine-priced saving."""
     from analytics.recommend.wording import advice_text
-    from api.recommend_jobs import customer_advice, customer_view, estimates, find_customer, plan_comparison
+    from core.recommend import customer_advice, customer_view, estimates, find_customer, plan_comparison
 
     engine, sessions, kit = _services()
     customer = find_customer(sessions, account)
@@ -158,7 +158,8 @@ def campaign_create(
 def campaign_send(campaign_id: Annotated[int, typer.Argument()]) -> None:
     """Message the treatment group through the channels (widget notices; WeChat when its sender is registered)."""
     from api.notices import WidgetNoticeSender
-    from api.recommend_jobs import estimates, send_campaign
+    from api.recommend_jobs import send_campaign
+    from core.recommend import estimates
 
     engine, sessions, kit = _services()
     counts = send_campaign(sessions, kit, campaign_id, [WidgetNoticeSender()], estimates(sessions, kit))
