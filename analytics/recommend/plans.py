@@ -167,12 +167,14 @@ def best_contract(max_demand: F64, capacity: F64, book: TariffBook, month: dt.da
     """(n,) the whole-kW contract demand that minimises the basic charge over the months' metered maxima.
 
     The basic charge is convex and piecewise linear in the contract value, so its minimum lies at
-    the 40%-of-capacity floor or where some month's maximum sits exactly at 105% of it.
+    the 40%-of-capacity floor or where some month's maximum sits exactly at 105% of it; the whole-kW
+    minimum is at one of the integers either side of such a point.
     """
     spec = book.schedule_for("industrial_demand", month).categories["industrial_demand"].basic
     assert spec is not None and spec.excess_threshold is not None
     floor = np.ceil(np.round(capacity * spec.floor_share_of_capacity, 6))
-    candidates = np.concatenate([np.ceil(np.round(max_demand / spec.excess_threshold, 6)), floor[:, None]], axis=1)
+    at = np.round(max_demand / spec.excess_threshold, 6)
+    candidates = np.concatenate([np.ceil(at), np.floor(at), floor[:, None]], axis=1)  # the integers either side
     candidates = np.clip(np.maximum(candidates, floor[:, None]), None, capacity[:, None])
     excess = np.clip(max_demand[:, None, :] - spec.excess_threshold * candidates[:, :, None], 0.0, None)
     cost = spec.price * candidates * max_demand.shape[1] + spec.price * spec.excess_multiplier * excess.sum(axis=2)
