@@ -236,8 +236,9 @@ def customer_advice(kit: Kit, view: CustomerView, plan: str) -> list[Advice]:
 def find_customer(sessions: sessionmaker[Session], account_no: str) -> Customer:
     from core.customers import find_by_account
 
-    if not (account_no.isdigit() and len(account_no) == 10):
-        raise InvalidInput(f"户号 {account_no!r} must be 10 digits; list demo accounts with `powerdesk demo accounts`")
+    if not (account_no.isascii() and account_no.isdigit() and len(account_no) == 10):
+        shown = account_no[:20] + ("…" if len(account_no) > 20 else "")
+        raise InvalidInput(f"户号 {shown!r} must be 10 digits; list demo accounts with `powerdesk demo accounts`")
     with sessions() as session:
         customer = find_by_account(session, account_no)
     if customer is None:
