@@ -106,13 +106,15 @@ def recommend_advice(
 def recommend_backtest(
     train: Annotated[int, typer.Option(min=1, help="months to recommend on")] = 9,
     test: Annotated[int, typer.Option(min=1, help="following months to bill both ways")] = 3,
+    until: Annotated[str | None, typer.Option(help="last test month YYYY-MM (default: the data's last)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Recommend on the first TRAIN of the last TRAIN+TEST months, bill the next TEST months both ways."""
     from api.recommend_jobs import backtest_all
 
+    end = _day(f"{until}-01") if until else None
     engine, sessions, kit = _services()
-    result = backtest_all(sessions, kit, train, test)
+    result = backtest_all(sessions, kit, train, test, end)
     engine.dispose()
     data = result.to_json()
     if as_json:

@@ -232,13 +232,20 @@ def evaluate_campaign(sessions: sessionmaker[Session], campaign_id: int, confide
     return effect
 
 
-def backtest_all(sessions: sessionmaker[Session], kit: Kit, train: int = 9, test: int = 3) -> Any:
-    """The plan backtest over every customer: recommend on `train` months, bill the next `test` months both ways."""
+def backtest_all(
+    sessions: sessionmaker[Session], kit: Kit, train: int = 9, test: int = 3, until: dt.date | None = None
+) -> Any:
+    """The plan backtest over every customer: recommend on `train` months, bill the next `test` months both ways.
+
+    The months are the last `train + test` complete months of the data (or up to the month of `until`).
+    """
     from analytics.recommend.backtest import BacktestResult, backtest
 
     with sessions() as session:
         first, last = data_span(session)
         ids = customer_ids(session)
+    if until is not None:
+        last = min(last, (until.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1))
     months = window_months(last, train + test)
     est = estimates(sessions, kit)
     total: BacktestResult | None = None

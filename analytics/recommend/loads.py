@@ -74,6 +74,35 @@ def plan_categories(load: CustomerLoad) -> tuple[str, ...]:
     return (load.tariff_category,)
 
 
+def same_clock(book: TariffBook, a: str, b: str) -> bool:
+    """Whether two categories assign every slot of every month to the same period in every schedule."""
+    having = [s for s in book.schedules if a in s.categories or b in s.categories]
+    return all(
+        a in s.categories and b in s.categories
+        and np.array_equal(s.categories[a].slot_period, s.categories[b].slot_period)
+        for s in having
+    )  # fmt: skip
+
+
+def monthly_inputs_by_category(
+    load: CustomerLoad, categories: tuple[str, ...], book: TariffBook, valley_share: dict[int, float] | None = None
+) -> dict[str, dict[dt.date, MonthInputs]]:
+    """`monthly_inputs` for several categories, derived once per distinct clock (two-part options share one)."""
+    out: dict[str, dict[dt.date, MonthInputs]] = {}
+    registers: list[MonthInputs] | None = None
+    for category in categories:
+        twin = next((c for c in out if same_clock(book, c, category)), None)
+        if twin is not None:
+            out[category] = out[twin]
+        elif not load.has_intervals and load.registers is not None:
+            if registers is None:
+                registers = customer_months(category, load.days, book, load.multiplier, registers=load.registers)
+            out[category] = _split(registers, category, book, load.days[-1], valley_share)
+        else:
+            out[category] = monthly_inputs(load, category, book, valley_share)
+    return out
+
+
 def monthly_inputs(
     load: CustomerLoad, category: str, book: TariffBook, valley_share: dict[int, float] | None = None
 ) -> dict[dt.date, MonthInputs]:
@@ -92,7 +121,14 @@ def monthly_inputs(
     if load.registers is None:
         return {}
     months = customer_months(category, load.days, book, load.multiplier, registers=load.registers)
-    tariff_periods = book.schedule_for(category, load.days[-1]).categories[category].used_periods
+    return _split(months, category, book, load.days[-1], valley_share)
+
+
+def _split(
+    months: list[MonthInputs], category: str, book: TariffBook, on: dt.date, valley_share: dict[int, float] | None
+) -> dict[dt.date, MonthInputs]:
+    """Register months as they are for a single-period category, split by the valley-share estimate for TOU."""
+    tariff_periods = book.schedule_for(category, on).categories[category].used_periods
     if tariff_periods == (PERIOD_INDEX["total"],):
         return {m.period_start: m for m in months}
     if not valley_share:

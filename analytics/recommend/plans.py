@@ -21,7 +21,7 @@ import numpy.typing as npt
 from analytics.billing.engine import BillInputs, compute
 from analytics.billing.monthly import MonthInputs
 from analytics.billing.schedule import PERIODS, TariffBook
-from analytics.recommend.loads import CustomerLoad, monthly_inputs, plan_categories
+from analytics.recommend.loads import CustomerLoad, monthly_inputs_by_category, plan_categories
 
 F64 = npt.NDArray[np.float64]
 TIERED = ("residential", "residential_tou")
@@ -197,8 +197,9 @@ def compare_plans(
         capacity = np.array([np.nan if c.capacity_kva is None else c.capacity_kva for c in chosen])
         contract = np.array([np.nan if c.contract_demand_kw is None else c.contract_demand_kw for c in chosen])
         pf_std = np.array([np.nan if c.pf_standard is None else c.pf_standard for c in chosen])
+        inputs = [monthly_inputs_by_category(c, categories, book, valley_share) for c in chosen]
         for category in categories:
-            grid = _grid(category, [monthly_inputs(c, category, book, valley_share) for c in chosen], months)
+            grid = _grid(category, [x[category] for x in inputs], months)
             estimated = category == "residential_tou" and any(not c.has_intervals for c in chosen)
             variants: list[tuple[str | None, F64]] = [(None, contract)]
             if category == "industrial_demand":

@@ -81,7 +81,9 @@ def test_segments_advice_backtest_and_a_campaign(env: dict[str, str], tmp_path: 
     again = json.loads(cli(env, "campaign", "send", str(campaign["campaign_id"])).stdout)
     assert again["sent"] == 0  # nobody is messaged twice
     result = json.loads(cli(env, "campaign", "evaluate", str(campaign["campaign_id"])).stdout)
-    assert result["treated"] + result["controls"] == 40 and result["ci_low"] <= result["effect_share"] <= result["ci_high"]
+    assert (
+        result["treated"] + result["controls"] == 40 and result["ci_low"] <= result["effect_share"] <= result["ci_high"]
+    )
     for bad in (["--day", "tomorrow"], ["--day", "2030-01-01"], ["--day", "2026-08-12", "--window", "9-11"],
                 ["--day", "2026-08-12", "--risk-level", "apocalyptic"]):  # fmt: skip
         done = cli(env, "campaign", "create", *bad)

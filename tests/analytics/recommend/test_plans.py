@@ -44,7 +44,9 @@ def _rebill(demo: Demo, c: PlanComparison, plan: str) -> list[float]:
     return [rows[m].total for m in MONTHS]
 
 
-def test_a_claimed_saving_equals_the_engines_recomputation_to_the_cent(demo: Demo, comparisons: list[PlanComparison]) -> None:
+def test_a_claimed_saving_equals_the_engines_recomputation_to_the_cent(
+    demo: Demo, comparisons: list[PlanComparison]
+) -> None:
     switched = [c for c in comparisons if c.reason == "switch"]
     kinds = {parse_plan(c.current)[0] for c in switched}
     assert {"residential"} <= kinds and kinds & {"industrial_capacity", "industrial_demand", "industrial_actual_demand"}
@@ -72,7 +74,10 @@ def test_the_current_plan_rebilled_equals_the_issued_bills(demo: Demo, compariso
         current = c.option(c.current)
         for j, month in enumerate(MONTHS):
             if month in bills.get(c.customer_id, {}):
-                assert current.monthly[j] == pytest.approx(bills[c.customer_id][month], abs=0.001), (c.account_no, month)
+                assert current.monthly[j] == pytest.approx(bills[c.customer_id][month], abs=0.001), (
+                    c.account_no,
+                    month,
+                )
                 checked += 1
     assert checked > 1000
 
@@ -125,7 +130,9 @@ def test_backtest_bills_the_test_months_both_ways(demo: Demo) -> None:
     est = valley_share_estimate(demo.loads, demo.book, 0.1)
     result, comps = backtest(demo.loads, demo.book, MONTHS[:9], MONTHS[9:], est, Thresholds())
     switched = [(load, c) for load, c in zip(demo.loads, comps, strict=True) if c.reason == "switch"]
-    assert result.recommended == len(switched) > 0 and result.measured == sum(load.has_intervals for load, _ in switched)
+    assert result.recommended == len(switched) > 0 and result.measured == sum(
+        load.has_intervals for load, _ in switched
+    )
     span = [dt.date(2026, m, 1) for m in range(1, 11)]
     raised = 0
     for load, c in switched:
