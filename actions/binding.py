@@ -9,7 +9,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, channel_user, find_bound_customer, latest_text
-from actions.lookups import MONTHLY_LOOKUPS
+from actions.lookups import AFTER_BINDING
 from actions.parsing import extract_account_no, extract_last4
 from actions.services import Services, get_services
 from core.customers import bind, find_by_account, unbind
@@ -119,7 +119,7 @@ class ActionBindAccountSubmit(PowerDeskAction):
                 customer_name_masked=mask_name(customer.name),
             )
         events: Events = [*reset, SlotSet("bound_account", account_no), SlotSet("bind_attempts", 0)]
-        pending = MONTHLY_LOOKUPS.get(tracker.get_slot("pending_action") or "")
+        pending = AFTER_BINDING.get(tracker.get_slot("pending_action") or "")
         if pending is not None:
             # answer the question that needed the binding, in this same turn
             events += [SlotSet("pending_action", None), *pending().act(services, dispatcher, tracker, domain)]

@@ -31,6 +31,8 @@ class Services:
     _retriever_failed: bool = False
     _tariffs: Any = None
     _wording: Any = None
+    _recommend: Any = None
+    _estimates: Any = None
 
     def tariff_book(self) -> Any:
         """The tariff schedules (data/tariffs), loaded on first use."""
@@ -46,6 +48,22 @@ class Services:
 
             self._wording = load_wording(self.settings.data_dir / "messages" / "bills.yml")
         return self._wording  # type: ignore[no-any-return]
+
+    def recommend_kit(self) -> Any:
+        """Tariffs, thresholds, advice assumptions and wording of the recommendations, loaded on first use."""
+        if self._recommend is None:
+            from core.recommend import load_kit
+
+            self._recommend = load_kit(self.settings)
+        return self._recommend
+
+    def recommend_estimates(self) -> Any:
+        """The population estimates (TOU split for daily meters, standby references), read on first use."""
+        if self._estimates is None:
+            from core.recommend import estimates
+
+            self._estimates = estimates(self.sessions, self.recommend_kit())
+        return self._estimates
 
     def knowledge(self) -> Any:
         """The knowledge retriever, loaded on first use; None (logged) when the index is unusable."""

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
 from api.cli_kb import kb_app
+from api.cli_recommend import campaign_app, recommend_app, segments_app
 from core.errors import PowerDeskError
 from core.settings import get_settings
 
@@ -27,6 +28,8 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(bill_app, name="bill")
 app.add_typer(records_app, name="records")
 app.add_typer(anomaly_app, name="anomaly")
+for _sub, _name in ((segments_app, "segments"), (recommend_app, "recommend"), (campaign_app, "campaign")):
+    app.add_typer(_sub, name=_name)
 err = Console(stderr=True)
 
 

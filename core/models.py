@@ -192,4 +192,4 @@ class Rating(Base):
 
 
 # the other modules' tables register themselves on Base.metadata
-from core import models_anomaly, models_billing  # noqa: E402,F401
+from core import models_anomaly, models_billing, models_recommend  # noqa: E402,F401

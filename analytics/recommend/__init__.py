@@ -1,0 +1,1 @@
+"""Recommendation: customer segments, tariff plans re-billed by the engine, energy-saving advice, campaigns."""
