@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +23,8 @@ class BotClient(Protocol):
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn: ...
 
     async def resume(self, sender: str) -> None: ...
+
+    async def pause(self, sender: str) -> None: ...
 
     async def ready(self) -> bool: ...
 
@@ -51,15 +54,22 @@ class RasaClient:
         return BotTurn(messages=messages, intent=body.get("intent"), confidence=body.get("confidence"))
 
     async def resume(self, sender: str) -> None:
+        await self._event(sender, "resume")
+
+    async def pause(self, sender: str) -> None:
+        """Silence the bot for this conversation (a person takes over without the bot asking for it)."""
+        await self._event(sender, "pause")
+
+    async def _event(self, sender: str, event: str) -> None:
         try:
             response = await self.http.post(
-                f"{self.base_url}/conversations/{sender}/tracker/events",
-                json={"event": "resume"},
+                f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker/events",
+                json={"event": event},
                 timeout=self.timeout_s,
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"could not resume the Rasa conversation of {sender}: {exc}") from exc
+            raise UpstreamUnavailable(f"could not {event} the Rasa conversation of {sender}: {exc}") from exc
 
     async def ready(self) -> bool:
         try:

@@ -1,0 +1,101 @@
+"""Building the console and the handoff machinery in the app's lifespan (nothing at import)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from analytics.sentiment_lexicon import load_lexicon
+from api.bot_client import BotClient
+from api.bus import Bus, Dispatcher, LocalBus, RedisBus
+from api.channels import Channels, StoredOnlyChannel, WidgetChannel
+from api.console import pages, routes_api, ws
+from api.console.canned import load_console_data
+from api.console.customer_view import SectionProviders
+from api.handoff import HandoffService
+from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from api.store import ConversationStore
+from api.texts import Texts
+from core import agents, handoffs
+from core.db import transaction
+from core.errors import PowerDeskError, UpstreamUnavailable
+from core.settings import Settings
+
+
+class KnowledgeProvider:
+    """The knowledge retriever for suggestions, opened on first use (the embedder is large)."""
+
+    def __init__(self, settings: Settings, retriever: Any = None) -> None:
+        self.settings, self._retriever = settings, retriever
+        self._lock = asyncio.Lock()
+        self._error: str | None = None
+
+    async def get(self) -> Any:
+        if self._retriever is not None:
+            return self._retriever
+        async with self._lock:
+            if self._retriever is None and self._error is None:
+                from knowledge.service import open_retriever
+
+                try:
+                    self._retriever = await run_in_threadpool(open_retriever, self.settings)
+                except PowerDeskError as exc:
+                    self._error = str(exc)
+        if self._retriever is None:
+            raise UpstreamUnavailable(f"knowledge suggestions are unavailable: {self._error}")
+        return self._retriever
+
+
+def add_console_routes(app: FastAPI) -> None:
+    app.include_router(pages.router)
+    app.include_router(routes_api.router)
+    app.include_router(ws.router)
+
+
+async def start_console(
+    app: FastAPI,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    store: ConversationStore,
+    bot: BotClient,
+    texts: Texts,
+    redis: Any,
+    knowledge: Any = None,
+) -> HandoffService:
+    def ack(ids: list[int]) -> None:
+        with transaction(sessions) as session:
+            handoffs.mark_delivered(session, ids)
+
+    dispatcher = Dispatcher(app.state.hub, ack)
+    bus: Bus = RedisBus(redis, dispatcher) if redis is not None else LocalBus(dispatcher)
+    await bus.start()
+    login_limiter: RateLimiter
+    rate = settings.console_login_attempts / settings.console_login_window_s
+    if redis is not None:
+        login_limiter = RedisRateLimiter(redis, settings.console_login_attempts, rate)
+    else:
+        login_limiter = MemoryRateLimiter(settings.console_login_attempts, rate)
+    channels = Channels(WidgetChannel(bus), StoredOnlyChannel("api"))
+    service = HandoffService(sessions, store, bot, bus, channels, texts, settings, load_lexicon(settings.data_dir))
+
+    async def team_numbers() -> handoffs.TeamNumbers:
+        def work() -> handoffs.TeamNumbers:
+            with sessions() as session:
+                online = [a.username for a in agents.online_agents(session, settings.agent_online_timeout_s)]
+                return handoffs.team_numbers(session, settings.queue_wait_target_s, online)
+
+        return await run_in_threadpool(work)
+
+    app.state.bus = bus
+    app.state.channels = channels
+    app.state.handoffs = service
+    app.state.login_limiter = login_limiter
+    app.state.console_data = load_console_data(settings.data_dir)
+    app.state.customer_sections = SectionProviders()
+    app.state.knowledge = KnowledgeProvider(settings, knowledge)
+    app.state.team_numbers = team_numbers
+    return service
