@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from analytics.sentiment_lexicon import load_lexicon
 from api.bot_client import BotClient
-from api.bus import Bus, Dispatcher, LocalBus, RedisBus
+from api.bus import REDIS_CHANNEL, Bus, Dispatcher, LocalBus, RedisBus
 from api.channels import Channels, StoredOnlyChannel, WidgetChannel
 from api.console import pages, routes_api, ws
 from api.console.canned import load_console_data
@@ -71,7 +72,12 @@ async def start_console(
             handoffs.mark_delivered(session, ids)
 
     dispatcher = Dispatcher(app.state.hub, ack)
-    bus: Bus = RedisBus(redis, dispatcher) if redis is not None else LocalBus(dispatcher)
+    # one Redis serves several deployments (pub/sub ignores Redis database numbers): the processes that share
+    # a database share a bus channel
+    namespace = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:16]
+    bus: Bus = (
+        RedisBus(redis, dispatcher, f"{REDIS_CHANNEL}:{namespace}") if redis is not None else LocalBus(dispatcher)
+    )
     await bus.start()
     login_limiter: RateLimiter
     rate = settings.console_login_attempts / settings.console_login_window_s
