@@ -95,7 +95,7 @@ class ConversationService:
             replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]
             await self._store_replies(inbound.conversation_id, "system", replies)
             if self.handoffs is not None:
-                await self.handoffs.customer_message(inbound.conversation_id, inbound.id)
+                await self.handoffs.customer_message(inbound.conversation_id, inbound.id, text)
             return TurnResult(inbound.conversation_id, inbound.state, replies)
         sender = sender_id(channel, user)
         if self.handoffs is not None and self.handoffs.strongly_negative(text):

@@ -131,15 +131,12 @@ class HandoffService:
     def _format_time(self, when: dt.datetime) -> str:
         return self.texts.say("time_format", month=when.month, day=when.day, hour=when.hour, minute=when.minute)
 
-    async def customer_message(self, conversation_id: int, message_id: int) -> None:
+    async def customer_message(self, conversation_id: int, message_id: int, text: str) -> None:
         """A customer wrote while a person is involved: to the consoles watching the case."""
-        with self.sessions() as session:
-            message = session.get_one(Message, message_id)
-            payload = message_json(message)
-        await self.bus.publish(
-            case_key(conversation_id),
-            {"type": "message", "conversation_id": conversation_id, "message": payload, "ack": [message_id]},
-        )
+        payload = {"id": message_id, "direction": "in", "sender": "customer", "text": text, "agent": None,
+                   "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()}  # fmt: skip
+        event = {"type": "message", "conversation_id": conversation_id, "message": payload, "ack": [message_id]}
+        await self.bus.publish(case_key(conversation_id), event)
 
     async def rating_reply(self, channel: str, user: str, text: str) -> tuple[int, Reply] | None:
         """A rating answered after close ("5 很好"): stored, thanked. None when the text is not one."""

@@ -145,8 +145,15 @@ def principal_for(session: Session, token: str | None, now: dt.datetime | None =
 
 
 def close_session(session: Session, token: str | None) -> None:
-    if token:
-        session.execute(delete(AgentSession).where(AgentSession.token_hash == _token_hash(token)))
+    """Log out: the session ends on the server and the agent no longer counts as online."""
+    if not token:
+        return
+    login = session.scalar(select(AgentSession).where(AgentSession.token_hash == _token_hash(token)))
+    if login is not None:
+        agent = session.get(Agent, login.agent_id)
+        if agent is not None:
+            agent.last_seen_at = None
+        session.delete(login)
 
 
 def touch(session: Session, agent_id: int, now: dt.datetime | None = None) -> None:

@@ -244,6 +244,18 @@ def last_customer_text(session: Session, conversation_id: int) -> str:
     )
 
 
+def mark_read_by_agent(session: Session, case: Case, agent: str) -> None:
+    """The case's agent loaded the transcript: what the customer wrote while waiting has reached them."""
+    if case.status == "claimed" and case.agent == agent:
+        session.execute(
+            update(Message)
+            .where(
+                Message.conversation_id == case.conversation_id, Message.direction == "in", Message.status == "stored"
+            )
+            .values(status="delivered")
+        )
+
+
 def mark_delivered(session: Session, message_ids: list[int]) -> None:
     if message_ids:
         session.execute(
@@ -280,11 +292,12 @@ def team_numbers(session: Session, target_s: float, online: list[str], now: dt.d
         )
     ).all()
     waits = [(claimed - created).total_seconds() for created, claimed in recent]
-    per_agent = dict(
-        session.execute(
+    per_agent: dict[str, int] = {
+        str(agent): int(n)
+        for agent, n in session.execute(
             select(Handoff.agent, func.count()).where(Handoff.status == "claimed").group_by(Handoff.agent)
         ).all()
-    )
+    }
     callbacks = session.scalar(
         select(func.count()).select_from(Ticket).where(Ticket.kind == "callback", Ticket.status == "open")
     )

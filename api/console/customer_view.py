@@ -69,7 +69,8 @@ def monthly_usage(session: Session, customer_id: int, months: int = 12) -> list[
     ) or session.scalar(select(func.max(IntervalReading.day)).join(Meter).where(Meter.customer_id == customer_id))
     if last is None:
         return []
-    first = (last.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    index = last.year * 12 + last.month - 1 - (months - 1)  # the first of the `months` months ending with last's
+    first = dt.date(index // 12, index % 12 + 1, 1)
     totals: dict[str, float] = {}
     for model in (DailyReading, IntervalReading):
         rows = session.execute(

@@ -91,8 +91,7 @@ async def login(request: Request) -> Response:
         return again("表单已过期，请重新登录。", 403)
     client = request.client.host if request.client else "unknown"
     try:
-        await state.login_limiter.check(f"console-login:ip:{client}")
-        await state.login_limiter.check(f"console-login:user:{username.lower()}")
+        await state.login_limiters.check(username, client)
     except RateLimited as exc:
         response = again("登录尝试过于频繁，请稍后再试。", 429)
         response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
@@ -109,13 +108,13 @@ async def login(request: Request) -> Response:
         token = await run_in_threadpool(verify)
     except NotAuthenticated:
         return again("用户名或密码错误。", 401)
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/",
         max_age=int(settings.console_session_hours * 3600),
     )  # fmt: skip
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
-    return response
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return redirect
 
 
 @router.post("/console/logout")
@@ -164,9 +163,10 @@ async def case_page(request: Request, handoff_id: int) -> Response:
     state = request.app.state
 
     def load() -> dict[str, Any]:
-        with state.sessions() as session:
+        with transaction(state.sessions) as session:
             case = handoffs.get_case(session, handoff_id)
             handoffs.check_access(case, who.username, who.is_supervisor)
+            handoffs.mark_read_by_agent(session, case, who.username)
             messages = [message_json(m) for m in handoffs.transcript(session, case.conversation_id)]
             view = customer_view(session, case.customer_id, state.customer_sections)
             others = [a for a in agents.list_agents(session) if a.active and a.username != who.username]

@@ -12,6 +12,7 @@ from api.console.auth import api_caller, supervisor_caller
 from api.handoff import message_json
 from core import agents, handoffs
 from core.agents import Principal
+from core.db import transaction
 from core.errors import InvalidInput, UpstreamUnavailable
 
 router = APIRouter(prefix="/console/api", tags=["console"])
@@ -56,13 +57,15 @@ async def claim(request: Request, handoff_id: int, who: Caller) -> dict[str, Any
 async def messages(
     request: Request, handoff_id: int, who: Caller, after: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
-    def work(session: Any) -> dict[str, Any]:
-        case = handoffs.get_case(session, handoff_id)
-        handoffs.check_access(case, who.username, who.is_supervisor)
-        rows = handoffs.transcript(session, case.conversation_id, after)
-        return {"case": case.as_json(), "messages": [message_json(m) for m in rows]}
+    def work() -> dict[str, Any]:
+        with transaction(request.app.state.sessions) as session:
+            case = handoffs.get_case(session, handoff_id)
+            handoffs.check_access(case, who.username, who.is_supervisor)
+            handoffs.mark_read_by_agent(session, case, who.username)
+            rows = handoffs.transcript(session, case.conversation_id, after)
+            return {"case": case.as_json(), "messages": [message_json(m) for m in rows]}
 
-    result: dict[str, Any] = await _read(request, work)
+    result: dict[str, Any] = await run_in_threadpool(work)
     return result
 
 

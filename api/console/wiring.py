@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +26,19 @@ from core import agents, handoffs
 from core.db import transaction
 from core.errors import PowerDeskError, UpstreamUnavailable
 from core.settings import Settings
+
+IP_FACTOR = 10
+
+
+@dataclass(frozen=True)
+class LoginLimiters:
+    user: RateLimiter
+    address: RateLimiter
+    namespace: str  # Redis keys of one deployment
+
+    async def check(self, username: str, address: str) -> None:
+        await self.address.check(f"console-login:{self.namespace}:ip:{address}")
+        await self.user.check(f"console-login:{self.namespace}:user:{username.lower()}")
 
 
 class KnowledgeProvider:
@@ -79,12 +93,12 @@ async def start_console(
         RedisBus(redis, dispatcher, f"{REDIS_CHANNEL}:{namespace}") if redis is not None else LocalBus(dispatcher)
     )
     await bus.start()
-    login_limiter: RateLimiter
-    rate = settings.console_login_attempts / settings.console_login_window_s
-    if redis is not None:
-        login_limiter = RedisRateLimiter(redis, settings.console_login_attempts, rate)
-    else:
-        login_limiter = MemoryRateLimiter(settings.console_login_attempts, rate)
+    # logins: N attempts per user name and 10·N per address (a call centre shares one address) per window
+    attempts, window = settings.console_login_attempts, settings.console_login_window_s
+    limiters: list[RateLimiter] = []
+    for burst in (attempts, attempts * IP_FACTOR):
+        rate = burst / window
+        limiters.append(RedisRateLimiter(redis, burst, rate) if redis is not None else MemoryRateLimiter(burst, rate))
     channels = Channels(WidgetChannel(bus), StoredOnlyChannel("api"))
     service = HandoffService(sessions, store, bot, bus, channels, texts, settings, load_lexicon(settings.data_dir))
 
@@ -99,7 +113,7 @@ async def start_console(
     app.state.bus = bus
     app.state.channels = channels
     app.state.handoffs = service
-    app.state.login_limiter = login_limiter
+    app.state.login_limiters = LoginLimiters(user=limiters[0], address=limiters[1], namespace=namespace)
     app.state.console_data = load_console_data(settings.data_dir)
     app.state.customer_sections = SectionProviders()
     app.state.knowledge = KnowledgeProvider(settings, knowledge)
