@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
             yield
         finally:
             await app.state.bus.stop()
+            await app.state.dispatcher.drain()
             await http.aclose()
             if redis is not None:
                 await redis.aclose()

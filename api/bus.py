@@ -33,20 +33,39 @@ class Bus(Protocol):
 
 
 class Dispatcher:
-    """Delivers an event to this process's sockets and acknowledges its messages when someone got them."""
+    """Delivers an event to this process's sockets and acknowledges its messages when someone got them.
 
-    def __init__(self, hub: Hub, ack: Acker) -> None:
-        self.hub, self.ack = hub, ack
+    Acknowledgements are written in batches (one UPDATE per `ack_delay_s` at most), so that a busy
+    process does not add a database write per message; the push itself is never delayed.
+    """
+
+    def __init__(self, hub: Hub, ack: Acker, ack_delay_s: float = 0.02) -> None:
+        self.hub, self.ack, self.ack_delay_s = hub, ack, ack_delay_s
+        self._pending: list[int] = []
+        self._flush: asyncio.Task[None] | None = None
 
     async def __call__(self, key: str, event: dict[str, Any]) -> int:
         ids = event.pop("ack", None)
         delivered = await self.hub.push(key, event)
         if delivered and ids:
-            try:
-                await run_in_threadpool(self.ack, [int(i) for i in ids])
-            except Exception:  # the message reached the customer; a failed status update is only logged
-                log.exception("could not mark messages %s delivered", ids)
+            self._pending.extend(int(i) for i in ids)
+            if self._flush is None or self._flush.done():
+                self._flush = asyncio.create_task(self._write_acks())
         return delivered
+
+    async def _write_acks(self) -> None:
+        while self._pending:  # ids acknowledged while a batch was being written go in the next batch
+            await asyncio.sleep(self.ack_delay_s)
+            ids, self._pending = self._pending, []
+            try:
+                await run_in_threadpool(self.ack, ids)
+            except Exception:  # the messages reached their readers; a failed status update is only logged
+                log.exception("could not mark messages %s delivered", ids)
+
+    async def drain(self) -> None:
+        """Write the acknowledgements still waiting (on shutdown)."""
+        if self._flush is not None:
+            await self._flush
 
 
 class LocalBus:

@@ -25,17 +25,20 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import agents  # noqa: E402
-from core.db import make_engine, make_session_factory, transaction  # noqa: E402
+from core.db import make_engine, make_session_factory, normalise_url, transaction  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.models import Handoff, Message, Rating  # noqa: E402
 from core.settings import REPO_ROOT, Settings  # noqa: E402
@@ -75,9 +78,26 @@ class Agent:
         return response
 
 
-async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_url: str) -> dict:
+@contextmanager
+def database(postgres_admin_url: str | None, root: Path) -> Iterator[str]:
+    """A SQLite file, or a throw-away PostgreSQL database dropped afterwards."""
+    if not postgres_admin_url:
+        yield f"sqlite:///{root / 'handoff.db'}"
+        return
+    name = f"powerdesk_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_url: str, url: str) -> dict:
     root = Path(tempfile.mkdtemp(prefix="powerdesk-handoff-"))
-    url = f"sqlite:///{root / 'handoff.db'}"
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
@@ -137,13 +157,18 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
                 if message["text"] in sent_at:
                     c2a.append((now - sent_at[message["text"]]) * 1000)
                 if message["text"].startswith("c-"):
-                    answer = "a-" + message["text"][2:]
-                    sent_at[answer] = time.perf_counter()
-                    handoff_id = int(message["text"].split("-")[1])
-                    response = await agent.post(f"/console/api/cases/{handoff_id}/reply", {"text": answer})
-                    if response.status_code != 200:
-                        problems.append(f"reply {answer}: {response.status_code} {response.text}")
+                    # like a browser, the console keeps receiving while a reply is being sent
+                    pending.add(asyncio.create_task(answer(agent, message["text"])))
 
+        async def answer(agent: Agent, text: str) -> None:
+            reply = "a-" + text[2:]
+            handoff_id = int(text.split("-")[1])
+            sent_at[reply] = time.perf_counter()
+            response = await agent.post(f"/console/api/cases/{handoff_id}/reply", {"text": reply})
+            if response.status_code != 200:
+                problems.append(f"reply {reply}: {response.status_code} {response.text}")
+
+        pending: set[asyncio.Task[None]] = set()
         readers = [asyncio.create_task(customer_reader(u, ws)) for u, ws in zip(users, widget_sockets, strict=True)]
         readers += [asyncio.create_task(agent_reader(a, ws)) for a, ws in zip(team, agent_sockets, strict=True)]
 
@@ -228,7 +253,7 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
     engine.dispose()
     return {
         "customers": customers, "agents": n_agents, "rounds": rounds, "api_processes": processes,
-        "redis": bool(settings.redis_url), "database": "sqlite (one file shared by the processes)",
+        "redis": bool(settings.redis_url), "database": url.split(":")[0].split("+")[0],
         "messages_each_way": expected,
         "agent_messages_in_db": len(agent_rows), "customer_messages_in_db": len(customer_rows),
         "delivered_status_agent_messages": sum(m.status == "delivered" for m in agent_rows),
@@ -251,9 +276,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="ADMIN_URL",
+        help="run on a throw-away PostgreSQL database, e.g. postgresql://postgres@127.0.0.1:5432/test",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    result = asyncio.run(run(args.customers, args.agents, args.rounds, args.processes, args.redis_url))
+    with tempfile.TemporaryDirectory(prefix="powerdesk-handoff-db-") as tmp, database(args.postgres, Path(tmp)) as url:
+        result = asyncio.run(run(args.customers, args.agents, args.rounds, args.processes, args.redis_url, url))
     ok = (
         result["agent_messages_in_db"] == result["messages_each_way"] == result["customer_messages_in_db"]
         and result["delivered_status_agent_messages"] == result["messages_each_way"]

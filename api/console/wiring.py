@@ -111,6 +111,7 @@ async def start_console(
         return await run_in_threadpool(work)
 
     app.state.bus = bus
+    app.state.dispatcher = dispatcher
     app.state.channels = channels
     app.state.handoffs = service
     app.state.login_limiters = LoginLimiters(user=limiters[0], address=limiters[1], namespace=namespace)
