@@ -61,9 +61,10 @@ class RasaClient:
         await self._event(sender, "pause")
 
     async def _event(self, sender: str, event: str) -> None:
+        # Rasa's router does not unquote path parameters: "widget:abc" must arrive as it is
         try:
             response = await self.http.post(
-                f"{self.base_url}/conversations/{quote(sender, safe='')}/tracker/events",
+                f"{self.base_url}/conversations/{quote(sender, safe=':@')}/tracker/events",
                 json={"event": event},
                 timeout=self.timeout_s,
             )

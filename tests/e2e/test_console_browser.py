@@ -82,6 +82,11 @@ def test_customer_widget_and_agent_console(stack: Stack, browser) -> None:  # no
     widget.locator("#powerdesk-widget .pd-rating .pd-btn").click()
     expect(widget.locator("#powerdesk-widget .pd-out").last).to_contain_text("感谢您的评价", timeout=15_000)
 
+    # the bot has the conversation back (Rasa resumed)
+    box.fill("你好")
+    box.press("Enter")
+    expect(widget.locator("#powerdesk-widget .pd-out").last).to_contain_text("电力智能客服", timeout=30_000)
+
     with sessions() as session:
         rating = session.scalars(select(Rating)).one()
         assert (rating.score, rating.comment, rating.human_involved, rating.agent) == (5, "很耐心", True, "wangmin")
