@@ -144,7 +144,7 @@ class ConversationService:
         digits = [c for c in text if c in "12345"]
         if len(digits) == 1:
             try:
-                await self.handoffs.rate(conversation_id, int(digits[0]), "", text)
+                await self.handoffs.rate(conversation_id, int(digits[0]), "", None)
             except PowerDeskError as exc:  # rated already: the bot has thanked them anyway
                 log.info("rating in conversation %s not stored: %s", conversation_id, exc)
 

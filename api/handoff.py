@@ -23,6 +23,7 @@ from analytics.service_hours import ServiceHours
 from api.bot_client import BotClient
 from api.bus import Bus
 from api.channels import Channels, Outbound, Recipient
+from api.conversations import clean_text
 from api.schemas import Reply
 from api.store import ConversationStore, OutMessage
 from api.texts import Texts
@@ -163,13 +164,16 @@ class HandoffService:
         await self.rate(conversation_id, score, comment, f"{score} {comment}".strip())
         return conversation_id, Reply(text=self.texts.say("rating_thanks"))
 
-    async def rate(self, conversation_id: int, score: int, comment: str, as_typed: str) -> None:
+    async def rate(self, conversation_id: int, score: int, comment: str, as_typed: str | None) -> None:
+        """Store a rating; `as_typed`: the customer's answer, logged in the conversation (None: stored already)."""
+
         def work() -> None:
             with transaction(self.sessions) as session:
                 handoffs.store_rating(session, conversation_id, score, comment)
-                session.add(Message(conversation_id=conversation_id, direction="in", sender="customer",
-                                    text=as_typed[: self.settings.max_message_chars], status="processed",
-                                    intent="rate_service"))  # fmt: skip
+                if as_typed is not None:
+                    session.add(Message(conversation_id=conversation_id, direction="in", sender="customer",
+                                        text=as_typed[: self.settings.max_message_chars], status="processed",
+                                        intent="rate_service"))  # fmt: skip
 
         await run_in_threadpool(work)
         await self.bus.publish(QUEUE_KEY, {"type": "rated", "conversation_id": conversation_id})
@@ -210,8 +214,6 @@ class HandoffService:
         return case
 
     async def reply(self, who: Principal, handoff_id: int, text: str) -> dict[str, Any]:
-        from api.conversations import clean_text
-
         text = clean_text(text, self.settings.max_message_chars)
         case = await run_in_threadpool(self._case, handoff_id)
         if case.status != "claimed" or (case.agent != who.username and not who.is_supervisor):

@@ -26,9 +26,10 @@ async def webhook(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.post("/conversations/{sender}/tracker/events")
-async def events(sender: str, body: dict[str, Any]) -> dict[str, str]:
-    if body.get("event") == "pause":
-        await bot.pause(sender)
-    elif body.get("event") == "resume":
-        await bot.resume(sender)
+async def events(sender: str, body: list[dict[str, Any]] | dict[str, Any]) -> dict[str, str]:
+    for event in body if isinstance(body, list) else [body]:
+        if event.get("event") == "pause":
+            await bot.pause(sender)
+        elif event.get("event") == "resume":
+            await bot.resume(sender)
     return {"sender_id": sender}

@@ -21,8 +21,11 @@ async def test_pause_and_resume_name_the_sender_as_rasa_does() -> None:
         await client.pause("widget:abcdefghijklmnop")
         await client.resume("api:u-1@x.y")
     assert seen == [
-        ("/conversations/widget:abcdefghijklmnop/tracker/events", b'{"event":"pause"}'),
-        ("/conversations/api:u-1@x.y/tracker/events", b'{"event":"resume"}'),
+        ("/conversations/widget:abcdefghijklmnop/tracker/events", b'[{"event":"pause"}]'),
+        (
+            "/conversations/api:u-1@x.y/tracker/events",
+            b'[{"event":"resume"},{"event":"action","name":"action_listen"}]',
+        ),
     ]
 
 

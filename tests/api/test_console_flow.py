@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -16,6 +19,16 @@ VISITOR = "v" * 8 + "0123456789ab"
 
 def _db(settings: Settings) -> Session:
     return Session(create_engine(settings.effective_database_url))
+
+
+def _statuses(settings: Settings, where: Any) -> list[str]:
+    for _ in range(100):
+        with _db(settings) as db:
+            statuses = [m.status for m in db.scalars(select(Message).where(where))]
+        if statuses and all(s == "delivered" for s in statuses):
+            break
+        time.sleep(0.02)
+    return statuses
 
 
 def test_customer_and_agent_talk_through_the_console(
@@ -79,10 +92,9 @@ def test_customer_and_agent_talk_through_the_console(
         handoff = db.scalars(select(Handoff)).one()
         assert (handoff.status, handoff.resolution, handoff.agent) == ("closed", "answered", "wang")
         assert db.scalars(select(Conversation)).one().state == "closed"
-        agent_rows = db.scalars(select(Message).where(Message.sender == "agent")).all()
-        assert [m.status for m in agent_rows] == ["delivered"]
-        customer_rows = db.scalars(select(Message).where(Message.text == "我家电费怎么这么高")).all()
-        assert [m.status for m in customer_rows] == ["delivered"]  # reached the agent's console
+    # acknowledgements are written in batches, a few milliseconds after the push
+    assert _statuses(api_settings, Message.sender == "agent") == ["delivered"]
+    assert _statuses(api_settings, Message.text == "我家电费怎么这么高") == ["delivered"]  # reached the console
 
     # after the rating window's answer the next message starts a new conversation with the bot
     body = client.post("/api/v1/messages", json={"user_id": "x-1", "text": "你好"}).json()

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from core.models import Handoff, Ticket
+from core.models import Handoff, Message, Ticket
 from core.settings import Settings
 from tests.api.console_helpers import login
 from tests.api.fakes import FakeBot
@@ -100,4 +100,5 @@ def test_a_volunteered_rating_in_a_bot_conversation_is_stored_without_a_human(
     with Session(engine) as session:
         rating = session.scalars(select(Rating)).one()
         assert (rating.score, rating.human_involved, rating.agent) == (5, False, None)
+        assert len(session.scalars(select(Message).where(Message.text == "给你们打5分")).all()) == 1
     engine.dispose()
