@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import sys
@@ -284,6 +285,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="powerdesk-handoff-db-") as tmp, database(args.postgres, Path(tmp)) as url:
         result = asyncio.run(run(args.customers, args.agents, args.rounds, args.processes, args.redis_url, url))
     ok = (
@@ -294,6 +296,8 @@ def main() -> None:
         and not result["errors"]
     )  # fmt: skip
     result["exactly_once"] = ok
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]  # 2 cores shared with other work
+    result["load_average_before"] = load_before
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2, ensure_ascii=False))
