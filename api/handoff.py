@@ -187,6 +187,12 @@ class HandoffService:
         ids = await run_in_threadpool(
             self.store.store_outbound, case.conversation_id, sender, [OutMessage(text, payload)]
         )
+        return await self._deliver(case, ids[0], sender, text, payload)
+
+    async def _deliver(
+        self, case: handoffs.Case, message_id: int, sender: str, text: str, payload: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        ids = [message_id]
         custom = (payload or {}).get("custom")
         outbound = Outbound(ids[0], sender, text, custom=custom if isinstance(custom, dict) else None)
         await self.channels.get(case.channel).deliver(
@@ -215,10 +221,21 @@ class HandoffService:
 
     async def reply(self, who: Principal, handoff_id: int, text: str) -> dict[str, Any]:
         text = clean_text(text, self.settings.max_message_chars)
-        case = await run_in_threadpool(self._case, handoff_id)
-        if case.status != "claimed" or (case.agent != who.username and not who.is_supervisor):
-            raise Forbidden(f"case {handoff_id} is {case.status} with {case.agent}; claim it before replying")
-        return await self._say(case, "agent", text, {"agent": who.display_name})
+        payload = {"agent": who.display_name}
+
+        def store() -> tuple[handoffs.Case, int]:  # check and store in one transaction (one hop, one commit)
+            with transaction(self.sessions) as session:
+                case = handoffs.get_case(session, handoff_id)
+                if case.status != "claimed" or (case.agent != who.username and not who.is_supervisor):
+                    raise Forbidden(f"case {handoff_id} is {case.status} with {case.agent}; claim it before replying")
+                message = Message(conversation_id=case.conversation_id, direction="out", sender="agent", text=text,
+                                  payload=payload)  # fmt: skip
+                session.add(message)
+                session.flush()
+                return case, message.id
+
+        case, message_id = await run_in_threadpool(store)
+        return await self._deliver(case, message_id, "agent", text, payload)
 
     def _case(self, handoff_id: int) -> handoffs.Case:
         with self.sessions() as session:
