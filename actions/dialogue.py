@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, latest_entity
+from actions.handoff import handoff
 from actions.knowledge import answer_entry, search_latest
 from actions.lookups import MONTHLY_LOOKUPS
 from actions.services import Services
-
-REASON_BY_INTENT = {"complain": "complaint", "request_human": "asked", "affirm": "asked"}
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -29,16 +28,8 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-def handoff(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
-    """Tell the customer a person is coming and signal the api, which queues the case."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-    reason = tracker.get_slot("handoff_reason") or REASON_BY_INTENT.get(intent, "asked")
-    dispatcher.utter_message(response="utter_handoff_queued", json_message={"handoff": {"reason": reason}})
-    return [SlotSet("pending_offer", None), SlotSet("handoff_reason", None), ConversationPaused()]
-
-
 class ActionFallback(PowerDeskAction):
-    """Two-stage fallback: first ask to rephrase, on the second miss in a row offer a person."""
+    """Two-stage fallback: first ask to rephrase, on the second miss in a row hand over to a person."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -54,8 +45,7 @@ class ActionFallback(PowerDeskAction):
         if consecutive_fallbacks(tracker) % 2 == 1:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        dispatcher.utter_message(response="utter_offer_human")
-        return [SlotSet("pending_offer", "human"), SlotSet("handoff_reason", "misunderstanding")]
+        return handoff(dispatcher, tracker, reason="misunderstanding", response="utter_handoff_not_understood")
 
 
 class ActionHandoff(PowerDeskAction):

@@ -1,7 +1,7 @@
 """Answers from the knowledge base (FAISS + BM25), with the entry's title as the source.
 
-Unsure: the top three entries are offered as buttons. Two misses in a row: a person is offered
-(the handoff signal `low_confidence`). When the index is unavailable the intent's domain
+Unsure: the top three entries are offered as buttons. Two misses in a row: the case goes to a
+person (the handoff signal `low_confidence`). When the index is unavailable the intent's domain
 response answers instead, so the conversation never breaks.
 """
 
@@ -15,6 +15,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, latest_entity, latest_text
+from actions.handoff import handoff
 from actions.services import Services
 from knowledge.documents import Entry
 from knowledge.retriever import MAX_QUERY_CHARS, Result
@@ -53,8 +54,7 @@ def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, 
         return answer_entry(dispatcher, result.hits[0].entry)
     misses = int(tracker.get_slot("kb_misses") or 0) + 1
     if misses >= MISSES_BEFORE_HUMAN:
-        dispatcher.utter_message(response="utter_offer_human")
-        return [SlotSet("kb_misses", 0), SlotSet("pending_offer", "human"), SlotSet("handoff_reason", "low_confidence")]
+        return handoff(dispatcher, tracker, reason="low_confidence", response="utter_handoff_low_confidence")
     buttons = [{"title": h.entry.title, "payload": f'/kb_select{{"kb_entry":"{h.entry.id}"}}'} for h in result.hits[:3]]
     dispatcher.utter_message(response="utter_knowledge_unsure", buttons=buttons)
     return [SlotSet("kb_misses", misses)]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 
 from api.bot_client import BotClient, RasaClient
+from api.console.wiring import add_console_routes, start_console
 from api.conversations import ConversationService
 from api.hub import Hub
 from api.limits import BodySizeLimit
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
 
-def create_app(settings: Settings | None = None, bot: BotClient | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, bot: BotClient | None = None, knowledge: Any = None) -> FastAPI:
+    """`knowledge`: a retriever for the console's suggestions (tests); default: the index, opened on first use."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -56,10 +59,15 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
         app.state.texts = texts
         app.state.store = store
         app.state.hub = Hub()
-        app.state.conversations = ConversationService(store, bot_client, limiter, texts, settings.max_message_chars)
+        handoffs = await start_console(app, settings, sessions, store, bot_client, texts, redis, knowledge)
+        app.state.conversations = ConversationService(
+            store, bot_client, limiter, texts, settings.max_message_chars, handoffs
+        )
         try:
             yield
         finally:
+            await app.state.bus.stop()
+            await app.state.dispatcher.drain()
             await http.aclose()
             if redis is not None:
                 await redis.aclose()
@@ -72,6 +80,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.include_router(messages.router)
     app.include_router(widget.router)
     app.include_router(anomaly.router)
+    add_console_routes(app)
 
     @app.exception_handler(PowerDeskError)
     async def _powerdesk_error(_: Request, exc: PowerDeskError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +23,8 @@ class BotClient(Protocol):
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn: ...
 
     async def resume(self, sender: str) -> None: ...
+
+    async def pause(self, sender: str) -> None: ...
 
     async def ready(self) -> bool: ...
 
@@ -51,15 +54,25 @@ class RasaClient:
         return BotTurn(messages=messages, intent=body.get("intent"), confidence=body.get("confidence"))
 
     async def resume(self, sender: str) -> None:
+        """Give the conversation back to the bot. The paused turn never ended with `action_listen`; without
+        one the rules do not match the customer's next message (Rasa falls back and replays the handoff)."""
+        await self._events(sender, "resume", [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+
+    async def pause(self, sender: str) -> None:
+        """Silence the bot for this conversation (a person takes over without the bot asking for it)."""
+        await self._events(sender, "pause", [{"event": "pause"}])
+
+    async def _events(self, sender: str, what: str, events: list[dict[str, Any]]) -> None:
+        # Rasa's router does not unquote path parameters: "widget:abc" must arrive as it is
         try:
             response = await self.http.post(
-                f"{self.base_url}/conversations/{sender}/tracker/events",
-                json={"event": "resume"},
+                f"{self.base_url}/conversations/{quote(sender, safe=':@')}/tracker/events",
+                json=events,
                 timeout=self.timeout_s,
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"could not resume the Rasa conversation of {sender}: {exc}") from exc
+            raise UpstreamUnavailable(f"could not {what} the Rasa conversation of {sender}: {exc}") from exc
 
     async def ready(self) -> bool:
         try:

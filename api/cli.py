@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
+from api.cli_console import console_app
 from api.cli_kb import kb_app
 from api.cli_recommend import campaign_app, recommend_app, segments_app
 from core.errors import PowerDeskError
@@ -30,6 +31,7 @@ app.add_typer(records_app, name="records")
 app.add_typer(anomaly_app, name="anomaly")
 for _sub, _name in ((segments_app, "segments"), (recommend_app, "recommend"), (campaign_app, "campaign")):
     app.add_typer(_sub, name=_name)
+app.add_typer(console_app, name="console")
 err = Console(stderr=True)
 
 

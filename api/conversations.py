@@ -13,7 +13,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -22,8 +22,11 @@ from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.store import ConversationStore, OutMessage
 from api.texts import Texts
-from core.errors import InvalidInput, UpstreamUnavailable
+from core.errors import InvalidInput, PowerDeskError, UpstreamUnavailable
 from core.identity import sender_id
+
+if TYPE_CHECKING:
+    from api.handoff import HandoffService
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -68,57 +71,113 @@ class TurnResult:
 
 class ConversationService:
     def __init__(
-        self, store: ConversationStore, bot: BotClient, limiter: RateLimiter, texts: Texts, max_chars: int
+        self,
+        store: ConversationStore,
+        bot: BotClient,
+        limiter: RateLimiter,
+        texts: Texts,
+        max_chars: int,
+        handoffs: HandoffService | None = None,
     ) -> None:
         self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
+        self.handoffs = handoffs
 
     async def handle(self, channel: str, user: str, raw_text: str) -> TurnResult:
         text = clean_text(raw_text, self.max_chars)
         await self.limiter.check(f"{channel}:{user}")
+        if self.handoffs is not None:
+            rated = await self.handoffs.rating_reply(channel, user, text)
+            if rated is not None:  # a rating answered after an agent closed the case
+                return TurnResult(rated[0], "closed", [rated[1]])
         inbound = await run_in_threadpool(self.store.store_inbound, channel, user, text)
         if inbound.state != "bot":
+            # a person is (about to be) involved: the bot stays silent, the console gets the message
             replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]
             await self._store_replies(inbound.conversation_id, "system", replies)
+            if self.handoffs is not None:
+                await self.handoffs.customer_message(inbound.conversation_id, inbound.id, text)
             return TurnResult(inbound.conversation_id, inbound.state, replies)
+        sender = sender_id(channel, user)
+        if self.handoffs is not None and self.handoffs.strongly_negative(text):
+            return await self._upset_customer(inbound.id, inbound.conversation_id, sender)
         started = time.perf_counter()
         try:
-            turn = await self.bot.send(
-                sender_id(channel, user), text, {"conversation_id": inbound.conversation_id, "channel": channel}
-            )
+            turn = await self.bot.send(sender, text, {"conversation_id": inbound.conversation_id, "channel": channel})
         except UpstreamUnavailable as exc:
-            return await self._bot_unavailable(inbound.id, inbound.conversation_id, exc)
+            return await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
         waited = time.perf_counter() - started
-        result = await self._bot_replied(inbound.id, inbound.conversation_id, turn)
+        result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, text, turn)
         return TurnResult(result.conversation_id, result.state, result.replies, waited)
 
-    async def _bot_replied(self, message_id: int, conversation_id: int, turn: BotTurn) -> TurnResult:
+    async def _bot_replied(
+        self, message_id: int, conversation_id: int, sender: str, text: str, turn: BotTurn
+    ) -> TurnResult:
         await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
         replies = replies_from_rasa(turn.messages)
         if not replies:
             # every intent of this bot answers something: silence means an action (or the action
             # server) failed inside Rasa. Never leave the customer without an answer.
             return await self._bot_unavailable(
-                message_id, conversation_id, RuntimeError(f"empty turn (intent {turn.intent})"), failed=False
+                message_id, conversation_id, sender, RuntimeError(f"empty turn (intent {turn.intent})"), failed=False
             )
-        await self._store_replies(conversation_id, "bot", replies)
-        state = "bot"
         handoff = next((r.custom["handoff"] for r in replies if r.custom and "handoff" in r.custom), None)
-        if isinstance(handoff, dict):
-            reason = str(handoff.get("reason") or "asked")[:30]
+        if not isinstance(handoff, dict):
+            await self._store_replies(conversation_id, "bot", replies)
+            if turn.intent == "rate_service" and self.handoffs is not None:
+                await self._volunteered_rating(conversation_id, text)
+            return TurnResult(conversation_id, "bot", replies)
+        reason = str(handoff.get("reason") or "asked")[:30]
+        if self.handoffs is None:
+            await self._store_replies(conversation_id, "bot", replies)
             await run_in_threadpool(self.store.start_handoff, conversation_id, reason)
-            state = "waiting_agent"
-        return TurnResult(conversation_id, state, replies)
+            return TurnResult(conversation_id, "waiting_agent", replies)
+        outcome = await self.handoffs.begin(conversation_id, reason, sender)
+        if outcome.state != "waiting_agent":  # nobody can answer now: not "transferring you", but the callback
+            replies = [r for r in replies if not (r.custom and "handoff" in r.custom)]
+        await self._store_replies(conversation_id, "bot", replies)
+        await self._store_replies(conversation_id, "system", outcome.replies)
+        return TurnResult(conversation_id, outcome.state, replies + outcome.replies)
+
+    async def _volunteered_rating(self, conversation_id: int, text: str) -> None:
+        """ "给你们打5分" in a bot conversation: stored as a rating (human_involved from the handoffs)."""
+        assert self.handoffs is not None
+        digits = [c for c in text if c in "12345"]
+        if len(digits) == 1:
+            try:
+                await self.handoffs.rate(conversation_id, int(digits[0]), "", None)
+            except PowerDeskError as exc:  # rated already: the bot has thanked them anyway
+                log.info("rating in conversation %s not stored: %s", conversation_id, exc)
+
+    async def _upset_customer(self, message_id: int, conversation_id: int, sender: str) -> TurnResult:
+        """A strongly negative message goes to a person without asking the bot (which is paused)."""
+        assert self.handoffs is not None
+        await run_in_threadpool(self.store.mark_processed, message_id, None, None)
+        try:
+            await self.bot.pause(sender)
+        except UpstreamUnavailable as exc:
+            log.error("could not pause Rasa for %s: %s", sender, exc)
+        outcome = await self.handoffs.begin(conversation_id, "sentiment", sender)
+        replies = [Reply(text=self.texts.say("handoff_sentiment"))] if outcome.state == "waiting_agent" else []
+        replies += outcome.replies
+        await self._store_replies(conversation_id, "system", replies)
+        return TurnResult(conversation_id, outcome.state, replies)
 
     async def _bot_unavailable(
-        self, message_id: int, conversation_id: int, exc: Exception, failed: bool = True
+        self, message_id: int, conversation_id: int, sender: str, exc: Exception, failed: bool = True
     ) -> TurnResult:
         log.error("conversation %s: bot unavailable, queued for a person: %s", conversation_id, exc)
         if failed:
             await run_in_threadpool(self.store.mark_failed, message_id)
-        await run_in_threadpool(self.store.start_handoff, conversation_id, "bot_unavailable")
-        replies = [Reply(text=self.texts.say("bot_unavailable"))]
+        if self.handoffs is None:
+            await run_in_threadpool(self.store.start_handoff, conversation_id, "bot_unavailable")
+            state, extra = "waiting_agent", []
+        else:
+            outcome = await self.handoffs.begin(conversation_id, "bot_unavailable", sender)
+            state, extra = outcome.state, outcome.replies
+        replies = [Reply(text=self.texts.say("bot_unavailable"))] if state == "waiting_agent" else []
+        replies += extra
         await self._store_replies(conversation_id, "system", replies)
-        return TurnResult(conversation_id, "waiting_agent", replies)
+        return TurnResult(conversation_id, state, replies)
 
     async def _store_replies(self, conversation_id: int, sender: str, replies: list[Reply]) -> None:
         if not replies:

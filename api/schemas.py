@@ -33,10 +33,12 @@ class MessagesOut(BaseModel):
 
 
 class HistoryItem(BaseModel):
+    id: int | None = None
     direction: Literal["in", "out"]
     sender: str
     text: str
     buttons: list[Button] = Field(default_factory=list)
+    custom: dict[str, Any] | None = None
     created_at: str
 
 

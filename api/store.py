@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.customers import bound_customer
@@ -151,4 +151,9 @@ class ConversationStore:
                 .order_by(Message.id.desc())
                 .limit(limit)
             ).all()
-            return conversation.id, conversation.state, list(reversed(messages))
+            shown = list(reversed(messages))
+            undelivered = [m.id for m in shown if m.direction == "out" and m.status == "stored"]
+            if undelivered:  # pushed while the widget was closed: they reach the customer now
+                session.execute(update(Message).where(Message.id.in_(undelivered)).values(status="delivered"))
+                session.commit()
+            return conversation.id, conversation.state, shown

@@ -50,3 +50,27 @@ class DataError(PowerDeskError):
     """A data file (schedule, knowledge entry, generator config) is malformed."""
 
     code = "data_error"
+
+
+# --- agent console -------------------------------------------------------------------------
+
+
+class NotAuthenticated(PowerDeskError):
+    """No valid console session (or a wrong password)."""
+
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(PowerDeskError):
+    """Logged in, but this role or this agent may not do it (or the CSRF token is missing)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(PowerDeskError):
+    """The case changed under the caller (claimed by someone else, already closed)."""
+
+    status_code = 409
+    code = "conflict"

@@ -111,6 +111,7 @@ class Conversation(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    rating_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # console: asked on close
 
     messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.id")
 
@@ -178,6 +179,9 @@ class Handoff(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # console (0006_console): the callback ticket when nobody could answer, and the agent's closing note
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", name="fk_handoffs_ticket_id"))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Rating(Base):
@@ -188,8 +192,9 @@ class Rating(Base):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     human_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent: Mapped[str | None] = mapped_column(String(50))  # console (0006_console): who answered, if anyone
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
 # the other modules' tables register themselves on Base.metadata
-from core import models_anomaly, models_billing, models_recommend  # noqa: E402,F401
+from core import models_anomaly, models_billing, models_console, models_recommend  # noqa: E402,F401

@@ -13,6 +13,7 @@ from core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "change-me-local-only"
+HOURS_PATTERN = r"^$|^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,17 @@ class Settings(BaseSettings):
     anomaly_alert_score: float = Field(default=0.8, gt=0, lt=1)  # a customer alert from this score up
     anomaly_window_days: int = Field(default=400, ge=60)  # daily history kept per customer for updates
     anomaly_threads: int = Field(default=1, gt=0)  # threads for features and LightGBM
+    # --- agent console and handoff (issue 5) ---
+    service_hours_workday: str = Field(default="08:00-20:00", pattern=HOURS_PATTERN)  # local time; empty: closed
+    service_hours_restday: str = Field(default="09:00-17:00", pattern=HOURS_PATTERN)  # weekends and holidays
+    callback_within_minutes: int = Field(default=120, gt=0)  # promised callback after the service opens
+    agent_online_timeout_s: float = Field(default=60.0, gt=0)  # no console heartbeat for this long: offline
+    queue_wait_target_s: float = Field(default=120.0, gt=0)  # supervisor view: waiting time target
+    sentiment_handoff_below: float = Field(default=-0.6, ge=-1, le=0)  # a message this negative goes to a person
+    rating_window_minutes: int = Field(default=30, gt=0)  # a rating reply is accepted this long after close
+    console_session_hours: float = Field(default=12.0, gt=0)
+    console_login_attempts: int = Field(default=5, gt=0)  # per user name and per address …
+    console_login_window_s: float = Field(default=300.0, gt=0)  # … within this window
 
     @field_validator("knowledge_min_score", mode="before")
     @classmethod

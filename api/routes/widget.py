@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
@@ -37,10 +38,12 @@ async def history(request: Request, user_id: str = Query(pattern=WIDGET_USER_PAT
     conversation_id, state, messages = await run_in_threadpool(request.app.state.store.history, "widget", user_id)
     items = [
         HistoryItem(
+            id=m.id,
             direction="in" if m.direction == "in" else "out",
             sender=m.sender,
             text=m.text,
             buttons=[Button(**b) for b in ((m.payload or {}).get("buttons") or [])],
+            custom=(m.payload or {}).get("custom") if isinstance((m.payload or {}).get("custom"), dict) else None,
             created_at=m.created_at.isoformat(),
         )
         for m in messages
@@ -62,6 +65,9 @@ async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_U
                 continue
             try:
                 data = json.loads(raw)
+                if isinstance(data, dict) and data.get("type") == "rating":
+                    await _rating(socket, user_id, data)
+                    continue
                 text = data["text"] if isinstance(data, dict) else None
                 if not isinstance(text, str):
                     raise ValueError
@@ -90,3 +96,29 @@ async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_U
         pass
     finally:
         await state.hub.leave(key, socket)
+
+
+async def _rating(socket: WebSocket, user_id: str, data: dict[str, Any]) -> None:
+    """The widget's stars: {"type": "rating", "score": 1-5, "comment": "..."} for the conversation closed last."""
+    state = socket.app.state
+    score, comment = data.get("score"), data.get("comment") or ""
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5 or not isinstance(comment, str):
+        await socket.send_json(
+            {
+                "type": "error",
+                "code": "invalid_input",
+                "message": 'send {"type": "rating", "score": 1-5, "comment": "…"}',
+            }
+        )
+        return
+    try:
+        await state.conversations.limiter.check(f"widget:{user_id}")
+        conversation_id, reply = await state.handoffs.rate_pending(
+            "widget", user_id, score, comment[: state.settings.max_message_chars]
+        )
+    except PowerDeskError as exc:
+        await socket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
+        return
+    await socket.send_json(
+        {"type": "replies", "conversation_id": conversation_id, "state": "closed", "replies": [reply.model_dump()]}
+    )

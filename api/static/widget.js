@@ -43,7 +43,13 @@
     ".pd-status{font-size:12px;color:#b5523b;padding:0 12px;min-height:16px}",
     ".pd-form{display:flex;border-top:1px solid #dfe7e6;padding:8px;gap:8px}",
     ".pd-input{flex:1;border:1px solid #cfd8d7;border-radius:8px;padding:8px;font-size:15px}",
-    ".pd-send{background:#00706b;color:#fff;border:0;border-radius:8px;padding:0 16px;font-size:15px;cursor:pointer}"
+    ".pd-send{background:#00706b;color:#fff;border:0;border-radius:8px;padding:0 16px;font-size:15px;cursor:pointer}",
+    ".pd-agent{border-color:#00706b}",
+    ".pd-rating{background:#fff;border:1px solid #dfe7e6;border-radius:10px;padding:8px 12px;margin:6px 0}",
+    ".pd-stars{display:flex;gap:4px;margin:4px 0}",
+    ".pd-star{background:transparent;border:0;font-size:26px;line-height:1;color:#cfd8d7;cursor:pointer;padding:0 2px}",
+    ".pd-star.on{color:#f0a500}",
+    ".pd-comment{width:100%;box-sizing:border-box;border:1px solid #cfd8d7;border-radius:6px;padding:6px;margin:4px 0}"
   ].join("\n");
   root.appendChild(css);
 
@@ -75,8 +81,9 @@
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(status); panel.appendChild(form);
   root.appendChild(launch); root.appendChild(panel);
 
-  function addMessage(direction, text, buttons) {
-    if (text) log.appendChild(el("div", "pd-msg " + (direction === "in" ? "pd-in" : "pd-out"), text));
+  var seen = {};  // message ids shown already: a pushed message appears once, even after a reconnect
+  function addMessage(direction, text, buttons, sender) {
+    if (text) log.appendChild(el("div", "pd-msg " + (direction === "in" ? "pd-in" : "pd-out") + (sender === "agent" ? " pd-agent" : ""), text));
     if (buttons && buttons.length) {
       var row = el("div", "pd-btns");
       buttons.forEach(function (b) {
@@ -90,7 +97,47 @@
     log.scrollTop = log.scrollHeight;
   }
   function showReplies(replies) {
-    (replies || []).forEach(function (r) { addMessage("out", r.text, r.buttons); });
+    (replies || []).forEach(function (r) {
+      if (r.id) { if (seen[r.id]) return; seen[r.id] = true; }
+      addMessage("out", r.text, r.buttons, r.sender);
+      if (r.custom && r.custom.rating) showRating();
+    });
+  }
+  var ratingBox = null;
+  function showRating() {
+    if (ratingBox) return;
+    var score = 0;
+    ratingBox = el("div", "pd-rating");
+    ratingBox.appendChild(el("div", "", T.rating_title || ""));
+    var stars = el("div", "pd-stars");
+    for (var i = 1; i <= 5; i++) {
+      (function (n) {
+        var star = el("button", "pd-star", "★");
+        star.type = "button";
+        star.setAttribute("aria-label", (T.rating_star || "{n}").replace("{n}", n));
+        star.setAttribute("data-score", n);
+        star.addEventListener("click", function () {
+          score = n;
+          Array.prototype.forEach.call(stars.children, function (s, k) { s.className = "pd-star" + (k < n ? " on" : ""); });
+        });
+        stars.appendChild(star);
+      })(i);
+    }
+    ratingBox.appendChild(stars);
+    var comment = el("input", "pd-comment");
+    comment.placeholder = T.rating_comment || ""; comment.maxLength = 500;
+    ratingBox.appendChild(comment);
+    var submitRating = el("button", "pd-btn", T.rating_submit || "OK");
+    submitRating.type = "button";
+    submitRating.addEventListener("click", function () {
+      if (!score) return;
+      var frame = JSON.stringify({ type: "rating", score: score, comment: comment.value });
+      if (socket && socket.readyState === 1) socket.send(frame); else queue.push(frame);
+      ratingBox.remove(); ratingBox = null;
+    });
+    ratingBox.appendChild(submitRating);
+    log.appendChild(ratingBox);
+    log.scrollTop = log.scrollHeight;
   }
 
   var socket = null, queue = [], retry = 0, historyLoaded = false;
@@ -123,11 +170,15 @@
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (h) {
         var titles = {};  // quick-reply payloads are shown by their titles, as when they were clicked
-        (h.messages || []).forEach(function (m) {
+        var msgs = h.messages || [];
+        msgs.forEach(function (m) {
+          if (m.id) { if (seen[m.id]) return; seen[m.id] = true; }
           (m.buttons || []).forEach(function (b) { titles[b.payload] = b.title; });
           var shown = m.direction === "in" && titles[m.text] ? titles[m.text] : m.text;
-          addMessage(m.direction, shown, m.buttons);
+          addMessage(m.direction, shown, m.buttons, m.sender);
         });
+        var last = msgs[msgs.length - 1];
+        if (h.state === "closed" && last && last.custom && last.custom.rating) showRating();
         return (h.messages || []).length;
       })
       .catch(function () { return 0; });

@@ -163,8 +163,9 @@ def test_two_stage_fallback() -> None:
     assert responses(messages) == ["utter_ask_rephrase"] and events == []
     second = tracker("qwer", "nlu_fallback", events=[hit, miss, {"event": "bot"}, miss])
     messages, events = run(ActionFallback(), second)
-    assert responses(messages) == ["utter_offer_human"]
-    assert {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": "misunderstanding"} in events
+    assert responses(messages) == ["utter_handoff_not_understood"]
+    assert messages[0]["custom"] == {"handoff": {"reason": "misunderstanding"}}
+    assert any(e["event"] == "pause" for e in events)
 
 
 def test_action_failure_becomes_an_apology(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,8 +74,9 @@ def test_unsure_offers_the_top_entries_then_a_person() -> None:
         '/kb_select{"kb_entry":"inv-1"}',
     ]
     messages, events = run(ActionAnswerKnowledge(), svc, "还是不对", "pay_bill", slots={"kb_misses": 1})
-    assert messages[0]["response"] == "utter_offer_human"
-    assert {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": "low_confidence"} in events
+    assert messages[0]["response"] == "utter_handoff_low_confidence"
+    assert messages[0]["custom"] == {"handoff": {"reason": "low_confidence"}}
+    assert any(e["event"] == "pause" for e in events)
 
 
 def test_a_picked_button_answers_that_entry() -> None:

@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from core import agents
+from core.db import make_engine, make_session_factory, transaction
 from core.migrate import upgrade
 from core.settings import Settings
 from tests.api.fakes import FakeBot
@@ -28,8 +30,21 @@ def api_settings(tmp_path: Path) -> Settings:
         action_server_url="http://127.0.0.1:9",
         rate_limit_burst=10,
         rate_limit_per_second=2.0,
+        service_hours_workday="00:00-24:00",
+        service_hours_restday="00:00-24:00",
         _env_file=None,
     )
+
+
+@pytest.fixture
+def agent_online(api_settings: Settings) -> str:
+    """An agent whose console is open (presence), so handoffs queue instead of booking a callback."""
+    engine = make_engine(api_settings.effective_database_url)
+    with transaction(make_session_factory(engine)) as session:
+        agents.create_agent(session, "wang", "王敏", "correct horse battery", "agent")
+        agents.touch(session, agents.list_agents(session)[0].id)
+    engine.dispose()
+    return "wang"
 
 
 @pytest.fixture

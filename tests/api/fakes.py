@@ -14,6 +14,8 @@ class FakeBot:
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.down = False
         self.delay_s = 0.0
+        self.paused: set[str] = set()
+        self.resumed: list[str] = []
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
         self.sent.append((sender, text, metadata))
@@ -21,11 +23,13 @@ class FakeBot:
             await asyncio.sleep(self.delay_s)
         if self.down:
             raise UpstreamUnavailable("fake Rasa is down")
-        if "人工" in text:
+        if sender in self.paused:  # like Rasa: a paused conversation gets no answer
+            return BotTurn([], None, None)
+        if "人工" in text or "投诉" in text:
+            reason, intent = ("complaint", "complain") if "投诉" in text else ("asked", "request_human")
+            self.paused.add(sender)
             return BotTurn(
-                [{"text": "正在为您转接人工客服，请稍候。"}, {"custom": {"handoff": {"reason": "asked"}}}],
-                "request_human",
-                0.97,
+                [{"text": "正在为您转接人工客服，请稍候。"}, {"custom": {"handoff": {"reason": reason}}}], intent, 0.97
             )
         if text == "silence":
             return BotTurn([], "greet", 0.5)
@@ -34,7 +38,11 @@ class FakeBot:
         )
 
     async def resume(self, sender: str) -> None:
-        return None
+        self.paused.discard(sender)
+        self.resumed.append(sender)
+
+    async def pause(self, sender: str) -> None:
+        self.paused.add(sender)
 
     async def ready(self) -> bool:
         return not self.down

@@ -39,7 +39,7 @@ def test_message_and_replies_are_stored_in_order(client: TestClient, api_setting
 
 
 def test_bot_down_gives_a_polite_reply_queues_for_a_person_and_loses_nothing(
-    client: TestClient, api_settings: Settings, bot: FakeBot
+    agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
 ) -> None:
     bot.down = True
     body = _send(client, "上个月电费多少")
@@ -61,7 +61,9 @@ def test_bot_down_gives_a_polite_reply_queues_for_a_person_and_loses_nothing(
     assert _messages(api_settings)[-2].text == "有人吗"
 
 
-def test_handoff_signal_from_the_bot_queues_the_conversation(client: TestClient, api_settings: Settings) -> None:
+def test_handoff_signal_from_the_bot_queues_the_conversation(
+    agent_online: str, client: TestClient, api_settings: Settings
+) -> None:
     body = _send(client, "我要转人工")
     assert body["state"] == "waiting_agent"
     assert body["replies"][0]["custom"] == {"handoff": {"reason": "asked"}}
@@ -72,7 +74,9 @@ def test_handoff_signal_from_the_bot_queues_the_conversation(client: TestClient,
     engine.dispose()
 
 
-def test_an_empty_bot_turn_is_a_failure_answered_and_queued(client: TestClient, api_settings: Settings) -> None:
+def test_an_empty_bot_turn_is_a_failure_answered_and_queued(
+    agent_online: str, client: TestClient, api_settings: Settings
+) -> None:
     # Rasa answers nothing when an action or the action server fails
     body = _send(client, "silence")
     assert body["state"] == "waiting_agent" and "人工客服" in body["replies"][0]["text"]

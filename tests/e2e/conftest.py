@@ -6,6 +6,7 @@ They run on their own ports against a small seeded SQLite database, so a develop
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from knowledge.service import build as knowledge_build
 from knowledge.service import embedder_path
 
 READY_TIMEOUT_S = 300
+# several people run the e2e suite on one machine: PD_E2E_PORT_OFFSET=10000 moves every port of the stack
+PORT_OFFSET = int(os.environ.get("PD_E2E_PORT_OFFSET", "0"))
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,17 @@ class Stack:
 
     def sessions(self):  # type: ignore[no-untyped-def]
         return make_session_factory(make_engine(self.settings.effective_database_url))
+
+    def agent_online(self, username: str) -> None:
+        """A console user whose console is open (presence), so that handoffs queue instead of booking a callback."""
+        from core import agents
+        from core.db import transaction
+
+        with transaction(self.sessions()) as session:
+            if not any(a.username == username for a in agents.list_agents(session)):
+                agents.create_agent(session, username, username, "e2e agent password")
+            agent = next(a for a in agents.list_agents(session) if a.username == username)
+            agents.touch(session, agent.id)
 
     def customer(self, tariff: str) -> Customer:
         with self.sessions()() as session:
@@ -47,10 +61,12 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
     url = f"sqlite:///{root / 'e2e.db'}"
+    off = PORT_OFFSET
     settings = Settings(
-        powerdesk_env="test", var_dir=root, database_url=url, api_port=18000, rasa_port=15005,
-        rasa_url="http://127.0.0.1:15005", action_server_port=15055, action_server_url="http://127.0.0.1:15055",
-        rate_limit_burst=30, rate_limit_per_second=10.0, _env_file=None,
+        powerdesk_env="test", var_dir=root, database_url=url, api_port=18000 + off, rasa_port=15005 + off,
+        rasa_url=f"http://127.0.0.1:{15005 + off}", action_server_port=15055 + off,
+        action_server_url=f"http://127.0.0.1:{15055 + off}", rate_limit_burst=30, rate_limit_per_second=10.0,
+        service_hours_workday="00:00-24:00", service_hours_restday="00:00-24:00", _env_file=None,
     )  # fmt: skip
     upgrade(url)
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from core.models import ChannelBinding, Conversation, Message, Ticket
+from core.models import ChannelBinding, Conversation, Handoff, Message, Ticket
+from core.models_console import Agent
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -67,14 +68,27 @@ def test_knowledge_questions_answer_from_the_index(stack: Stack) -> None:
 
 
 def test_fallback_then_person(stack: Stack) -> None:
+    stack.agent_online("e2e-fallback")
     user = "e2e-customer-3"
     first = texts(say(stack, user, "qwpoeiru zmxncb"))
-    second = say(stack, user, "lkjhgf asdfgh")
-    assert first and any(b["payload"] == "/request_human" for r in second for b in r["buttons"])
-    replies = say(stack, user, "/request_human")
-    assert "人工" in texts(replies)
+    second = texts(say(stack, user, "lkjhgf asdfgh"))  # the second miss in a row goes to a person
+    assert first and "没能理解" in second and "人工客服" in second
     response = httpx.post(f"{stack.base_url}/api/v1/messages", json={"user_id": user, "text": "还在吗"}, timeout=30)
     assert response.json()["state"] == "waiting_agent"
+    with stack.sessions()() as session:
+        conversation_id = response.json()["conversation_id"]
+        handoff = session.scalars(select(Handoff).where(Handoff.conversation_id == conversation_id)).one()
+        assert handoff.reason == "misunderstanding" and handoff.status == "waiting"
+
+
+def test_nobody_online_means_a_callback_ticket(stack: Stack) -> None:
+    user = "e2e-customer-4"
+    with stack.sessions()() as session:  # nobody's console has been open for a while
+        session.execute(update(Agent).values(last_seen_at=None))
+        session.commit()
+    replies = texts(say(stack, user, "我要找人工客服"))
+    assert "回电工单" in replies and "HF" in replies
+    assert "电力智能客服" in texts(say(stack, user, "你好"))  # the bot answers again
 
 
 def test_cli_chat_prints_json(stack: Stack) -> None:

@@ -1,0 +1,194 @@
+"""Server-rendered console pages (Jinja2, autoescaped) and the login/logout forms."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.console.auth import (
+    LOGIN_CSRF_COOKIE,
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    check_form_csrf,
+    principal,
+    same_origin,
+)
+from api.console.customer_view import customer_view
+from api.handoff import message_json
+from core import agents, handoffs
+from core.agents import Principal
+from core.db import transaction
+from core.errors import Forbidden, NotAuthenticated, PowerDeskError, RateLimited
+
+router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ASSETS = {"console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, f"console/{name}", context, status_code=status
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/console/login?next={quote(request.url.path)}", status_code=303)
+
+
+def _secure(request: Request) -> bool:
+    return request.app.state.settings.base_url.startswith("https")
+
+
+@router.get("/static/{name}")
+async def asset(name: str) -> Response:
+    if name not in ASSETS:
+        return Response("not found", status_code=404)
+    return Response((STATIC / name).read_text(encoding="utf-8"), media_type=ASSETS[name])
+
+
+@router.get("/console/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "/console") -> HTMLResponse:
+    csrf = secrets.token_urlsafe(24)
+    response = _page(request, "login.html", {"csrf": csrf, "next": _safe_next(next), "error": None})
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+    )
+    return response
+
+
+def _safe_next(value: str) -> str:
+    return value if value.startswith("/console") and "//" not in value and "\\" not in value else "/console"
+
+
+@router.post("/console/login")
+async def login(request: Request) -> Response:
+    state = request.app.state
+    form = await request.form()
+    username, password = str(form.get("username") or "")[:50], str(form.get("password") or "")[:256]
+    target = _safe_next(str(form.get("next") or "/console"))
+    csrf = secrets.token_urlsafe(24)
+
+    def again(error: str, status: int) -> HTMLResponse:
+        response = _page(
+            request, "login.html", {"csrf": csrf, "next": target, "error": error, "username": username}, status
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request), path="/console"
+        )
+        return response
+
+    if not same_origin(request) or not check_form_csrf(
+        request.cookies.get(LOGIN_CSRF_COOKIE), str(form.get("csrf_token") or "")
+    ):
+        return again("表单已过期，请重新登录。", 403)
+    client = request.client.host if request.client else "unknown"
+    try:
+        await state.login_limiters.check(username, client)
+    except RateLimited as exc:
+        response = again("登录尝试过于频繁，请稍后再试。", 429)
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return response
+    settings = state.settings
+
+    def verify() -> str:
+        with transaction(state.sessions) as session:
+            agent = agents.verify_login(session, username, password)
+            token, _ = agents.open_session(session, agent, settings.console_session_hours)
+            return token
+
+    try:
+        token = await run_in_threadpool(verify)
+    except NotAuthenticated:
+        return again("用户名或密码错误。", 401)
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/",
+        max_age=int(settings.console_session_hours * 3600),
+    )  # fmt: skip
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return redirect
+
+
+@router.post("/console/logout")
+async def logout(request: Request) -> Response:
+    who = await principal(request)
+    form = await request.form()
+    if who is None:
+        return _to_login(request)
+    if not same_origin(request) or not check_form_csrf(who.csrf_token, str(form.get("csrf_token") or "")):
+        raise Forbidden("missing or wrong CSRF token; reload the console page and log out again")
+    token = request.cookies.get(SESSION_COOKIE)
+
+    def close() -> None:
+        with transaction(request.app.state.sessions) as session:
+            agents.close_session(session, token)
+
+    await run_in_threadpool(close)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _base(who: Principal) -> dict[str, Any]:
+    return {"me": who, "csrf": who.csrf_token}
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def queue_page(request: Request) -> Response:
+    who = await principal(request)
+    if who is None:
+        return _to_login(request)
+    sessions = request.app.state.sessions
+
+    def load() -> dict[str, Any]:
+        with sessions() as session:
+            return {"waiting": handoffs.queue(session), "mine": handoffs.cases_of(session, who.username)}
+
+    return _page(request, "queue.html", {**_base(who), **await run_in_threadpool(load)})
+
+
+@router.get("/console/cases/{handoff_id}", response_class=HTMLResponse)
+async def case_page(request: Request, handoff_id: int) -> Response:
+    who = await principal(request)
+    if who is None:
+        return _to_login(request)
+    state = request.app.state
+
+    def load() -> dict[str, Any]:
+        with transaction(state.sessions) as session:
+            case = handoffs.get_case(session, handoff_id)
+            handoffs.check_access(case, who.username, who.is_supervisor)
+            handoffs.mark_read_by_agent(session, case, who.username)
+            messages = [message_json(m) for m in handoffs.transcript(session, case.conversation_id)]
+            view = customer_view(session, case.customer_id, state.customer_sections)
+            others = [a for a in agents.list_agents(session) if a.active and a.username != who.username]
+            return {"case": case, "messages": messages, "view": view, "agents": others}
+
+    try:
+        context = await run_in_threadpool(load)
+    except PowerDeskError as exc:
+        return _page(request, "error.html", {**_base(who), "message": str(exc)}, exc.status_code)
+    data = state.console_data
+    return _page(
+        request, "case.html",
+        {**_base(who), **context, "canned": data.canned, "resolutions": data.resolutions},
+    )  # fmt: skip
+
+
+@router.get("/console/supervisor", response_class=HTMLResponse)
+async def supervisor_page(request: Request) -> Response:
+    who = await principal(request)
+    if who is None:
+        return _to_login(request)
+    if not who.is_supervisor:
+        return _page(request, "error.html", {**_base(who), "message": "只有班长（supervisor）可以查看此页面。"}, 403)
+    numbers = await request.app.state.team_numbers()
+    return _page(request, "supervisor.html", {**_base(who), "numbers": numbers})

@@ -1,0 +1,104 @@
+"""What starts a handoff, in what order the queue serves it, and what happens when nobody can answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from core.models import Handoff, Message, Ticket
+from core.settings import Settings
+from tests.api.console_helpers import login
+from tests.api.fakes import FakeBot
+
+
+def _handoffs(settings: Settings) -> list[Handoff]:
+    engine = create_engine(settings.effective_database_url)
+    with Session(engine) as session:
+        rows = list(session.scalars(select(Handoff).order_by(Handoff.id)))
+    engine.dispose()
+    return rows
+
+
+def _send(client: TestClient, user: str, text: str) -> dict:
+    response = client.post("/api/v1/messages", json={"user_id": user, "text": text})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_strongly_negative_message_goes_to_a_person_without_the_bot(
+    agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    body = _send(client, "angry", "你们这什么破服务，气死我了！！！")
+    assert body["state"] == "waiting_agent" and "人工客服" in body["replies"][0]["text"]
+    assert bot.sent == [] and "api:angry" in bot.paused  # Rasa never saw it, and is paused
+    assert _handoffs(api_settings)[0].reason == "sentiment"
+    # a mild complaint about a bill is the bot's to answer
+    assert _send(client, "calm", "我对这个月电费不太满意，能解释一下吗")["state"] == "bot"
+
+
+def test_complaints_are_served_first_then_the_longest_waiting(
+    agent_online: str, client: TestClient, api_settings: Settings
+) -> None:
+    _send(client, "first", "转人工")
+    _send(client, "second", "转人工")
+    _send(client, "complainer", "我要投诉")
+    login(client, agent_online)
+    waiting = client.get("/console/api/queue").json()["waiting"]
+    assert [c["reason"] for c in waiting] == ["complaint", "asked", "asked"]
+    assert waiting[1]["handoff_id"] < waiting[2]["handoff_id"]
+
+
+def test_nobody_online_books_a_callback_and_gives_the_bot_back(
+    client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    body = _send(client, "late", "转人工")
+    assert body["state"] == "bot"
+    texts = [r["text"] for r in body["replies"]]
+    assert texts and "回电工单" in texts[-1] and "正在为您转接" not in "".join(texts)
+    handoff = _handoffs(api_settings)[0]
+    assert handoff.status == "callback" and handoff.ticket_id is not None
+    engine = create_engine(api_settings.effective_database_url)
+    with Session(engine) as session:
+        ticket = session.get_one(Ticket, handoff.ticket_id)
+        assert ticket.kind == "callback" and ticket.ticket_no in texts[-1] and "无客服在线" in ticket.description
+    engine.dispose()
+    assert bot.resumed == ["api:late"]
+    assert _send(client, "late", "你好")["state"] == "bot"  # the bot answers again
+
+
+def test_outside_service_hours_the_customer_is_told_when(
+    agent_online: str, api_settings: Settings, bot: FakeBot
+) -> None:
+    closed = api_settings.model_copy(
+        update={"service_hours_workday": "08:00-20:00", "service_hours_restday": "08:00-20:00"}
+    )
+    app = create_app(closed, bot=bot)
+    with TestClient(app) as client:
+        app.state.handoffs.local_now = lambda: dt.datetime(2026, 11, 24, 22, 30)  # a Tuesday evening
+        body = _send(client, "night", "转人工")
+    assert body["state"] == "bot"
+    assert "非人工服务时间" in body["replies"][-1]["text"] and "11月25日10:00" in body["replies"][-1]["text"]
+    assert _handoffs(api_settings)[0].status == "callback"
+
+
+def test_a_volunteered_rating_in_a_bot_conversation_is_stored_without_a_human(
+    client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    from api.bot_client import BotTurn
+    from core.models import Rating
+
+    async def rate(sender: str, text: str, metadata: dict) -> BotTurn:
+        return BotTurn([{"text": "感谢您的评价"}], "rate_service", 0.9)
+
+    bot.send = rate  # type: ignore[method-assign]
+    _send(client, "happy", "给你们打5分")
+    engine = create_engine(api_settings.effective_database_url)
+    with Session(engine) as session:
+        rating = session.scalars(select(Rating)).one()
+        assert (rating.score, rating.human_involved, rating.agent) == (5, False, None)
+        assert len(session.scalars(select(Message).where(Message.text == "给你们打5分")).all()) == 1
+    engine.dispose()
