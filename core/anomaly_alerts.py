@@ -148,3 +148,14 @@ def acknowledge(session: Session, alert_id: int, by: str, now: dt.datetime | Non
         alert.acknowledged_at = now or _now()
     account = session.get(Customer, alert.customer_id).account_no if alert.customer_id else None  # type: ignore[union-attr]
     return view_of(alert, account)
+
+
+def console_alert_rows(session: Session, customer_id: int) -> list[dict[str, str]]:
+    """The customer's anomaly alerts for the agent console (newest first)."""
+    return [
+        {
+            "告警": f"#{a.id}", "类型": a.kind, "评分": f"{a.score:.2f}", "说明": a.summary,
+            "时间": a.last_seen[:16].replace("T", " "), "状态": "已确认" if a.status == "acknowledged" else "待处理",
+        }
+        for a in alerts_for_customer(session, customer_id)
+    ]  # fmt: skip

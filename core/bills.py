@@ -110,3 +110,32 @@ def write_findings(session: Session, run_id: int, findings: list[Finding]) -> No
         )
         for f in findings
     )  # fmt: skip
+
+
+def console_bill_rows(session: Session, customer_id: int, months: int = 6) -> list[dict[str, str]]:
+    """The customer's latest bills for the agent console, each with its latest audit finding (if any)."""
+    bills = list(
+        session.scalars(
+            select(Bill)
+            .where(Bill.customer_id == customer_id)
+            .order_by(Bill.period_start.desc(), Bill.id.desc())
+            .limit(months)
+        )
+    )
+    findings: dict[int, AuditFinding] = {}
+    if bills:
+        for f in session.scalars(
+            select(AuditFinding).where(AuditFinding.bill_id.in_([b.id for b in bills])).order_by(AuditFinding.id)
+        ):
+            findings[f.bill_id or 0] = f  # the latest run's finding wins
+    rows = []
+    for b in bills:
+        kwh = sum(float(x.get("kwh", 0.0)) for x in b.lines if x.get("item") == "energy")
+        found = findings.get(b.id)
+        rows.append(
+            {
+                "账期": f"{b.period_start:%Y-%m}", "电量(kWh)": f"{kwh:,.1f}", "金额(元)": f"{b.total:,.2f}",
+                "稽核": f"{found.reason}：{found.detail}（差额 {found.difference} 元）" if found else "未发现问题",
+            }
+        )  # fmt: skip
+    return rows

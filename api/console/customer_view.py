@@ -1,12 +1,11 @@
 """What the agent sees about the customer: account, a 12-month usage chart, open tickets, and the
-sections other modules will provide.
+sections other modules provide.
 
-EXTENSION POINT: bills with audit findings (billing/audit work) and consumption-anomaly alerts
-(anomaly-detection work) are being built elsewhere. They plug in by registering a provider under
-their key in `SectionProviders` (app.state.customer_sections), e.g.
-`app.state.customer_sections.register("bills", my_provider)`: a function (session, customer_id) →
-list of rows, each a dict of column label → text. Until one is registered the console shows the
-section as not yet connected; nothing is faked.
+Sections are registered under their key in `SectionProviders` (app.state.customer_sections, see
+api/console/wiring.py): a function (session, customer_id) → list of rows, each a dict of column
+label → text. `bills` (recent bills with their audit findings, core.bills) and `anomalies`
+(consumption-anomaly alerts, core.anomaly_alerts) are registered; a section without a provider
+shows as not connected.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from api.console.auth import (
 )
 from api.console.customer_view import customer_view
 from api.handoff import message_json
-from core import agents, handoffs
+from core import agents, anomaly_alerts, handoffs
 from core.agents import Principal
 from core.db import transaction
 from core.errors import Forbidden, NotAuthenticated, PowerDeskError, RateLimited
@@ -192,3 +192,40 @@ async def supervisor_page(request: Request) -> Response:
         return _page(request, "error.html", {**_base(who), "message": "只有班长（supervisor）可以查看此页面。"}, 403)
     numbers = await request.app.state.team_numbers()
     return _page(request, "supervisor.html", {**_base(who), "numbers": numbers})
+
+
+@router.get("/console/alerts", response_class=HTMLResponse)
+async def alerts_page(request: Request, status: str = "open") -> Response:
+    """Consumption-anomaly alerts (customer and regional), newest first, with an acknowledge button."""
+    who = await principal(request)
+    if who is None:
+        return _to_login(request)
+    if status not in ("open", "acknowledged", "all"):
+        status = "open"
+
+    def load() -> list[Any]:
+        with request.app.state.sessions() as session:
+            return anomaly_alerts.list_alerts(session, status=None if status == "all" else status)
+
+    alerts = await run_in_threadpool(load)
+    return _page(request, "alerts.html", {**_base(who), "alerts": alerts, "status": status})
+
+
+@router.post("/console/alerts/{alert_id}/ack")
+async def acknowledge_alert(request: Request, alert_id: int) -> Response:
+    who = await principal(request)
+    form = await request.form()
+    if who is None:
+        return _to_login(request)
+    if not same_origin(request) or not check_form_csrf(who.csrf_token, str(form.get("csrf_token") or "")):
+        raise Forbidden("missing or wrong CSRF token; reload the alerts page and try again")
+
+    def ack() -> None:
+        with transaction(request.app.state.sessions) as session:
+            anomaly_alerts.acknowledge(session, alert_id, who.username)
+
+    try:
+        await run_in_threadpool(ack)
+    except PowerDeskError as exc:
+        return _page(request, "error.html", {**_base(who), "message": str(exc)}, exc.status_code)
+    return RedirectResponse("/console/alerts", status_code=303)

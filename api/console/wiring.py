@@ -23,6 +23,8 @@ from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from api.store import ConversationStore
 from api.texts import Texts
 from core import agents, handoffs
+from core.anomaly_alerts import console_alert_rows
+from core.bills import console_bill_rows
 from core.db import transaction
 from core.errors import PowerDeskError, UpstreamUnavailable
 from core.settings import Settings
@@ -116,7 +118,10 @@ async def start_console(
     app.state.handoffs = service
     app.state.login_limiters = LoginLimiters(user=limiters[0], address=limiters[1], namespace=namespace)
     app.state.console_data = load_console_data(settings.data_dir)
-    app.state.customer_sections = SectionProviders()
+    sections = SectionProviders()
+    sections.register("bills", console_bill_rows)
+    sections.register("anomalies", console_alert_rows)
+    app.state.customer_sections = sections
     app.state.knowledge = KnowledgeProvider(settings, knowledge)
     app.state.team_numbers = team_numbers
     return service

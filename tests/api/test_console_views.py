@@ -13,10 +13,12 @@ from api.app import create_app
 from api.console.canned import load_console_data
 from api.demo_seed import seed_demo
 from core import agents
+from core.anomaly_alerts import raise_alert
 from core.customers import bind
 from core.db import make_engine, make_session_factory, transaction
 from core.errors import DataError
 from core.models import Customer
+from core.models_billing import Bill
 from core.settings import REPO_ROOT, Settings
 from core.tickets import create_ticket
 from knowledge import store
@@ -55,12 +57,14 @@ def _bound_customer(settings: Settings, user: str) -> Customer:
         assert customer is not None
         bind(session, "api", user, customer)
         create_ticket(session, "outage", description="整栋楼停电", customer_id=customer.id)
+        raise_alert(session, f"customer:{customer.id}:theft", "customer", "theft", 0.91,
+                    summary="用电量较同类用户骤降 70%", customer_id=customer.id)  # fmt: skip
         agents.create_agent(session, "li", "李娜", PASSWORD, "supervisor")
     engine.dispose()
     return customer
 
 
-def test_case_page_shows_the_customer_usage_tickets_and_unconnected_sections(
+def test_case_page_shows_the_customer_usage_tickets_bills_and_alerts(
     console: TestClient, api_settings: Settings
 ) -> None:
     customer = _bound_customer(api_settings, "bound-1")
@@ -72,7 +76,11 @@ def test_case_page_shows_the_customer_usage_tickets_and_unconnected_sections(
     assert customer.account_no in page and customer.address in page
     assert page.count("<rect") == 12  # 12 months of usage
     assert "整栋楼停电" in page
-    assert page.count("尚未接入") == 2  # bills/audit and anomaly alerts are extension points
+    assert "尚未接入" not in page  # bills with audit findings and anomaly alerts are connected
+    with make_session_factory(make_engine(api_settings.effective_database_url))() as session:
+        latest = session.query(Bill).filter(Bill.customer_id == customer.id).order_by(Bill.period_start.desc()).first()
+    assert latest is not None and f"{latest.total:,.2f}" in page and f"{latest.period_start:%Y-%m}" in page
+    assert "用电量较同类用户骤降 70%" in page and "待处理" in page
     assert "解释电费" in page and "已解决" in page  # canned replies and resolution codes
     suggestions = console.get(f"/console/api/cases/{handoff_id}/suggestions").json()
     assert suggestions["question"].startswith("阶梯电价") and len(suggestions["hits"]) == 3
@@ -147,3 +155,22 @@ def test_console_data_files_are_validated(tmp_path: Path) -> None:
     (tmp_path / "console" / "canned_replies.yml").write_text("- {id: Bad Id, title: '', text: x}\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"entry 1.*id 'Bad Id'.*title"):
         load_console_data(tmp_path)
+
+
+def test_alert_list_and_acknowledge(console: TestClient, api_settings: Settings) -> None:
+    customer = _bound_customer(api_settings, "bound-alerts")
+    stranger = TestClient(console.app)
+    assert stranger.get("/console/alerts", follow_redirects=False).status_code in (302, 303)
+    csrf = login(console, "wang")
+    page = console.get("/console/alerts").text
+    assert "用电量较同类用户骤降 70%" in page and customer.account_no in page
+    alert_id = int(page.split('data-alert="')[1].split('"')[0])
+    refused = console.post(f"/console/alerts/{alert_id}/ack", data={"csrf_token": "wrong"}, follow_redirects=False)
+    assert refused.status_code == 403
+    done = console.post(f"/console/alerts/{alert_id}/ack", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "没有待处理的告警" in console.get("/console/alerts").text
+    acknowledged = console.get("/console/alerts?status=acknowledged").text
+    assert "已确认（wang）" in acknowledged
+    missing = console.post("/console/alerts/999999/ack", data={"csrf_token": csrf}, follow_redirects=False)
+    assert missing.status_code == 404
