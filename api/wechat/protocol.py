@@ -119,6 +119,10 @@ def parse(xml: bytes | str, encrypted: bool) -> Inbound:
     missing = [f for f in REQUIRED if not isinstance(fields.get(f), str) or not fields[f].strip()]
     if missing:
         raise BadRequest(f"the message lacks {', '.join(missing)}")
+    for name in ("CreateTime", "MsgId"):
+        value = fields.get(name)
+        if value is not None and not (isinstance(value, str) and value.strip().isdigit() and len(value) < 24):
+            raise BadRequest(f"{name} must be a number; got {str(value)[:40]!r}")
     text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
     try:
         message = parse_message(text)
