@@ -117,3 +117,40 @@ def test_the_simulator_signature_matches_wechatpy(env: Env) -> None:
     sim = WeChatSim()
     query, _ = sim.request("<xml/>")
     assert len(query["signature"]) == 40 and time.time() - int(query["timestamp"]) < 5
+
+
+def test_retries_to_another_api_process_are_answered_once(api_settings: Settings) -> None:
+    """Two api instances on one database (as two processes behind a load balancer): one answer in total."""
+    import concurrent.futures
+
+    from tests.api.fake_wechat import SlowBot
+
+    state = FakeWeChatState()
+    with serve(fake_wechat_app(state)) as wechat_url:
+        settings = api_settings.model_copy(
+            update={
+                "wechat_token": TOKEN,
+                "wechat_app_id": APP_ID,
+                "wechat_app_secret": APP_SECRET,
+                "wechat_api_base": wechat_url,
+                "wechat_passive_reply_s": 1.0,
+            }  # fmt: skip
+        )
+        bots = [SlowBot(2.0), SlowBot(2.0)]
+        with serve(create_app(settings, bot=bots[0])) as one, serve(create_app(settings, bot=bots[1])) as two:
+            sim = WeChatSim()
+            xml = fixture("text", openid="o_two", content="slow 两个进程", msg_id=99_000_001)
+
+            def post(url: str) -> str:
+                query, body = sim.request(xml)
+                return httpx.post(f"{url}/wechat", params=query, content=body, timeout=30).text
+
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                answers = list(pool.map(post, [one, two, one, two]))
+            assert answers == ["success"] * 4
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not state.sent:
+                time.sleep(0.05)
+            time.sleep(0.5)
+    assert [m["text"]["content"].split("\n")[0] for m in state.sent] == ["收到：slow 两个进程"]
+    assert len(bots[0].sent) + len(bots[1].sent) == 1
