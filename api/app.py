@@ -20,9 +20,10 @@ from api.conversations import ConversationService
 from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from api.routes import anomaly, health, messages, widget
+from api.routes import anomaly, health, messages, wechat, widget
 from api.store import ConversationStore
 from api.texts import load_texts
+from api.wechat.wiring import start_wechat
 from core.db import make_engine, make_session_factory
 from core.errors import PowerDeskError, RateLimited
 from core.settings import Settings, get_settings
@@ -63,9 +64,12 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
         app.state.conversations = ConversationService(
             store, bot_client, limiter, texts, settings.max_message_chars, handoffs
         )
+        start_wechat(app, settings, sessions)
         try:
             yield
         finally:
+            if app.state.wechat is not None:
+                await app.state.wechat.drain()
             await app.state.bus.stop()
             await app.state.dispatcher.drain()
             await http.aclose()
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
     app.include_router(messages.router)
     app.include_router(widget.router)
     app.include_router(anomaly.router)
+    app.include_router(wechat.router)
     add_console_routes(app)
 
     @app.exception_handler(PowerDeskError)

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.bot_client import BotClient, BotTurn
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
-from api.store import ConversationStore, OutMessage
+from api.store import ConversationStore, OutMessage, StoredMessage
 from api.texts import Texts
 from core.errors import InvalidInput, PowerDeskError, UpstreamUnavailable
 from core.identity import sender_id
@@ -67,6 +67,7 @@ class TurnResult:
     state: str
     replies: list[Reply]
     bot_seconds: float = 0.0  # time spent waiting for Rasa (the rest of the turn is the api's own)
+    inbound_id: int = 0  # the stored customer message (0: none stored, e.g. a rating); replies come after it
 
 
 class ConversationService:
@@ -90,6 +91,9 @@ class ConversationService:
             if rated is not None:  # a rating answered after an agent closed the case
                 return TurnResult(rated[0], "closed", [rated[1]])
         inbound = await run_in_threadpool(self.store.store_inbound, channel, user, text)
+        return replace(await self._route(inbound, channel, user, text), inbound_id=inbound.id)
+
+    async def _route(self, inbound: StoredMessage, channel: str, user: str, text: str) -> TurnResult:
         if inbound.state != "bot":
             # a person is (about to be) involved: the bot stays silent, the console gets the message
             replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]

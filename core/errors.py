@@ -74,3 +74,25 @@ class Conflict(PowerDeskError):
 
     status_code = 409
     code = "conflict"
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+class BadRequest(InvalidInput):
+    """A request that cannot be read at all (undecryptable, not XML, a DOCTYPE, missing fields)."""
+
+    status_code = 400
+    code = "bad_request"
+
+
+class UnsupportedMediaType(InvalidInput):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class ChannelDisabled(PowerDeskError):
+    """A channel whose settings are missing (e.g. WECHAT_TOKEN)."""
+
+    status_code = 503
+    code = "channel_disabled"

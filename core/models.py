@@ -197,4 +197,10 @@ class Rating(Base):
 
 
 # the other modules' tables register themselves on Base.metadata
-from core import models_anomaly, models_billing, models_console, models_recommend  # noqa: E402,F401
+from core import (  # noqa: E402,F401
+    models_anomaly,
+    models_billing,
+    models_console,
+    models_recommend,
+    models_wechat,  # noqa: E402,F401
+)

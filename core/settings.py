@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(default=12.0, gt=0)
     console_login_attempts: int = Field(default=5, gt=0)  # per user name and per address …
     console_login_window_s: float = Field(default=300.0, gt=0)  # … within this window
+    # --- WeChat official account (issue 6); /wechat is disabled while WECHAT_TOKEN is empty ---
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_encoding_aes_key: str = ""  # set: safe (AES) mode
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_passive_reply_s: float = Field(default=4.0, gt=0, lt=5)  # slower answers go out as pushes
+    wechat_push_attempts: int = Field(default=4, gt=0)  # customer-service API attempts, with back-off
 
     @field_validator("knowledge_min_score", mode="before")
     @classmethod

@@ -1,0 +1,83 @@
+"""The WeChat inbox in the database: claim a message once (across processes), record its outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import transaction
+from core.models import Message
+from core.models_wechat import WeChatInbound
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def claim(sessions: sessionmaker[Session], dedup_key: str, openid: str, msg_type: str) -> bool:
+    """True for the first delivery of `dedup_key` anywhere; False for WeChat's retries (counted)."""
+    try:
+        with transaction(sessions) as session:
+            session.add(WeChatInbound(dedup_key=dedup_key[:200], openid=openid[:128], msg_type=msg_type[:40]))
+        return True
+    except IntegrityError:
+        with transaction(sessions) as session:
+            session.execute(
+                update(WeChatInbound)
+                .where(WeChatInbound.dedup_key == dedup_key[:200])
+                .values(retries=WeChatInbound.retries + 1)
+            )
+        return False
+
+
+def finish(
+    sessions: sessionmaker[Session],
+    dedup_key: str,
+    status: str,
+    conversation_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    with transaction(sessions) as session:
+        values: dict[str, object] = {"status": status, "finished_at": _now()}
+        if conversation_id is not None:
+            values["conversation_id"] = conversation_id
+        if error is not None:
+            values["error"] = error[:2000]
+        session.execute(update(WeChatInbound).where(WeChatInbound.dedup_key == dedup_key[:200]).values(**values))
+
+
+def get(sessions: sessionmaker[Session], dedup_key: str) -> WeChatInbound | None:
+    with sessions() as session:
+        return session.scalar(select(WeChatInbound).where(WeChatInbound.dedup_key == dedup_key[:200]))
+
+
+def mark_outbound(sessions: sessionmaker[Session], ids: list[int], status: str, error: str | None = None) -> None:
+    """Delivery outcome of stored replies: `delivered`, or `failed` with the reason in the payload (the
+    console's transcript shows failed messages, so an agent sees what never reached the customer)."""
+    if not ids:
+        return
+    with transaction(sessions) as session:
+        for message in session.scalars(select(Message).where(Message.id.in_(ids))):
+            message.status = status
+            if error is not None:
+                message.payload = {**(message.payload or {}), "delivery_error": error[:500]}
+
+
+def undelivered_replies(sessions: sessionmaker[Session], conversation_id: int, after_id: int) -> list[int]:
+    """Ids of the replies stored in a conversation after message `after_id` and not delivered yet."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Message.id)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "out",
+                    Message.status == "stored",
+                    Message.id > after_id,
+                )
+                .order_by(Message.id)
+            )
+        )
