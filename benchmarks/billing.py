@@ -177,7 +177,7 @@ def audit_partition(index: int, bills: int, tariff_dir: str) -> dict[str, Any]:
 def dask_audit(total_bills: int, partition_bills: int) -> dict[str, Any]:
     from dask.distributed import Client, LocalCluster, as_completed
 
-    parts = max(1, total_bills // partition_bills)
+    parts = max(1, -(-total_bills // partition_bills))  # enough partitions for at least total_bills
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                            memory_limit="6GiB")  # fmt: skip
     client = Client(cluster)
@@ -211,7 +211,9 @@ def main() -> None:
     parser.add_argument("--partition-bills", type=int, default=120_000)
     args = parser.parse_args()
     book = load_tariff_book(TARIFFS)
-    results: dict[str, Any] = {"machine": "2 cores", "date": dt.date.today().isoformat()}
+    # sections not run this time (e.g. --audit-bills 0) keep their last results
+    results: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    results |= {"machine": "2 cores", "date": dt.date.today().isoformat()}
     results["residential"] = {"bills": args.residential, **residential(args.residential, book)}
     print("residential", results["residential"], file=sys.stderr, flush=True)
     results["commercial_intervals"] = {"bills": args.ci, **commercial_from_intervals(args.ci, book)}
@@ -221,7 +223,8 @@ def main() -> None:
     if args.audit_bills:
         results["dask_audit"] = dask_audit(args.audit_bills, args.partition_bills)
         print("audit", results["dask_audit"], file=sys.stderr, flush=True)
-    results["driver_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.audit_bills:
+        results["driver_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2, ensure_ascii=False))

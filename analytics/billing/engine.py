@@ -125,26 +125,53 @@ def power_factor(active: F64, reactive: F64) -> F64:
     return np.where(np.isnan(reactive), np.nan, round_half_up(raw, 2))
 
 
+CHUNK = 65_536  # rows priced together: large enough for numpy, small enough for the CPU caches
+
+
 def compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64]) -> BillAmounts:
     """Price a batch. The caller has validated the inputs (non-negative, fields the category needs)."""
+    n = len(x)
+    if n <= CHUNK:
+        return _compute(tariff, x, pf_tables)
+    parts = [_compute(tariff, _rows(x, slice(i, i + CHUNK)), pf_tables) for i in range(0, n, CHUNK)]
+    first = parts[0]
+    return BillAmounts(
+        tariff,
+        *(np.concatenate([getattr(p, name) for p in parts]) if name not in ("energy_price", "basic_price")
+          else getattr(first, name)
+          for name in ("energy_kwh", "energy_price", "energy_amount", "basic_quantity", "basic_price", "basic_amount",
+                       "power_factor", "pf_percent", "pf_amount", "funds_kwh", "funds_amount", "total")),
+    )  # fmt: skip
+
+
+def _rows(x: BillInputs, rows: slice) -> BillInputs:
+    return BillInputs(*(getattr(x, f)[rows] for f in ("energy", "year_to_date", "reactive", "pf_standard",
+                                                      "capacity_kva", "contract_demand_kw", "max_demand_kw",
+                                                      "tier_fraction")))  # fmt: skip
+
+
+def _compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64]) -> BillAmounts:
     n = len(x)
     prices = tariff.prices
     tiers = prices.shape[0]
     used = list(tariff.used_periods)
-    period_energy = np.zeros((n, len(PERIODS)))
-    period_energy[:, used] = x.energy[:, used]
-    total = period_energy.sum(axis=1)
-
-    energy_kwh = np.zeros((n, tiers, len(PERIODS)))
+    used_energy = x.energy[:, used]  # only the periods this tariff has: one column for flat tariffs
+    total = used_energy.sum(axis=1)
     if tariff.tiered:
         parts = split_tiers(total, x.year_to_date, tariff.tier_bounds, x.tier_fraction)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shares = np.where(total[:, None] > 0, period_energy / total[:, None], 0.0)
-        energy_kwh = parts[:, :, None] * shares[:, None, :]
+        if len(used) == 1:
+            used_kwh = parts[:, :, None]
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares = np.where(total[:, None] > 0, used_energy / total[:, None], 0.0)
+            used_kwh = parts[:, :, None] * shares[:, None, :]
     else:
-        energy_kwh[:, 0, :] = period_energy
-    safe_prices = np.nan_to_num(prices)
-    energy_amount = round_half_up(energy_kwh * safe_prices[None])
+        used_kwh = used_energy[:, None, :]
+    used_amount = round_half_up(used_kwh * np.nan_to_num(prices[:, used])[None])
+    energy_kwh = np.zeros((n, tiers, len(PERIODS)))
+    energy_amount = np.zeros((n, tiers, len(PERIODS)))
+    energy_kwh[:, :, used] = used_kwh
+    energy_amount[:, :, used] = used_amount
 
     basic_quantity = np.zeros((n, 2))
     basic_price = np.zeros(2)
@@ -172,7 +199,7 @@ def compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64]) 
             rows = adjusted & (x.pf_standard == standard)
             table = pf_tables[round(float(standard), 2)]
             pf_percent[rows] = table[np.rint(pf[rows] * 100).astype(int)]
-    base = energy_amount.sum(axis=(1, 2)) + basic_amount.sum(axis=1)
+    base = used_amount.sum(axis=(1, 2)) + basic_amount.sum(axis=1)
     pf_amount = np.where(adjusted, round_half_up(base * pf_percent / 100.0), 0.0)
 
     funds_kwh = total if tariff.funds_per_kwh else np.zeros(n)
