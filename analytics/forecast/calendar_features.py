@@ -29,6 +29,14 @@ def day_types(days: pd.DatetimeIndex, calendar: Calendar = "cn") -> np.ndarray:
     return types
 
 
+def statutory_days(days: pd.DatetimeIndex) -> np.ndarray:
+    """1 on the statutory festival days themselves (元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆), 0 on bridge days off
+    created by 调休 and on "observed" days: in industrial regions load dips on the former far more."""
+    cn = holidays.CN(years=sorted({d.year for d in days}))
+    festival = {d for d, name in cn.items() if "Day off" not in name and "(observed)" not in name}
+    return np.array([int(d.date() in festival) for d in days])
+
+
 def spring_festival_offsets(days: pd.DatetimeIndex) -> np.ndarray:
     """Days from the nearest lunar new year (Chinese New Year's day), clipped to ±_SF_REACH."""
     years = sorted({d.year for d in days} | {days[0].year - 1, days[-1].year + 1})
@@ -69,6 +77,7 @@ def calendar_frame(days: pd.DatetimeIndex, calendar: Calendar = "cn") -> pd.Data
     )
     run = _holiday_run_position(holiday)
     frame["holiday_pos"] = run
+    frame["statutory"] = statutory_days(padded) if calendar == "cn" else 0
     frame["sf_offset"] = spring_festival_offsets(padded) if calendar == "cn" else _SF_REACH
     return frame.reindex(days)
 

@@ -18,11 +18,13 @@ from analytics.forecast.contract import WEATHER_COLUMNS, LoadData, WeatherData
 LEVEL_DAYS = 7
 DAY_FEATURES = (
     "day_type", "prev_type", "next_type", "dow", "doy", "adjusted_workday", "days_since_holiday",
-    "days_to_holiday", "holiday_pos", "sf_offset",
+    "days_to_holiday", "holiday_pos", "statutory", "sf_offset",
 )  # fmt: skip
 WEATHER_FEATURES = (*WEATHER_COLUMNS, "tmax_d1", "tmean_d1", "tmax_delta", "tmean_3d", "tmean_vs_7d")
-LOAD_DAY_FEATURES = ("mean_d1", "max_d1", "min_d1", "mean_d7", "trend_7", "same_type_mean")
-INTERVAL_FEATURES = ("tod", "lag1", "lag2", "lag7", "lag14", "mean7", "same_type", "same_type_shape", "lag1_shape")
+LOAD_DAY_FEATURES = ("mean_d1", "max_d1", "min_d1", "mean_d7", "trend_7", "same_type_mean", "same_kind_mean")
+INTERVAL_FEATURES = (
+    "tod", "lag1", "lag2", "lag7", "lag14", "mean7", "same_type", "same_type_shape", "lag1_shape", "same_kind",
+)  # fmt: skip
 
 
 @dataclass
@@ -103,6 +105,13 @@ def _build(
         same = np.where((same_pos >= 0)[:, None], values[safe] / level[:, None], np.nan)
         same_shape = np.where((same_pos >= 0)[:, None], shape[safe], np.nan)
         same_mean = np.where(same_pos >= 0, own_level[safe] / level, np.nan)
+        # the latest day of the same kind (holiday day 1 / 2 / 3+, 调休 workday, weekend, workday) relative to
+        # the level before it: how deep the last such day dipped, however long ago it was
+        kind_pos = _last_same_kind(_kinds(cal), complete)
+        kind_safe = np.clip(kind_pos, 0, None)
+        found = kind_pos >= 0
+        kind = np.where(found[:, None], values[kind_safe] / level[kind_safe][:, None], np.nan)
+        kind_mean = np.where(found, own_level[kind_safe] / level[kind_safe], np.nan)
         lag1_shape = _shift(shape, 1)
         load_day = np.column_stack(
             [
@@ -112,15 +121,36 @@ def _build(
                 _shift(daily_mean, 7) / level,
                 level / _shift(level, 7),
                 same_mean,
+                kind_mean,
             ]
         )
     n = len(days)
     tod = np.broadcast_to(np.arange(k) / k, (n, k))
-    per_interval = np.stack([tod, lag[1], lag[2], lag[7], lag[14], mean7, same, same_shape, lag1_shape], axis=2)
+    per_interval = np.stack([tod, lag[1], lag[2], lag[7], lag[14], mean7, same, same_shape, lag1_shape, kind], axis=2)
     per_day = np.column_stack([cal[list(DAY_FEATURES)].to_numpy(dtype=float), weather_block, load_day])
     x = np.concatenate([np.broadcast_to(per_day[:, None, :], (n, k, per_day.shape[1])), per_interval], axis=2)
     names = [*DAY_FEATURES, *WEATHER_FEATURES, *LOAD_DAY_FEATURES, *INTERVAL_FEATURES]
     return FeatureSet(days, x.astype(np.float32), ratio, level, names, types, wx)
+
+
+def _kinds(cal: pd.DataFrame) -> np.ndarray:
+    """0 workday, 1 weekend, 2 调休 workday, 3 / 4 first / later statutory festival day, 5 other day off."""
+    types = cal["day_type"].to_numpy()
+    kinds = np.where(types == 1, 1, 0)
+    kinds = np.where(cal["adjusted_workday"].to_numpy() == 1, 2, kinds)
+    statutory = cal["statutory"].to_numpy() == 1
+    first = statutory & ~np.roll(statutory, 1)
+    return np.where(types == 2, np.where(statutory, np.where(first, 3, 4), 5), kinds)
+
+
+def _last_same_kind(kinds: np.ndarray, complete: np.ndarray) -> np.ndarray:
+    out = np.full(kinds.size, -1)
+    last: dict[int, int] = {}
+    for pos in range(kinds.size):
+        out[pos] = last.get(int(kinds[pos]), -1)
+        if complete[pos]:
+            last[int(kinds[pos])] = pos
+    return out
 
 
 def _last_same_class(rest: np.ndarray, complete: np.ndarray) -> np.ndarray:
