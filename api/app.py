@@ -15,10 +15,11 @@ from fastapi.templating import Jinja2Templates
 
 from api.bot_client import BotClient, RasaClient
 from api.conversations import ConversationService
+from api.forecast_service import ForecastService
 from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from api.routes import health, messages, widget
+from api.routes import forecast, health, messages, widget
 from api.store import ConversationStore
 from api.texts import load_texts
 from core.db import make_engine, make_session_factory
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
         app.state.texts = texts
         app.state.store = store
         app.state.hub = Hub()
+        app.state.forecast = ForecastService(settings)
         app.state.conversations = ConversationService(store, bot_client, limiter, texts, settings.max_message_chars)
         try:
             yield
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None) -
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(widget.router)
+    app.include_router(forecast.router)
 
     @app.exception_handler(PowerDeskError)
     async def _powerdesk_error(_: Request, exc: PowerDeskError) -> JSONResponse:

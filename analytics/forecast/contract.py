@@ -18,7 +18,16 @@ WEATHER_COLUMNS = ("tmax", "tmin", "tmean", "humidity", "rain")
 MAX_GAP_HOURS = 4.0  # runs of missing intervals up to this long are interpolated; longer ones drop the day
 SPIKE_FACTOR = 2.0  # a point this many times off both of its (mutually consistent) neighbours is a spike
 ABSURD_FACTOR = 10.0  # a value above this × the series median (or below median / this) is absurd
-MIN_DAYS = 28  # fewer usable days than this cannot be forecast
+MIN_DAYS = 28
+STEPS = (
+    5,
+    10,
+    15,
+    20,
+    30,
+    60,
+    120,
+)  # resolutions understood (minutes)  # fewer usable days than this cannot be forecast
 TEMP_RANGE = (-60.0, 50.0)  # °C; outside is a recording error
 TEMP_JUMP = 20.0  # °C away from the 15-day rolling median is a recording error
 
@@ -137,7 +146,10 @@ def long_to_matrix(
         diffs = stamps.diff().dropna().dt.total_seconds() / 60
         if diffs.empty:
             raise InvalidInput("the load file has a single timestamp; at least 28 days of intervals are needed")
-        step_minutes = int(round(float(diffs.mode().iloc[0])))
+        typical = float(diffs.mode().iloc[0])
+        step_minutes = min(STEPS, key=lambda s: abs(s - typical))
+        if abs(step_minutes - typical) > 0.1 * step_minutes:
+            raise InvalidInput(f"the load's typical spacing is {typical:g} minutes; use one of {STEPS} minutes")
     if step_minutes <= 0 or 1440 % step_minutes:
         raise InvalidInput(
             f"the load resolution of {step_minutes} minutes does not divide a day; use 15, 30 or 60 minutes"

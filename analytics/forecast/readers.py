@@ -295,3 +295,19 @@ def slice_days(data: LoadData, start: dt.date | None, end: dt.date | None) -> Lo
     if end:
         keep &= data.days <= pd.Timestamp(end)
     return LoadData(data.days[keep], data.values[keep], data.series_id, data.issues, data.flagged)
+
+
+def read_actuals(path: Path | str) -> tuple[list[dt.datetime], list[float]]:
+    """Measured intervals: CSV timestamp,load (the long load layout, one day or less)."""
+    frame = _read_csv(Path(path))
+    lower = {c.lower(): c for c in frame.columns}
+    time_column = next((lower[n] for n in _TIME_NAMES if n in lower), None)
+    load_column = next((lower[n] for n in _LOAD_NAMES if n in lower), None)
+    if time_column is None or load_column is None:
+        raise InvalidInput(f"the actuals file needs columns timestamp, load; it has {list(frame.columns)[:6]}")
+    stamps = pd.to_datetime(frame[time_column].astype(str).str.strip(), errors="coerce", format="mixed")
+    values = pd.to_numeric(frame[load_column], errors="coerce")
+    bad = stamps.isna()
+    if bad.any():
+        raise InvalidInput(f"actuals rows {list(np.flatnonzero(bad)[:5] + 2)}: timestamp not understood")
+    return [s.to_pydatetime() for s in stamps], [float(v) for v in values]
