@@ -104,7 +104,8 @@ def backtest(
     values = load.values
     last = load.days[-1].date()
     end = min(end or last, last)
-    start = start or (pd.Timestamp(end) - pd.Timedelta(days=364)).date()
+    if start is None:  # a year, or as much as the history allows
+        start = max((pd.Timestamp(end) - pd.Timedelta(days=364)).date(), load.days[0].date() + dt.timedelta(days=35))
     first_pos = int(np.searchsorted(load.days, pd.Timestamp(start)))
     end_pos = int(np.searchsorted(load.days, pd.Timestamp(end), side="right"))
     if first_pos < 35 or first_pos >= end_pos:
