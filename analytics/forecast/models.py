@@ -8,16 +8,18 @@ to the end of day pos-1 (and the weather of day pos). Quantile models also retur
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
 
-from analytics.forecast.features import DAY_FEATURES, WEATHER_FEATURES, FeatureSet
+from analytics.forecast.features import DAY_FEATURES, INTERVAL_FEATURES, WEATHER_FEATURES, FeatureSet
 from core.errors import InvalidInput
 
 MIN_TRAIN_DAYS = 28
+Job = tuple[str, dict[str, Any], tuple[np.ndarray, np.ndarray, np.ndarray], int]  # name, params, data, rounds
 # the reference model's features: calendar, weather and plain load lags in load units (no level normalisation)
 REFERENCE_FEATURES = (
     *DAY_FEATURES,
@@ -78,6 +80,8 @@ class LightGBMParams:
     quantile_refit_every: int = 4  # quantile boosters refit every n-th fit (the band is recalibrated daily anyway)
     rows_per_day: int = 48  # intervals sampled per training day (alternating offsets cover them all)
     max_bin: int = 63
+    two_stage: bool = True  # average the direct model with daily-mean × intraday-shape models
+    workers: int = 2  # boosters trained side by side
     max_train_days: int = 1100
     half_life_days: float = 365.0  # recent days weigh more
     threads: int = 1  # OpenMP spinning on a shared 2-core machine makes 2 threads slower than 1
@@ -132,18 +136,56 @@ class LightGBMForecaster:
             "bagging_fraction": p.subsample, "bagging_freq": 1, "feature_fraction": p.colsample_bytree,
             "num_threads": p.threads, "seed": p.seed, "verbose": -1, "deterministic": True, "force_row_wise": True,
         }  # fmt: skip
-        data = lgb.Dataset(
-            x, y, weight=weight, feature_name=self._names(), free_raw_data=False, params={"max_bin": p.max_bin}
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._models["p50"] = lgb.train({**base, "objective": "l2"}, data, p.n_estimators)
-            if self.quantiles and (self.fits % p.quantile_refit_every == 0 or "lo" not in self._models):
-                for key, alpha in (("lo", 0.1), ("hi", 0.9)):
-                    params = {**base, "objective": "quantile", "alpha": alpha, "learning_rate": 0.1}
-                    self._models[key] = lgb.train(params, data, p.quantile_estimators)
+        names = self._names()
+        jobs: list[Job] = [("p50", {**base, "objective": "l2"}, (x, y, weight), p.n_estimators)]
+        if self.normalised and p.two_stage:
+            jobs += self._two_stage_jobs(usable, pos, base, x, y, weight, picks)
+        if self.quantiles and (self.fits % p.quantile_refit_every == 0 or "lo" not in self._models):
+            for key, alpha in (("lo", 0.1), ("hi", 0.9)):
+                params = {**base, "objective": "quantile", "alpha": alpha, "learning_rate": 0.1}
+                jobs.append((key, params, (x, y, weight), p.quantile_estimators))
+
+        def train(job: Job) -> lgb.Booster:
+            _, params, (jx, jy, jw), rounds = job
+            data = lgb.Dataset(jx, jy, weight=jw, params={"max_bin": p.max_bin})
+            if jx.shape[1] == len(names):
+                data.feature_name = names
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return lgb.train(params, data, rounds)
+
+        # LightGBM releases the GIL: the boosters train side by side, one thread each
+        with ThreadPoolExecutor(max_workers=max(1, p.workers)) as pool:
+            for job, booster in zip(jobs, pool.map(train, jobs), strict=True):
+                self._models[job[0]] = booster
         self.fitted_at = pos
         self.fits += 1
+
+    def _day_columns(self) -> np.ndarray:
+        return np.array([i for i, n in enumerate(self.features.names) if n not in INTERVAL_FEATURES])
+
+    def _two_stage_jobs(
+        self,
+        usable: np.ndarray,
+        pos: int,
+        base: dict[str, Any],
+        x: np.ndarray,
+        y: np.ndarray,
+        weight: np.ndarray,
+        picks: list[tuple[int, np.ndarray]],
+    ) -> list[Job]:
+        """A daily-mean model (one row per day) and an intraday-shape model; their product is averaged with p50."""
+        fs, p = self.features, self.params
+        daily = np.nanmean(fs.y[usable], axis=1)
+        day_x = fs.x[usable, 0][:, self._day_columns()].astype(np.float64)
+        day_w = 0.5 ** ((pos - usable) / p.half_life_days)
+        day_params = {**base, "min_data_in_leaf": 5, "num_leaves": 15, "learning_rate": 0.05, "objective": "l2"}
+        means = {int(d): m for d, m in zip(usable, daily, strict=True)}
+        shape_y = y / np.concatenate([np.full(cols.size, means[int(d)]) for d, cols in picks])
+        return [
+            ("shape", {**base, "objective": "l2"}, (x, shape_y, weight), p.n_estimators),
+            ("daily", day_params, (day_x, daily, day_w), 400),
+        ]
 
     def predict(self, pos: int) -> RawForecast:
         if self.needs_fit(pos):
@@ -154,10 +196,19 @@ class LightGBMForecaster:
             raise InvalidInput(f"no load in the week before {fs.days[pos].date()}; cannot anchor the forecast")
         x = self._design(pos, np.arange(fs.x.shape[1]))
         scale = level if self.normalised else 1.0
+        two_stage = None
+        if "daily" in self._models:
+            day_x = self.features.x[pos, :1][:, self._day_columns()]
+            daily = np.asarray(self._models["daily"].predict(day_x, num_threads=self.params.threads))
+            shape = np.asarray(self._models["shape"].predict(x, num_threads=self.params.threads))
+            two_stage = daily[0] * shape * level
         out = {
             key: np.asarray(model.predict(x, num_threads=self.params.threads)) * scale
             for key, model in self._models.items()
+            if key in ("p50", "lo", "hi")
         }
+        if two_stage is not None:
+            out["p50"] = 0.5 * (out["p50"] + two_stage)
         return RawForecast(out["p50"], out.get("lo"), out.get("hi"))
 
     def _names(self) -> list[str]:
