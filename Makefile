@@ -60,6 +60,7 @@ lint: setup ## ruff (lint + format check) and mypy
 bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/chat.py
 	$(VENV)/bin/python benchmarks/knowledge.py
+	$(VENV)/bin/python benchmarks/forecast.py
 
 nlu-eval: train ## intent/entity accuracy on the held-out set bot/tests/nlu_holdout.yml (never trained on)
 	cd bot && ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu tests/nlu_holdout.yml \

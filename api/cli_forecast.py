@@ -129,7 +129,7 @@ def backtest_cmd(
             name + (" (best)" if name == result.best else ""), f"{m['mape']:.2f}", f"{m['smape']:.2f}", f"{m['rmse']:.1f}",
             f"{m['pinball']:.1f}", f"{m['coverage']:.3f}", f"{m['peak_mape']:.2f}",
         )  # fmt: skip
-    Console().print(table)
+    Console(width=max(110, Console().width)).print(table)
     err.print(f"note: {result.note}. {result.fits} model fits in {result.seconds:.1f} s.")
 
 
