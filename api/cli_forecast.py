@@ -90,7 +90,10 @@ def backtest_cmd(
     ] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="last scored day (default: the last load day)")] = None,
     models: Annotated[
-        str | None, typer.Option(help="comma-separated subset of naive_d1,naive_d7,lgbm_reference,lgbm_once,lgbm")
+        str | None,
+        typer.Option(
+            help="comma-separated subset of naive_d1,naive_d7,lgbm_reference,lgbm_once,lgbm (default: all) or mlp (torch)"
+        ),
     ] = None,
     retrain_every: Annotated[int, typer.Option(min=1, max=365, help="days between refits of the rolling model")] = 7,
     series: SeriesOpt = None,
