@@ -47,6 +47,19 @@ _WEATHER_ALIASES = {
 _TEMPERATURE_KEYS = ("tmax", "tmin", "tmean")
 
 
+def _key(name: str) -> str:
+    """A column name reduced for matching: lower case, units in brackets and separators dropped."""
+    return re.sub(r"[\s_\-]|\(.*?\)|（.*?）|\[.*?\]", "", str(name).lower())
+
+
+def _columns(frame: pd.DataFrame, exclude: list[str] | None = None) -> dict[str, str]:
+    return {_key(c): c for c in frame.columns if c not in (exclude or [])}
+
+
+def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((columns[_key(n)] for n in names if _key(n) in columns), None)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
@@ -88,14 +101,13 @@ def _interval_columns(columns: list[str]) -> tuple[list[str], list[int]] | None:
 
 
 def _dates(frame: pd.DataFrame, exclude: list[str]) -> tuple[pd.Series, list[str]]:
-    lower = {c.lower(): c for c in frame.columns if c not in exclude}
+    lower = _columns(frame, exclude)
     if {"year", "month", "day"} <= lower.keys():
         parts = frame[[lower["year"], lower["month"], lower["day"]]].set_axis(["year", "month", "day"], axis=1)
         return pd.to_datetime(parts, errors="coerce"), [lower["year"], lower["month"], lower["day"]]
     rest = [c for c in frame.columns if c not in exclude]
-    candidates = (
-        [lower[n] for n in _DATE_NAMES if n in lower] + [c for c in rest if c.lower().startswith("unnamed")] + rest[:1]
-    )
+    named = [lower[_key(n)] for n in _DATE_NAMES if n and _key(n) in lower]
+    candidates = named + [c for c in rest if c.lower().startswith("unnamed") or not c.strip()] + rest[:1]
     for column in dict.fromkeys(candidates):
         parsed = _parse_dates(frame[column])
         if parsed.notna().mean() > 0.9:
@@ -114,7 +126,7 @@ def _parse_dates(column: pd.Series) -> pd.Series:
 
 
 def _pick_series(frame: pd.DataFrame, series: str | None) -> tuple[pd.DataFrame, str, str | None]:
-    id_column = next((c for c in frame.columns if c.lower() in _ID_NAMES), None)
+    id_column = _find(_columns(frame), _ID_NAMES)
     if id_column is None:
         if series is not None:
             raise InvalidInput(f"--series {series} given but the file has no series id column ({', '.join(_ID_NAMES)})")
@@ -171,13 +183,13 @@ def _wide_load(frame: pd.DataFrame, wide: tuple[list[str], list[int]], exclude: 
     issues = [f"wide daily format, {len(names)} intervals of {1440 // len(names)} min"]
     if bad_dates:
         issues.append(f"{bad_dates} rows with an unreadable date were skipped")
-    return LoadData(days, matrix, series_id, issues, flagged.drop(columns=[], errors="ignore"))
+    return LoadData(days, matrix, series_id, issues, flagged)
 
 
 def _long_load(frame: pd.DataFrame, exclude: list[str], series_id: str) -> LoadData:
-    lower = {c.lower(): c for c in frame.columns if c not in exclude}
-    time_column = next((lower[n] for n in _TIME_NAMES if n in lower), None)
-    load_column = next((lower[n] for n in _LOAD_NAMES if n in lower), None)
+    lower = _columns(frame, exclude)
+    time_column = _find(lower, _TIME_NAMES)
+    load_column = _find(lower, _LOAD_NAMES)
     if time_column is None or load_column is None:
         raise InvalidInput(
             f"cannot read the load file: columns {list(frame.columns)[:8]}. Expected long format "
@@ -194,7 +206,7 @@ def _long_load(frame: pd.DataFrame, exclude: list[str], series_id: str) -> LoadD
 def read_weather(path: Path | str, days: pd.DatetimeIndex | None = None) -> WeatherData:
     """Daily weather (tmax, tmin, tmean, humidity, rain), cleaned; `days` = the load days it must cover."""
     frame = _read_csv(Path(path))
-    id_column = next((c for c in frame.columns if c.lower() in _ID_NAMES), None)
+    id_column = _find(_columns(frame), _ID_NAMES)
     exclude = [id_column] if id_column else []
     wide = _interval_columns([c for c in frame.columns if c not in exclude])
     issues: list[str] = []
@@ -207,11 +219,9 @@ def read_weather(path: Path | str, days: pd.DatetimeIndex | None = None) -> Weat
         stations = frame[id_column].nunique() if id_column else 1
         issues.append(f"hourly temperatures of {stations} station(s) averaged, then daily max / min / mean")
     else:
-        lower = {c.lower(): c for c in frame.columns}
-        time_column = next((lower[n] for n in _TIME_NAMES if n in lower), None)
-        mapped = {
-            key: next((lower[a] for a in aliases if a in lower), None) for key, aliases in _WEATHER_ALIASES.items()
-        }
+        lower = _columns(frame)
+        time_column = _find(lower, _TIME_NAMES)
+        mapped = {key: _find(lower, aliases) for key, aliases in _WEATHER_ALIASES.items()}
         found = {k: v for k, v in mapped.items() if v is not None}
         if not found:
             raise InvalidInput(
@@ -265,7 +275,7 @@ def _to_celsius(daily: pd.DataFrame, issues: list[str]) -> pd.DataFrame:
 def read_events(path: Path | str) -> list[Event]:
     """Events file: date, name[, effect] — effect is the expected relative change (e.g. -0.2) or a % ('-20%')."""
     frame = _read_csv(Path(path))
-    lower = {c.lower(): c for c in frame.columns}
+    lower = _columns(frame)
     if "date" not in lower or "name" not in lower:
         raise InvalidInput(f"the events file needs columns date, name[, effect]; it has {list(frame.columns)}")
     dates = _parse_dates(frame[lower["date"]])
@@ -300,9 +310,9 @@ def slice_days(data: LoadData, start: dt.date | None, end: dt.date | None) -> Lo
 def read_actuals(path: Path | str) -> tuple[list[dt.datetime], list[float]]:
     """Measured intervals: CSV timestamp,load (the long load layout, one day or less)."""
     frame = _read_csv(Path(path))
-    lower = {c.lower(): c for c in frame.columns}
-    time_column = next((lower[n] for n in _TIME_NAMES if n in lower), None)
-    load_column = next((lower[n] for n in _LOAD_NAMES if n in lower), None)
+    lower = _columns(frame)
+    time_column = _find(lower, _TIME_NAMES)
+    load_column = _find(lower, _LOAD_NAMES)
     if time_column is None or load_column is None:
         raise InvalidInput(f"the actuals file needs columns timestamp, load; it has {list(frame.columns)[:6]}")
     stamps = pd.to_datetime(frame[time_column].astype(str).str.strip(), errors="coerce", format="mixed")

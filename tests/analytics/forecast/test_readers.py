@@ -172,3 +172,14 @@ def test_actuals_file(tmp_path: Path) -> None:
     assert stamps[0].hour == 0 and values == [5.0]
     with pytest.raises(InvalidInput, match="timestamp not understood"):
         read_actuals(write(tmp_path, "b.csv", pd.DataFrame({"timestamp": ["soon"], "load": [5.0]})))
+
+
+def test_column_names_with_units_and_spacing_are_matched(tmp_path: Path) -> None:
+    days = pd.date_range("2014-07-01", periods=5)
+    frame = pd.DataFrame(
+        {"日期": days.strftime("%Y-%m-%d"), "最高温度(℃)": 30.0, "Lowest Temperature [°C]": 22.0, "Rain_fall (mm)": 1.0}
+    )
+    weather = read_weather(write(tmp_path, "w.csv", frame))
+    assert set(weather.frame.columns) >= {"tmax", "tmin", "tmean", "rain"} and weather.frame["tmean"].iloc[0] == 26.0
+    long = synthetic_long(days=30).rename(columns={"timestamp": "Date Time", "load": "负荷(MW)"})
+    assert read_load(write(tmp_path, "l.csv", long)).values.shape == (30, 24)
