@@ -101,6 +101,9 @@ def main() -> None:
         "--gefcom", type=Path, help="folder with GEFCom2012 Load_history.csv and temperature_history.csv"
     )
     parser.add_argument("--zones", default="1,2,3,4,5")
+    parser.add_argument(
+        "--single-only", action="store_true", help="re-measure only the single forecast (keeps the rest)"
+    )
     args = parser.parse_args()
     load_path = args.load or SHARED / "area1_load.csv"
     weather_path = args.weather or SHARED / "area1_weather.csv"
@@ -123,6 +126,14 @@ def main() -> None:
         "data": str(load_path.name),
         "note": note,
     }
+    if args.single_only and RESULTS.exists():
+        results = json.loads(RESULTS.read_text(encoding="utf-8"))
+        results["single"] = single_forecast(load_path, weather_path, 11500.0)
+        results["single"]["measured"] = dt.datetime.now().isoformat(timespec="seconds")
+        results["single"]["load_average_before"] = os.getloadavg()[0]
+        RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(json.dumps(results["single"], indent=1))
+        return
     print(f"backtest {load_path.name} {start} … {end} (every model) …", flush=True)
     results["backtest"] = timed_backtest(load_path, weather_path, start, end)
     results["load_average_after_backtest"] = os.getloadavg()[0]

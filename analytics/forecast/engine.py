@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,11 +84,14 @@ class ForecastEngine:
         self.pos = len(self.features.days) - 1
         calibration = LightGBMForecaster(self.features, "calibration", once=True, params=self.params)
         start = max(self.pos - self.calibration_days, 36)
+        self.model = LightGBMForecaster(self.features, "lgbm", once=True, params=self.params)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the two fits only read the features: side by side
+            fits = [pool.submit(calibration.fit, start), pool.submit(self.model.fit, self.pos)]
+            for future in fits:
+                future.result()
         self.calibrator = Calibrator()
         for pos in range(start, min(self.pos, len(history.days))):
             self.calibrator.update(calibration.predict(pos), history.values[pos])
-        self.model = LightGBMForecaster(self.features, "lgbm", once=True, params=self.params)
-        self.model.fit(self.pos)
         self.fit_seconds = time.perf_counter() - t0
         return day
 
