@@ -82,6 +82,7 @@ class LightGBMParams:
     max_bin: int = 63
     two_stage: bool = True  # average the direct model with daily-mean × intraday-shape models
     workers: int = 2  # boosters trained side by side
+    raw_member: bool = True  # also average a member in load units (the reference's formulation, refit weekly)
     max_train_days: int = 1100
     half_life_days: float = 365.0  # recent days weigh more
     threads: int = 1  # OpenMP spinning on a shared 2-core machine makes 2 threads slower than 1
@@ -140,6 +141,10 @@ class LightGBMForecaster:
         jobs: list[Job] = [("p50", {**base, "objective": "l2"}, (x, y, weight), p.n_estimators)]
         if self.normalised and p.two_stage:
             jobs += self._two_stage_jobs(usable, pos, base, x, y, weight, picks)
+        if self.normalised and p.raw_member:
+            raw_x = np.concatenate([self._design(d, cols, raw=True) for d, cols in picks])
+            raw_y = np.concatenate([fs.y[d, cols] * fs.level[d] for d, cols in picks])
+            jobs.append(("raw", {**base, "objective": "l2"}, (raw_x, raw_y, weight), p.n_estimators))
         if self.quantiles and (self.fits % p.quantile_refit_every == 0 or "lo" not in self._models):
             for key, alpha in (("lo", 0.1), ("hi", 0.9)):
                 params = {**base, "objective": "quantile", "alpha": alpha, "learning_rate": 0.1}
@@ -207,16 +212,22 @@ class LightGBMForecaster:
             for key, model in self._models.items()
             if key in ("p50", "lo", "hi")
         }
+        members = [out["p50"]]
         if two_stage is not None:
-            out["p50"] = 0.5 * (out["p50"] + two_stage)
+            members.append(two_stage)
+        if "raw" in self._models:
+            members.append(
+                np.asarray(self._models["raw"].predict(self._design(pos, np.arange(fs.x.shape[1]), raw=True)))
+            )
+        out["p50"] = np.mean(members, axis=0)
         return RawForecast(out["p50"], out.get("lo"), out.get("hi"))
 
     def _names(self) -> list[str]:
         return list(self.features.names) if self.normalised else list(REFERENCE_FEATURES)
 
-    def _design(self, day: int, cols: np.ndarray) -> np.ndarray:
+    def _design(self, day: int, cols: np.ndarray, raw: bool = False) -> np.ndarray:
         fs = self.features
-        if self.normalised:
+        if self.normalised and not raw:
             return fs.x[day, cols]
         index = np.array([fs.names.index(n) for n in REFERENCE_FEATURES])
         x = fs.x[day][np.ix_(cols, index)].astype(np.float64)
