@@ -65,6 +65,8 @@ class Services:
             self._estimates = estimates(self.sessions, self.recommend_kit())
         return self._estimates
 
+    _load_risk: dict[tuple[str | None, dt.date], Any] = field(default_factory=dict)
+
     def knowledge(self) -> Any:
         """The knowledge retriever, loaded on first use; None (logged) when the index is unusable."""
         if self._retriever is None and not self._retriever_failed:
@@ -77,6 +79,15 @@ class Services:
                 self._retriever_failed = True
                 log.error("knowledge base unavailable, answering from domain responses: %s", exc)
         return self._retriever
+
+    def load_risk(self, area: str | None) -> Any:
+        """Tomorrow's load risk for an area (actions.load_risk.AreaRisk), computed once per area (seconds)."""
+        key = (area, self.today())
+        if key not in self._load_risk:
+            from actions.load_risk import area_risk
+
+            self._load_risk[key] = area_risk(self.settings, area)
+        return self._load_risk[key]
 
 
 _services: Services | None = None

@@ -17,10 +17,11 @@ from fastapi.templating import Jinja2Templates
 from api.bot_client import BotClient, RasaClient
 from api.console.wiring import add_console_routes, start_console
 from api.conversations import ConversationService
+from api.forecast_service import ForecastService
 from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from api.routes import anomaly, health, messages, wechat, widget
+from api.routes import anomaly, forecast, health, messages, wechat, widget
 from api.store import ConversationStore
 from api.texts import load_texts
 from api.wechat.wiring import start_wechat
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
         app.state.texts = texts
         app.state.store = store
         app.state.hub = Hub()
+        app.state.forecast = ForecastService(settings)
         handoffs = await start_console(app, settings, sessions, store, bot_client, texts, redis, knowledge)
         app.state.conversations = ConversationService(
             store, bot_client, limiter, texts, settings.max_message_chars, handoffs
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
     app.include_router(anomaly.router)
     app.include_router(wechat.router)
     add_console_routes(app)
+    app.include_router(forecast.router)
 
     @app.exception_handler(PowerDeskError)
     async def _powerdesk_error(_: Request, exc: PowerDeskError) -> JSONResponse:

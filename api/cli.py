@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
 from api.cli_console import console_app
+from api.cli_forecast import forecast_app
 from api.cli_kb import kb_app
 from api.cli_recommend import campaign_app, recommend_app, segments_app
 from api.cli_wechat import wechat_app
@@ -34,6 +35,7 @@ for _sub, _name in ((segments_app, "segments"), (recommend_app, "recommend"), (c
     app.add_typer(_sub, name=_name)
 app.add_typer(console_app, name="console")
 app.add_typer(wechat_app, name="wechat")
+app.add_typer(forecast_app, name="forecast")
 err = Console(stderr=True)
 
 

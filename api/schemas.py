@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -51,3 +52,12 @@ class HistoryOut(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     message: str
+
+
+class IntervalIn(BaseModel):
+    timestamp: dt.datetime = Field(description="start of the interval, local time (e.g. 2014-09-01T08:15:00)")
+    load: float = Field(description="mean load of the interval, in the series' unit")
+
+
+class ActualsIn(BaseModel):
+    intervals: list[IntervalIn] = Field(min_length=1, max_length=2000)

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     recommend_min_saving_yuan: float = Field(default=30.0, ge=0)
     recommend_min_saving_share: float = Field(default=0.02, ge=0, lt=1)  # of the current plan's annual cost
     recommend_valley_share_quantile: float = Field(default=0.1, gt=0, lt=1)  # TOU split estimate for daily meters
+    # load forecasting (issue 7): the series the api, console and bot forecast; relative paths are in the repository
+    forecast_load_file: Path = REPO_ROOT / "data" / "forecast" / "sample_load.csv"
+    forecast_weather_file: Path = REPO_ROOT / "data" / "forecast" / "sample_weather.csv"
+    forecast_capacity: float = Field(default=11500.0, gt=0)  # in the load's unit (area1 sample: MW)
 
     demo_seed: int = 20261123
     demo_customers: int = Field(default=2000, gt=0)
@@ -89,7 +93,7 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("var_dir", "data_dir", "bot_dir")
+    @field_validator("var_dir", "data_dir", "bot_dir", "forecast_load_file", "forecast_weather_file")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value if value.is_absolute() else (REPO_ROOT / value)

@@ -1,0 +1,98 @@
+"""The load_risk intent: tomorrow's risk for the area, a demand-response invitation when it is high."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.load_risk import ActionLoadRisk, AreaRisk, area_risk, top_driver
+from actions.services import Services
+from core.errors import InvalidInput
+from core.settings import Settings
+
+DRIVERS = [
+    {
+        "key": "temperature_anomaly",
+        "zh": "气温距平（与近14天平均最高气温相比）",
+        "value": 4.0,
+        "unit": "°C",
+        "effect_pct": 3.5,
+    },
+    {"key": "holiday", "zh": "节假日与调休", "value": 0, "unit": "day_type", "effect_pct": 0.0},
+]
+
+
+class StubServices(Services):
+    def __init__(self, risk: AreaRisk | Exception, retriever: Any = None) -> None:
+        super().__init__(Settings(_env_file=None), sessions=None)  # type: ignore[arg-type]
+        self.risk = risk
+        self._retriever_failed = retriever is None
+        self.asked: list[str | None] = []
+
+    def load_risk(self, area: str | None) -> Any:
+        self.asked.append(area)
+        if isinstance(self.risk, Exception):
+            raise self.risk
+        return self.risk
+
+
+def run(services: Services, text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    tracker = Tracker(
+        "widget:x",
+        {},
+        {"text": text, "intent": {"name": "load_risk"}, "entities": []},
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = ActionLoadRisk().act(services, dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+def risk(level: str, probability: float) -> AreaRisk:
+    return AreaRisk("2014-09-01", level, f"{level}级", probability, 11800.0, DRIVERS)
+
+
+def test_high_risk_tomorrow_invites_to_demand_response() -> None:
+    messages, _ = run(StubServices(risk("red", 0.82)), "明天会不会限电")
+    assert [m["response"] for m in messages] == ["utter_load_risk_forecast", "utter_demand_response_invite"]
+    first = messages[0]
+    assert first["probability"] == "82%" and first["driver"] == "气温距平" and first["area"] == "本地区"
+    assert first["custom"]["load_risk"]["level"] == "red"
+
+
+def test_low_risk_gets_no_invitation() -> None:
+    messages, _ = run(StubServices(risk("blue", 0.01)), "今天电网负荷高不高")
+    assert [m["response"] for m in messages] == ["utter_load_risk_forecast"]
+
+
+def test_programme_questions_go_to_the_knowledge_answer() -> None:
+    services = StubServices(risk("red", 0.9))
+    messages, _ = run(services, "需求响应补贴多少钱")
+    assert [m["response"] for m in messages] == ["utter_load_risk"] and services.asked == []
+
+
+def test_forecast_failure_is_an_apology_not_a_crash() -> None:
+    messages, _ = run(StubServices(InvalidInput("no load file")), "明天会不会限电")
+    assert [m["response"] for m in messages] == ["utter_load_risk_unavailable"]
+
+
+def test_top_driver_is_the_largest_effect() -> None:
+    assert top_driver(DRIVERS) == "气温距平" and top_driver([]) == "负荷趋势"
+
+
+def test_area_risk_on_the_shipped_sample_falls_back_to_the_only_series() -> None:
+    out = area_risk(Settings(_env_file=None), "西湖区")
+    assert out.day == "2014-09-01" and out.level in ("blue", "yellow", "orange", "red") and 0 <= out.probability <= 1
+
+
+@pytest.mark.parametrize("text", ["明天用电高峰要不要减产", "最近有限电通知吗", "下周会不会有序用电"])
+def test_forecast_questions_are_recognised(text: str) -> None:
+    messages, _ = run(StubServices(risk("yellow", 0.1)), text)
+    assert messages[0]["response"] == "utter_load_risk_forecast"
