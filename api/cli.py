@@ -17,6 +17,7 @@ from api.cli_bill import bill_app, records_app
 from api.cli_console import console_app
 from api.cli_kb import kb_app
 from api.cli_recommend import campaign_app, recommend_app, segments_app
+from api.cli_report import report_app
 from core.errors import PowerDeskError
 from core.settings import get_settings
 
@@ -32,6 +33,7 @@ app.add_typer(anomaly_app, name="anomaly")
 for _sub, _name in ((segments_app, "segments"), (recommend_app, "recommend"), (campaign_app, "campaign")):
     app.add_typer(_sub, name=_name)
 app.add_typer(console_app, name="console")
+app.add_typer(report_app, name="report")
 err = Console(stderr=True)
 
 

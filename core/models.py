@@ -197,4 +197,5 @@ class Rating(Base):
 
 
 # the other modules' tables register themselves on Base.metadata
-from core import models_anomaly, models_billing, models_console, models_recommend  # noqa: E402,F401
+from core import models_anomaly, models_billing, models_console, models_recommend  # noqa: E402,F401,I001
+from core import models_reports  # noqa: E402,F401,I001

@@ -66,7 +66,7 @@ def is_fallback(messages: pd.DataFrame, params: Params) -> pd.Series:
 def contacts(log: Log, params: Params | None = None) -> pd.DataFrame:
     """One row per contact with everything the breakdowns need (see the module's definitions)."""
     params = params or Params()
-    log = Log(*(_ns(getattr(log, n)) for n in ("conversations", "messages", "handoffs", "ratings")), log.sentiment)
+    log = Log(_ns(log.conversations), _ns(log.messages), _ns(log.handoffs), _ns(log.ratings), log.sentiment)
     m = log.messages.sort_values(["conversation_id", "created_at", "message_id"], kind="stable").reset_index(drop=True)
     if m.empty:
         return _empty_contacts()
