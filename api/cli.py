@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
 from api.cli_console import console_app
+from api.cli_events import events_app
 from api.cli_kb import kb_app
 from api.cli_recommend import campaign_app, recommend_app, segments_app
 from api.cli_report import report_app
@@ -34,6 +35,7 @@ for _sub, _name in ((segments_app, "segments"), (recommend_app, "recommend"), (c
     app.add_typer(_sub, name=_name)
 app.add_typer(console_app, name="console")
 app.add_typer(report_app, name="report")
+app.add_typer(events_app, name="events")
 err = Console(stderr=True)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.satisfaction.contract import Log, require_log
+from analytics.satisfaction.events import events_by_day, events_frame
 from analytics.satisfaction.gaps import GAP_CONFIDENCE, Gap, gap_questions, gaps_frame, knowledge_gaps
 from analytics.satisfaction.masking import mask_frame
 from analytics.satisfaction.metrics import Params, contacts, escalation_reasons, intent_mix, summarise
@@ -110,7 +111,7 @@ def run_report(
     from sqlalchemy import inspect
 
     from core.db import make_engine, make_session_factory
-    from core.satisfaction_store import load_log, store_sentiment
+    from core.satisfaction_store import load_events, load_log, store_sentiment
 
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"--out {out} is a file; give a folder (it is created if missing)")
@@ -131,6 +132,10 @@ def run_report(
             log(f"scoring the sentiment of new customer messages with {model.embedder_name}")
             scores = store_sentiment(make_session_factory(engine), data, model.score_many, "e5-logreg")
             data = Log(data.conversations, data.messages, data.handoffs, data.ratings, scores)
+        events, skipped = events_frame(load_events(engine))
+        events = events[(events["timestamp"] >= t0) & (events["timestamp"] < t1)]
+        if skipped:
+            log(f"{skipped} broker events could not be read and were skipped")
     finally:
         engine.dispose()
     c = contacts(data, params)
@@ -140,9 +145,13 @@ def run_report(
     found: list[Gap] | None = None
     if gaps and model is not None and model.embedder is not None:
         found = knowledge_gaps(gap_questions(in_range, params), model.embedder)
+    rasa_daily = events_by_day(events)
     written = _write_csvs(out, c, view, found, params)
+    rasa_daily.to_csv(out / "rasa_events_by_day.csv", index=False, encoding="utf-8-sig", float_format="%.6g")
+    written.append(out / "rasa_events_by_day.csv")
     html_path = out / "report.html"
     context = build_context(c, view, found, start, end, params, model_name)
+    context["rasa_days"] = _records(rasa_daily, "day") if len(rasa_daily) else []
     html_path.write_text(render_html(context), encoding="utf-8")
     written.insert(0, html_path)
     if pdf:

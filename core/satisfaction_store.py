@@ -100,3 +100,16 @@ def store_sentiment(
         for i in range(0, len(rows), 10_000):
             session.execute(insert(MessageSentiment), rows[i : i + 10_000])
     return pd.concat([known, new])
+
+
+def load_events(
+    engine: Engine, sender_prefix: str | None = None, limit: int = 5_000_000
+) -> list[tuple[str | None, str | None]]:
+    """Rasa's broker events as (sender_id, data) rows, oldest first (optionally of senders with a prefix)."""
+    from core.models_reports import BrokerEvent
+
+    query = select(BrokerEvent.sender_id, BrokerEvent.data).order_by(BrokerEvent.id).limit(limit)
+    if sender_prefix:
+        query = query.where(BrokerEvent.sender_id.startswith(sender_prefix))
+    with engine.connect() as conn:
+        return [(row[0], row[1]) for row in conn.execute(query)]

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(default=12.0, gt=0)
     console_login_attempts: int = Field(default=5, gt=0)  # per user name and per address …
     console_login_window_s: float = Field(default=300.0, gt=0)  # … within this window
+    # --- satisfaction reports and Rasa's event broker (issue 8) ---
+    event_broker: Literal["sql", "rabbitmq", "none"] = "sql"  # sql: Rasa writes its events into DATABASE_URL
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"  # event_broker=rabbitmq: Rasa publishes here …
+    rabbitmq_queue: str = Field(default="powerdesk_events", min_length=1)  # … and `powerdesk events consume` reads
 
     @field_validator("knowledge_min_score", mode="before")
     @classmethod
