@@ -85,3 +85,37 @@ def train_sentiment(
     model.save(folder / MODEL_FILE)
     (folder / "evaluation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+def demo_simulate(
+    conversations: Annotated[int, typer.Option(min=1, max=100_000, help="customers to play")] = 50,
+    agents: Annotated[int, typer.Option(min=0, max=20, help="simulated agents (demo-agent-N)")] = 3,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, max=50)] = 4,
+    url: Annotated[str | None, typer.Option(help="api base URL (default: settings)")] = None,
+) -> None:
+    """Play customers through the running api and bot, with agents and ratings (registered as `demo simulate`)."""
+    import asyncio
+
+    from api.demo_simulate import ensure_demo_agents, load_script, simulate
+    from core.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    script = load_script(settings.data_dir)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        team = ensure_demo_agents(make_session_factory(engine), agents)
+    finally:
+        engine.dispose()
+    stats = asyncio.run(
+        simulate(url or settings.base_url, script, team, conversations, seed=seed, concurrency=concurrency,
+                 api_key=settings.api_key)
+    )  # fmt: skip
+    err.print(
+        f"{stats.conversations} conversations, {stats.messages} messages, {stats.handoffs_closed} cases handled by "
+        f"agents, {stats.ratings} ratings; {len(stats.errors)} errors"
+    )
+    for problem in stats.errors[:5]:
+        err.print(f"[red]{problem}")
+    if stats.errors:
+        raise typer.Exit(1)
