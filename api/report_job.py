@@ -14,8 +14,9 @@ from analytics.satisfaction.events import events_by_day, events_frame
 from analytics.satisfaction.gaps import GAP_CONFIDENCE, Gap, gap_questions, gaps_frame, knowledge_gaps
 from analytics.satisfaction.masking import mask_frame
 from analytics.satisfaction.metrics import Params, contacts, escalation_reasons, intent_mix, summarise
-from analytics.satisfaction.sentiment import MODEL_FILE, SentimentModel, load_model
+from analytics.satisfaction.sentiment import SentimentModel
 from api.report_render import bar_chart, line_chart, print_pdf, render_html
+from api.sentiment_service import sentiment_model
 from core.errors import InvalidInput
 from core.settings import Settings
 
@@ -26,18 +27,6 @@ TITLES = (
     ("agent", "按坐席", "坐席"),
 )
 Log_ = Callable[[str], Any]
-
-
-def sentiment_model(settings: Settings) -> SentimentModel | None:
-    """The trained model with its embedder, or None when either is missing (the report then has no sentiment)."""
-    path = settings.data_dir / "sentiment" / MODEL_FILE
-    if not path.exists():
-        return None
-    from knowledge.embedder import query_embedder
-    from knowledge.service import embedder_path
-
-    model = load_model(path)
-    return model.with_embedder(query_embedder(embedder_path(settings)))
 
 
 def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     event_broker: Literal["sql", "rabbitmq", "none"] = "sql"  # sql: Rasa writes its events into DATABASE_URL
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"  # event_broker=rabbitmq: Rasa publishes here …
     rabbitmq_queue: str = Field(default="powerdesk_events", min_length=1)  # … and `powerdesk events consume` reads
+    handoff_sentiment: Literal["lexicon", "model"] = "lexicon"  # model: e5 + logistic regression (data/sentiment)
 
     @field_validator("knowledge_min_score", mode="before")
     @classmethod
