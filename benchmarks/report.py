@@ -199,7 +199,7 @@ def main() -> None:
     sentiment = prescore(db, settings)
     print(f"sentiment pre-scored: {sentiment}", flush=True)
     first = dt.date(2026, 10, 1)
-    last = first + dt.timedelta(days=args.days - 1)
+    last = first + dt.timedelta(days=args.days)  # the last conversations run past midnight of the last day
     timings: dict[str, float] = {}
     began = time.perf_counter()
     written = run_report(settings, first, last, root / "out", pdf=not args.no_pdf, log=lambda m: print(m, flush=True))
