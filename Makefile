@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.stamp $(RASA_VENV)/.stamp var/.chromium var/models/.stamp ## create both virtual environments, Chromium and the embedder (idempotent)
+setup: $(VENV)/.stamp $(RASA_VENV)/.stamp var/.chromium var/.fonts-cjk var/models/.stamp ## create both virtual environments, Chromium and the embedder (idempotent)
 
 $(VENV)/.stamp: requirements/app.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ var/.chromium:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@touch $@
+
+var/.fonts-cjk:
+	@mkdir -p var
+	@fc-list :lang=zh | grep -q . || { echo "installing fonts-noto-cjk (Chinese text in the report PDFs)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@touch $@
 
 run: setup ## set up what is missing, then run Rasa, the action server and the api on the demo data
@@ -66,6 +73,7 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/handoff.py
 	$(VENV)/bin/python benchmarks/wechat.py
 	$(VENV)/bin/python benchmarks/forecast.py
+	$(VENV)/bin/python benchmarks/report.py
 
 nlu-eval: train ## intent/entity accuracy on the held-out set bot/tests/nlu_holdout.yml (never trained on)
 	cd bot && ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu tests/nlu_holdout.yml \

@@ -15,9 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
 from api.cli_console import console_app
+from api.cli_events import events_app
 from api.cli_forecast import forecast_app
 from api.cli_kb import kb_app
 from api.cli_recommend import campaign_app, recommend_app, segments_app
+from api.cli_report import demo_simulate, report_app
 from api.cli_wechat import wechat_app
 from core.errors import PowerDeskError
 from core.settings import get_settings
@@ -36,6 +38,9 @@ for _sub, _name in ((segments_app, "segments"), (recommend_app, "recommend"), (c
 app.add_typer(console_app, name="console")
 app.add_typer(wechat_app, name="wechat")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(report_app, name="report")
+app.add_typer(events_app, name="events")
+demo_app.command("simulate")(demo_simulate)
 err = Console(stderr=True)
 
 

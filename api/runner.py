@@ -47,7 +47,7 @@ def model_path(bot_dir: Path) -> Path:
 
 def rasa_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
-    env.pop("DATABASE_URL", None)  # Rasa keeps its trackers in memory; it never reads PowerDesk's database
+    env.pop("DATABASE_URL", None)  # trackers stay in memory; the event broker gets EVENT_BROKER_URL (broker_env)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         ACTION_SERVER_URL=settings.action_server_url,
@@ -55,7 +55,28 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
     )
+    env.update(broker_env(settings))
     return env
+
+
+def broker_env(settings: Settings) -> dict[str, str]:
+    """What bot/endpoints-sql.yml and bot/endpoints-rabbitmq.yml substitute (Rasa's own SQLAlchemy 1.4 and
+    psycopg2 read the URL, so a `+psycopg` driver is dropped)."""
+    url = settings.effective_database_url.replace("postgresql+psycopg://", "postgresql://")
+    amqp = httpx.URL(settings.rabbitmq_url)
+    return {
+        "EVENT_BROKER_URL": url,
+        "RABBITMQ_URL": settings.rabbitmq_url,
+        "RABBITMQ_USERNAME": amqp.username or "guest",
+        "RABBITMQ_PASSWORD": amqp.password or "guest",
+        "RABBITMQ_QUEUE": settings.rabbitmq_queue,
+    }
+
+
+def endpoints_file(settings: Settings) -> str:
+    return {"sql": "endpoints-sql.yml", "rabbitmq": "endpoints-rabbitmq.yml"}.get(
+        settings.event_broker, "endpoints.yml"
+    )
 
 
 def ensure_model(settings: Settings, force: bool = False, echo: bool = True) -> bool:
@@ -116,7 +137,7 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 "-m",
                 str(model_path(settings.bot_dir)),
                 "--endpoints",
-                "endpoints.yml",
+                endpoints_file(settings),
                 "--credentials",
                 "credentials.yml",
             ],  # fmt: skip

@@ -202,5 +202,6 @@ from core import (  # noqa: E402,F401
     models_billing,
     models_console,
     models_recommend,
-    models_wechat,  # noqa: E402,F401
+    models_reports,
+    models_wechat,
 )

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_passive_reply_s: float = Field(default=4.0, gt=0, lt=5)  # slower answers go out as pushes
     wechat_push_attempts: int = Field(default=4, gt=0)  # customer-service API attempts, with back-off
+    # --- satisfaction reports and Rasa's event broker (issue 8) ---
+    event_broker: Literal["sql", "rabbitmq", "none"] = "sql"  # sql: Rasa writes its events into DATABASE_URL
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"  # event_broker=rabbitmq: Rasa publishes here …
+    rabbitmq_queue: str = Field(default="powerdesk_events", min_length=1)  # … and `powerdesk events consume` reads
+    handoff_sentiment: Literal["lexicon", "model"] = "lexicon"  # model: e5 + logistic regression (data/sentiment)
 
     @field_validator("knowledge_min_score", mode="before")
     @classmethod

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from analytics.sentiment_lexicon import load_lexicon
 from api.bot_client import BotClient
 from api.bus import REDIS_CHANNEL, Bus, Dispatcher, LocalBus, RedisBus
 from api.channels import Channels, StoredOnlyChannel, WidgetChannel
@@ -20,6 +19,7 @@ from api.console.canned import load_console_data
 from api.console.customer_view import SectionProviders
 from api.handoff import HandoffService
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from api.sentiment_service import handoff_scorer
 from api.store import ConversationStore
 from api.texts import Texts
 from core import agents, handoffs
@@ -102,7 +102,7 @@ async def start_console(
         rate = burst / window
         limiters.append(RedisRateLimiter(redis, burst, rate) if redis is not None else MemoryRateLimiter(burst, rate))
     channels = Channels(WidgetChannel(bus), StoredOnlyChannel("api"))
-    service = HandoffService(sessions, store, bot, bus, channels, texts, settings, load_lexicon(settings.data_dir))
+    service = HandoffService(sessions, store, bot, bus, channels, texts, settings, handoff_scorer(settings))
 
     async def team_numbers() -> handoffs.TeamNumbers:
         def work() -> handoffs.TeamNumbers:

@@ -1,0 +1,1 @@
+"""Satisfaction analysis: conversation metrics, sentiment, knowledge gaps (issue 8)."""
