@@ -41,12 +41,12 @@ def _shift(year: int, month: int, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def check_month(services: Services, session: Session, customer: Customer, year: int, month: int) -> list[Finding]:
-    """Recompute this month's bills (and the one before, for the reading chain) from the meter data."""
-    first, last = _shift(year, month, -1), dt.date(year, month, 1)
-    part = load_partition(session, [customer.id], first, last, services.tariff_book())
+def check_month(services: Services, session: Session, customer: Customer, bills: list[Bill]) -> list[Finding]:
+    """Recompute the month's `bills` (and the month before, for the reading chain) from the meter data."""
+    month = bills[0].period_start
+    part = load_partition(session, [customer.id], _shift(month.year, month.month, -1), month, services.tariff_book())
     findings = audit_customer(part.stored.get(customer.id, []), part.expected.get(customer.id, {}))
-    return [f for f in findings if f.bill_id in {b.id for b in _bills(session, customer.id, last, last)}]
+    return [f for f in findings if f.bill_id in {b.id for b in bills}]
 
 
 class _BillLookup(MonthlyLookup):
@@ -60,7 +60,7 @@ class _BillLookup(MonthlyLookup):
         if not bills:
             dispatcher.utter_message(response="utter_bill_not_issued", month_label=label)
             return super().answer(services, session, dispatcher, tracker, customer, year, month)
-        findings = check_month(services, session, customer, year, month)
+        findings = check_month(services, session, customer, bills)
         if findings:
             return self.wrong_bill(services, dispatcher, tracker, customer, bills[0], findings, label)
         return self.show(services, session, dispatcher, customer, bills[0], label)

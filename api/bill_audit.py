@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,7 @@ class AuditSummary:
     csv_path: Path | None = None
 
     def by_reason(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.findings:
-            out[f.reason] = out.get(f.reason, 0) + 1
-        return dict(sorted(out.items()))
+        return dict(sorted(Counter(f.reason for f in self.findings).items()))
 
 
 def audit_chunk(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,6 @@ def run_records_audit(database_url: str, csv_dir: Path) -> dict[str, Any]:
                 mask_id_number(w) if len(w) == 18 and w[:17].isdigit() else w for w in f.detail.split(" ")
             )
             writer.writerow([f.customer_id, accounts.get(f.customer_id, ""), f.reason, f.field, detail])
-    by_reason: dict[str, int] = {}
-    for f in findings:
-        by_reason[f.reason] = by_reason.get(f.reason, 0) + 1
+    by_reason = Counter(f.reason for f in findings)
     return {"run_id": run_id, "customers": len(records), "findings": len(findings),
             "by_reason": dict(sorted(by_reason.items())), "csv": str(path)}  # fmt: skip

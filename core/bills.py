@@ -52,12 +52,13 @@ def load_partition(
             )
         )
     read_from = dt.date(first.year, 1, 1) - dt.timedelta(days=1)  # January's start reading, for year-to-date
+    read_to = last.replace(day=28) + dt.timedelta(days=4)  # past the end of the last month
     customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
     meters = list(session.scalars(select(Meter).where(Meter.customer_id.in_(customer_ids))))
     daily: dict[int, list[tuple[dt.date, float]]] = defaultdict(list)
     for meter_id, day, register in session.execute(
         select(DailyReading.meter_id, DailyReading.day, DailyReading.register)
-        .where(DailyReading.meter_id.in_([m.id for m in meters]), DailyReading.day >= read_from, DailyReading.day <= last.replace(day=28) + dt.timedelta(days=4))
+        .where(DailyReading.meter_id.in_([m.id for m in meters]), DailyReading.day >= read_from, DailyReading.day <= read_to)
         .order_by(DailyReading.meter_id, DailyReading.day)
     ):  # fmt: skip
         daily[meter_id].append((day, register))
@@ -66,7 +67,7 @@ def load_partition(
         select(IntervalReading.meter_id, IntervalReading.day, IntervalReading.values, IntervalReading.slots,
                IntervalReading.reactive_kvarh, IntervalReading.max_demand_kw)
         .where(IntervalReading.meter_id.in_([m.id for m in meters]), IntervalReading.day >= read_from,
-               IntervalReading.day <= last.replace(day=28) + dt.timedelta(days=4))
+               IntervalReading.day <= read_to)
         .order_by(IntervalReading.meter_id, IntervalReading.day)
     ):  # fmt: skip
         interval[row[0]].append(tuple(row[1:]))  # type: ignore[arg-type]

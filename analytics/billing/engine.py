@@ -15,10 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.billing.money import round_half_up
-from analytics.billing.schedule import PERIOD_INDEX, PERIODS, CategoryTariff
+from analytics.billing.schedule import PERIODS, CategoryTariff
 
 F64 = npt.NDArray[np.float64]
-BASIC_SLOTS = ("base", "excess")
 
 
 @dataclass
@@ -209,7 +208,3 @@ def _compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64])
         tariff, energy_kwh, prices, energy_amount, basic_quantity, basic_price, basic_amount,
         pf, pf_percent, pf_amount, funds_kwh, funds_amount, total_amount,
     )  # fmt: skip
-
-
-def period_column(name: str) -> int:
-    return PERIOD_INDEX[name]

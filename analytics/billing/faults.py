@@ -31,7 +31,7 @@ def _reprice(row: BillRow, book: TariffBook) -> None:
     price_rows([row], book)
 
 
-def _retotal(row: BillRow, book: TariffBook) -> None:
+def _retotal(row: BillRow) -> None:
     """After a line was changed the way a faulty system would: recompute pf and total from the lines."""
     base = sum(x["amount"] for x in row.lines if x["item"] in ("energy", "basic"))
     for line in row.lines:
@@ -71,7 +71,7 @@ def _wrong_price(row: BillRow, book: TariffBook, rng: np.random.Generator) -> st
     old = line["price"]
     line["price"] = round(old + float(rng.choice([-0.05, 0.03, 0.05])), 4)
     line["amount"] = float(round_half_up(line["kwh"] * line["price"]))
-    _retotal(row, book)
+    _retotal(row)
     return f"stale price {line['price']} instead of {old}"
 
 
@@ -87,7 +87,7 @@ def _pf_misapplied(row: BillRow, book: TariffBook, rng: np.random.Generator) -> 
         if percent != line["percent"]:
             old = line["percent"]
             line["percent"] = percent
-            _retotal(row, book)
+            _retotal(row)
             return f"table of standard {other:.2f} used instead of {row.pf_standard:.2f} ({old}% → {percent}%)"
     return None
 
@@ -106,7 +106,7 @@ def _basic_error(row: BillRow, book: TariffBook, rng: np.random.Generator) -> st
         basic[0]["quantity"] = round(basic[0]["quantity"] * 0.8, 3)
         detail = "basic charge on 80% of the billed quantity"
     basic[0]["amount"] = float(round_half_up(basic[0]["quantity"] * basic[0]["price"]))
-    _retotal(row, book)
+    _retotal(row)
     return detail
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError, InvalidInput
 
 PERIODS = ("total", "sharp", "peak", "flat", "valley")
@@ -250,20 +250,13 @@ def _compile_category(name: str, spec: CategorySpec, funds: float, where: str) -
     )
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DataError(f"{path}: cannot read it as YAML ({exc})") from exc
-
-
 def _pydantic_problem(path: Path, exc: ValidationError) -> DataError:
     problems = ["{}: {}".format(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()[:4]]
     return DataError(f"{path}: " + "; ".join(problems) + f" ({len(exc.errors())} problem(s) in all)")
 
 
 def load_schedule(path: Path) -> Schedule:
-    raw = _read_yaml(path)
+    raw = read_yaml_mapping(path)
     try:
         parsed = ScheduleFile.model_validate(raw)
     except ValidationError as exc:
@@ -286,8 +279,8 @@ class _PfRange(_Strict):
 
 def load_pf_tables(path: Path) -> dict[float, npt.NDArray[np.float64]]:
     """Expand each standard's ranges into a table of 101 percents (power factor 0.00 … 1.00)."""
-    raw = _read_yaml(path)
-    if not isinstance(raw, dict) or not isinstance(raw.get("standards"), dict):
+    raw = read_yaml_mapping(path)
+    if not isinstance(raw.get("standards"), dict):
         raise DataError(f'{path}: expected a mapping `standards: {{"0.90": [ranges...]}}`')
     tables: dict[float, npt.NDArray[np.float64]] = {}
     for key, ranges in raw["standards"].items():

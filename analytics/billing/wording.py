@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 
@@ -40,14 +39,11 @@ class BillView:
 
 
 def load_wording(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read bill wording {path}: {exc}") from exc
+    data = read_yaml_mapping(path)
     for key in ("periods", "residential_periods", "line", "header", "total", "explain"):
-        if key not in (data or {}):
+        if key not in data:
             raise DataError(f"{path}: missing `{key}`")
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def _money(value: float) -> str:

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 KINDS = ("residential", "residential_tou", "shared", "commercial", "industrial")
@@ -40,20 +39,10 @@ class DemoConfig:
         return [self.start + dt.timedelta(days=i) for i in range(n)]
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DataError(f"{path} must be a YAML mapping")
-    return data
-
-
 def load_demo_config(data_dir: Path, customers: int | None = None, seed: int | None = None) -> DemoConfig:
     folder = data_dir / "demo"
-    raw = _read(folder / "generator.yml")
-    calibration = _read(folder / "calibration.yml")
+    raw = read_yaml_mapping(folder / "generator.yml")
+    calibration = read_yaml_mapping(folder / "calibration.yml")
     mix = raw.get("mix") or {}
     missing = [k for k in KINDS if k not in mix]
     if missing:

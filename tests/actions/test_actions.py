@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,29 +14,15 @@ from sqlalchemy import select
 from actions.binding import ActionBindAccountSubmit, ActionStartBinding, ValidateBindAccountForm
 from actions.dialogue import ActionFallback, ActionInform, consecutive_fallbacks
 from actions.outage import ActionSubmitOutageReport, ValidateOutageReportForm
-from actions.services import Services, set_services
+from actions.services import Services
 from actions.usage import ActionQueryUsage
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
-from core.db import make_engine, make_session_factory
-from core.migrate import upgrade
 from core.models import Customer, Ticket
-from core.settings import REPO_ROOT, Settings
+from tests.actions.seeded import seeded_services
 
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    path: Path = tmp_path_factory.mktemp("actions") / "a.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=30, seed=5))
-    services = Services(Settings(database_url=url, _env_file=None), sessions, today=lambda: dt.date(2026, 11, 23))
-    set_services(services)
-    yield services
-    set_services(None)
-    engine.dispose()
+    yield from seeded_services(tmp_path_factory, "actions", customers=30, seed=5)
 
 
 def _customer(services: Services, tariff: str) -> Customer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,30 +13,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions.bills import ActionExplainBill, ActionQueryBill
-from actions.services import Services, set_services
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
+from actions.services import Services
 from core.customers import bind
-from core.db import make_engine, make_session_factory, transaction
-from core.migrate import upgrade
+from core.db import transaction
 from core.models import Customer, Ticket
 from core.models_billing import Bill, DemoFault
-from core.settings import REPO_ROOT, Settings
+from tests.actions.seeded import seeded_services
 
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    path: Path = tmp_path_factory.mktemp("bills") / "b.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=120, seed=9), batch=60)
-    services = Services(Settings(database_url=url, _env_file=None), sessions, today=lambda: dt.date(2026, 11, 23))
-    set_services(services)
-    yield services
-    set_services(None)
-    engine.dispose()
+    yield from seeded_services(tmp_path_factory, "bills", customers=120, seed=9, batch=60)
 
 
 def ask(action: Any, services: Services, customer_id: int, text: str, intent: str) -> list[dict[str, Any]]:

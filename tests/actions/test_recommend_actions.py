@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,31 +12,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
-from actions.services import Services, set_services
-from analytics.demo.config import load_demo_config
+from actions.services import Services
 from analytics.recommend.wording import money
-from api.demo_seed import seed_demo
 from core.customers import bind
-from core.db import make_engine, make_session_factory, transaction
-from core.migrate import upgrade
+from core.db import transaction
 from core.models import Customer
 from core.recommend import customer_view, plan_comparison
-from core.settings import REPO_ROOT, Settings
+from tests.actions.seeded import seeded_services
 
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    path: Path = tmp_path_factory.mktemp("recommend-actions") / "a.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=120, seed=9), batch=60)
-    services = Services(Settings(database_url=url, _env_file=None), sessions, today=lambda: dt.date(2026, 11, 23))
-    set_services(services)
-    yield services
-    set_services(None)
-    engine.dispose()
+    yield from seeded_services(tmp_path_factory, "recommend-actions", customers=120, seed=9, batch=60)
 
 
 def run(action: Any, sender: str, intent: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
