@@ -29,7 +29,7 @@ def kb_build() -> None:
         f"in {manifest['build_seconds']} s; fusion {retriever.fusion.as_dict()}"
     )
     if metrics is not None:
-        err.print(f"on data/eval/kb_dev.yml (used for calibration): {metrics.as_dict()}")
+        err.print(f"on data/eval/kb_dev*.yml (used for calibration): {metrics.as_dict()}")
 
 
 @kb_app.command("embedder")

@@ -16,15 +16,21 @@ from knowledge.store import BuiltIndex
 
 MAX_QUERY_CHARS = 500
 DENSE_CANDIDATES = 256  # units fetched from an approximate index before aggregation per entry
+OUTSIDE_NEIGHBOURS = 3
 
 
 @dataclass(frozen=True)
 class Fusion:
-    """fused = dense cosine + alpha · bm25 / (bm25 + lexical_scale); answerable when fused ≥ threshold."""
+    """Ranking: fused = dense cosine + alpha · bm25 / (bm25 + lexical_scale) + topic_weight · P(entry's topic).
+    Answering: the best dense cosine to any entry minus outside_weight · the mean cosine to the 3 nearest
+    out-of-scope questions (how much closer the question is to what we answer than to what we refuse);
+    answerable when that is ≥ threshold."""
 
     alpha: float = 0.1
     lexical_scale: float = 8.0
     threshold: float = 0.9
+    topic_weight: float = 0.0
+    outside_weight: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -59,10 +65,16 @@ class Result:
 class EntryScores:
     dense: npt.NDArray[np.float32]  # per entry: best cosine over its units
     lexical: npt.NDArray[np.float32]  # per entry: best BM25 over its units
+    topic: npt.NDArray[np.float32]  # per entry: the topic model's probability of the entry's topic
+    outside: float = 0.0  # mean cosine to the OUTSIDE_NEIGHBOURS nearest out-of-scope questions
+
+    def answer_score(self, fusion: Fusion) -> float:
+        return float(self.dense.max()) - fusion.outside_weight * self.outside if len(self.dense) else -1.0
 
     def fused(self, fusion: Fusion) -> npt.NDArray[np.float32]:
         lex = self.lexical / (self.lexical + np.float32(fusion.lexical_scale))
-        return (self.dense + np.float32(fusion.alpha) * lex).astype(np.float32)
+        fused = self.dense + np.float32(fusion.alpha) * lex + np.float32(fusion.topic_weight) * self.topic
+        return fused.astype(np.float32)
 
 
 def clean_query(query: str) -> str:
@@ -78,6 +90,7 @@ class Retriever:
     def __init__(self, built: BuiltIndex, embedder: TextEmbedder, lexical: LexicalIndex, fusion: Fusion) -> None:
         self.built, self.embedder, self.lexical, self.fusion = built, embedder, lexical, fusion
         self._unit_entry = np.array([u.entry for u in built.units], dtype=np.int64)
+        self._entry_topics = [e.topic for e in built.entries]
 
     @property
     def entries(self) -> list[Entry]:
@@ -94,7 +107,19 @@ class Retriever:
         np.maximum.at(dense_best, self._unit_entry[ids[0][valid]], sims[0][valid].astype(np.float32))
         lexical_best = np.zeros(n, dtype=np.float32)
         np.maximum.at(lexical_best, self._unit_entry, self.lexical.scores(text))
-        return EntryScores(dense_best, lexical_best)
+        topics = self.built.topics
+        topic_p = (
+            topics.topic_proba(text, vector[0], self._entry_topics) if topics is not None else np.zeros(n, np.float32)
+        )
+        return EntryScores(dense_best, lexical_best, topic_p, self._outside(vector[0]))
+
+    def _outside(self, vector: npt.NDArray[np.float32]) -> float:
+        negatives = self.built.outside
+        if negatives is None or not len(negatives):
+            return 0.0
+        sims = negatives @ vector
+        k = min(OUTSIDE_NEIGHBOURS, len(sims))
+        return float(np.partition(sims, len(sims) - k)[-k:].mean())
 
     def rank(self, scores: EntryScores, k: int) -> list[Hit]:
         fused = scores.fused(self.fusion)
@@ -106,5 +131,6 @@ class Retriever:
     def search(self, query: str, k: int = 5) -> Result:
         if k < 1:
             raise InvalidInput(f"k must be at least 1, got {k}")
-        hits = self.rank(self.scores(query), k)
-        return Result(bool(hits) and hits[0].score >= self.fusion.threshold, hits)
+        scores = self.scores(query)
+        hits = self.rank(scores, k)
+        return Result(bool(hits) and scores.answer_score(self.fusion) >= self.fusion.threshold, hits)

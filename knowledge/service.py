@@ -15,6 +15,7 @@ from knowledge.embedder import Embedder, TextEmbedder, query_embedder
 from knowledge.evaluation import Metrics, calibrate, load_items
 from knowledge.lexical import ChineseTokenizer, LexicalIndex
 from knowledge.retriever import Fusion, Retriever
+from knowledge.topic_model import load_negatives
 
 CALIBRATION = "calibration.json"
 
@@ -54,18 +55,24 @@ def documents(settings: Settings) -> list[Entry]:
     return load_entries(settings.data_dir / "knowledge", load_topics(settings.data_dir))
 
 
+def negatives(settings: Settings) -> list[str]:
+    """The out-of-scope questions the knowledge base learns to refuse (data/knowledge/training/*.yml)."""
+    files = sorted((settings.data_dir / "knowledge" / "training").glob("*.yml"))
+    return [text for path in files for text in load_negatives(path)]
+
+
 def build(settings: Settings, embedder: TextEmbedder | None = None) -> tuple[Retriever, Metrics | None]:
-    """Embed and index the documents, then calibrate the fusion on data/eval/kb_dev.yml."""
+    """Embed and index the documents, then calibrate the fusion on the development sets data/eval/kb_dev*.yml."""
     entries = documents(settings)
     path = embedder_path(settings)
     embedder = embedder or Embedder(path)
     folder = index_dir(settings)
-    built = store.build(entries, embedder, model_id(path), folder)
+    built = store.build(entries, embedder, model_id(path), folder, negatives(settings))
     retriever = Retriever(built, embedder, LexicalIndex(tokenizer(settings), [u.text for u in built.units]), Fusion())
-    dev = settings.data_dir / "eval" / "kb_dev.yml"
+    development = sorted((settings.data_dir / "eval").glob("kb_dev*.yml"))
     found: Metrics | None = None
-    if dev.exists():
-        fusion, found = calibrate(retriever, load_items(dev))
+    if development:
+        fusion, found = calibrate(retriever, [item for path in development for item in load_items(path)])
         retriever.fusion = fusion
     payload = {"corpus_hash": built.manifest["corpus_hash"], "model": built.manifest["model"],
                "fusion": retriever.fusion.as_dict(), "dev_metrics": found.as_dict() if found else None}  # fmt: skip
@@ -78,7 +85,7 @@ def _load_index(settings: Settings) -> tuple[store.BuiltIndex, Fusion, Path]:
     entries = documents(settings)
     path = embedder_path(settings)
     folder = index_dir(settings)
-    built = store.load(entries, model_id(path), folder)
+    built = store.load(entries, model_id(path), folder, negatives(settings))
     try:
         calibration = json.loads((folder / CALIBRATION).read_text(encoding="utf-8"))
         fusion = Fusion(**calibration["fusion"])

@@ -11,15 +11,18 @@ from typing import Any
 
 import faiss
 import numpy as np
+import numpy.typing as npt
 
 from core.errors import DataError
 from knowledge import dense
 from knowledge.documents import Entry, Unit, corpus_hash, units_of
 from knowledge.embedder import TextEmbedder
+from knowledge.topic_model import NONE, TopicModel, training_hash
 
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
-FORMAT = 1
+OUTSIDE = "negatives.npy"  # e5 vectors of the out-of-scope questions
+FORMAT = 3  # 2: with the topic model; 3: with the out-of-scope vectors
 
 
 class StaleIndex(DataError):
@@ -32,6 +35,8 @@ class BuiltIndex:
     units: list[Unit]
     vectors: faiss.Index
     manifest: dict[str, Any]
+    topics: TopicModel | None = None
+    outside: npt.NDArray[np.float32] | None = None  # (out-of-scope questions, dim) unit vectors
 
 
 def embed_units(units: list[Unit], embedder: TextEmbedder) -> np.ndarray:
@@ -46,15 +51,37 @@ def embed_units(units: list[Unit], embedder: TextEmbedder) -> np.ndarray:
     return vectors
 
 
-def build(entries: list[Entry], embedder: TextEmbedder, model_id: str, folder: Path) -> BuiltIndex:
-    """Embed every unit and write the index into `folder` (replacing it atomically)."""
+def topic_training(entries: list[Entry], negatives: list[str]) -> tuple[list[str], list[str]]:
+    """What the topic model learns from: every title and question variant, and the out-of-scope questions."""
+    texts, labels = [], []
+    for entry in entries:
+        for text in (entry.title, *entry.questions):
+            texts.append(text)
+            labels.append(entry.topic)
+    return texts + list(negatives), labels + [NONE] * len(negatives)
+
+
+def build(
+    entries: list[Entry], embedder: TextEmbedder, model_id: str, folder: Path, negatives: list[str] | None = None
+) -> BuiltIndex:
+    """Embed every unit, train the topic model, and write both into `folder` (replacing it atomically)."""
     started = time.monotonic()
     units = units_of(entries)
-    index = dense.build_index(embed_units(units, embedder))
+    unit_vectors = embed_units(units, embedder)
+    index = dense.build_index(unit_vectors)
+    texts, labels = topic_training(entries, negatives or [])
+    by_text = {u.text: unit_vectors[i] for i, u in enumerate(units) if u.kind != "answer"}
+    fresh = [t for t in dict.fromkeys(texts) if t not in by_text]
+    if fresh:
+        by_text.update(zip(fresh, embedder.embed_queries(fresh), strict=True))
+    topics = TopicModel.fit(texts, labels, np.stack([by_text[t] for t in texts]))
+    outside = np.stack([by_text[t] for t in negatives or []]) if negatives else np.zeros((0, embedder.dim), np.float32)
     manifest = {
         "format": FORMAT,
         "model": model_id,
         "corpus_hash": corpus_hash(entries),
+        "topic_training": topics.trained_on,
+        "negatives": len(negatives or []),
         "entries": len(entries),
         "units": len(units),
         "dim": embedder.dim,
@@ -66,13 +93,15 @@ def build(entries: list[Entry], embedder: TextEmbedder, model_id: str, folder: P
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     dense.save(index, staging / VECTORS)
+    topics.save(staging)
+    np.save(staging / OUTSIDE, outside.astype(np.float32), allow_pickle=False)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    return BuiltIndex(entries, units, index, manifest)
+    return BuiltIndex(entries, units, index, manifest, topics, outside)
 
 
-def load(entries: list[Entry], model_id: str, folder: Path) -> BuiltIndex:
+def load(entries: list[Entry], model_id: str, folder: Path, negatives: list[str] | None = None) -> BuiltIndex:
     """Load the index for these entries and this model, or explain why it cannot be used."""
     fix = "run `powerdesk kb build` to rebuild it"
     try:
@@ -87,6 +116,9 @@ def load(entries: list[Entry], model_id: str, folder: Path) -> BuiltIndex:
         raise StaleIndex(f"the index in {folder} was built from other knowledge documents; {fix}")
     if manifest.get("model") != model_id:
         raise StaleIndex(f"the index in {folder} was built with another embedding model; {fix}")
+    trained_on = training_hash(*topic_training(entries, negatives or []))
+    if manifest.get("topic_training") != trained_on:
+        raise StaleIndex(f"the index in {folder} was trained on other out-of-scope questions; {fix}")
     units = units_of(entries)
     index = dense.load(folder / VECTORS)
     if index.ntotal != len(units) or index.d != manifest.get("dim"):
@@ -94,4 +126,10 @@ def load(entries: list[Entry], model_id: str, folder: Path) -> BuiltIndex:
             f"the vector file in {folder} holds {index.ntotal} vectors of {index.d} dims, the manifest says "
             f"{len(units)} of {manifest.get('dim')}; {fix}"
         )
-    return BuiltIndex(entries, units, index, manifest)
+    try:
+        outside = np.load(folder / OUTSIDE, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise StaleIndex(f"the out-of-scope vectors in {folder} are missing or corrupt ({exc}); {fix}") from exc
+    if outside.shape != (len(negatives or []), index.d):
+        raise StaleIndex(f"the out-of-scope vectors in {folder} have shape {outside.shape}; {fix}")
+    return BuiltIndex(entries, units, index, manifest, TopicModel.load(folder, trained_on), outside)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from api.schemas import Reply
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 MENU_TYPES = ("click", "view")
@@ -89,17 +88,7 @@ def _check_menu(buttons: Any, path: Path) -> dict[str, str]:
 
 
 def load_content(data_dir: Path) -> WeChatContent:
-    loaded = []
-    for name in ("menu.yml", "texts.yml"):
-        path = data_dir / "wechat" / name
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DataError(f"cannot read {path}: {exc}; restore it from git") from exc
-        if not isinstance(raw, dict):
-            raise DataError(f"{path} must be a mapping")
-        loaded.append(raw)
-    menu, texts = loaded
+    menu, texts = (read_yaml_mapping(data_dir / "wechat" / name) for name in ("menu.yml", "texts.yml"))
     clicks = _check_menu(menu.get("buttons"), data_dir / "wechat" / "menu.yml")
     content = WeChatContent(buttons=menu["buttons"], clicks=clicks, texts=texts)
     for key in ("welcome", "menu_line", "button_line", "buttons_intro", "unsupported.unknown", "unknown_menu",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from core.errors import InvalidInput
+from core.errors import DataError, InvalidInput
 from core.settings import REPO_ROOT
-from knowledge import store
+from knowledge import store, topic_model
 from knowledge.documents import load_entries, load_topics
 from knowledge.evaluation import Item, calibrate, load_items, metrics
 from knowledge.lexical import ChineseTokenizer, LexicalIndex
@@ -30,9 +31,9 @@ def entries():  # type: ignore[no-untyped-def]
     return load_entries(DATA / "knowledge", load_topics(DATA))
 
 
-@pytest.fixture
-def retriever(tmp_path: Path, entries, tokenizer: ChineseTokenizer) -> Retriever:  # type: ignore[no-untyped-def]
-    built = store.build(entries, HashingEmbedder(), "fake:1", tmp_path / "kb")
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory: pytest.TempPathFactory, entries, tokenizer: ChineseTokenizer) -> Retriever:  # type: ignore[no-untyped-def]
+    built = store.build(entries, HashingEmbedder(), "fake:1", tmp_path_factory.mktemp("kb"))
     return Retriever(built, HashingEmbedder(), LexicalIndex(tokenizer, [u.text for u in built.units]), Fusion())
 
 
@@ -89,3 +90,69 @@ def test_calibration_keeps_in_scope_answered(retriever: Retriever) -> None:
     items = load_items(DATA / "eval" / "kb_dev.yml")
     fusion, found = calibrate(retriever, items)
     assert found.in_scope_answered >= 0.95 and fusion.threshold > 0
+    assert fusion.outside_weight == 0.0  # built without out-of-scope questions: nothing to weigh
+
+
+def test_out_of_scope_neighbours_lower_the_answer_score(tmp_path: Path, entries, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    built = store.build(entries, HashingEmbedder(), "fake:1", tmp_path / "kb", NEGATIVES)
+    lexical = LexicalIndex(tokenizer, [u.text for u in built.units])
+    retriever = Retriever(built, HashingEmbedder(), lexical, Fusion(threshold=0.5, outside_weight=1.0))
+    refused, answered = retriever.scores(NEGATIVES[0]), retriever.scores(entries[0].questions[0])
+    assert refused.outside == pytest.approx(
+        np.sort(built.outside @ HashingEmbedder().embed_queries([NEGATIVES[0]])[0])[-3:].mean()
+    )
+    assert refused.answer_score(retriever.fusion) < answered.answer_score(retriever.fusion)
+    assert not retriever.search(NEGATIVES[0]).answerable and retriever.search(entries[0].questions[0]).answerable
+
+
+NEGATIVES = ["燃气费在哪里交", "自来水公司电话多少", "宽带坏了找谁修", "讲个笑话", "帮我订一张去杭州的火车票"]
+
+
+def test_the_topic_model_learns_topics_and_out_of_scope(tmp_path: Path, entries) -> None:  # type: ignore[no-untyped-def]
+    built = store.build(entries, HashingEmbedder(), "fake:1", tmp_path / "kb", NEGATIVES)
+    assert built.topics is not None and "none" in built.topics.classes
+    embedder = HashingEmbedder()
+    own = entries[0].questions[0]
+    p = built.topics.proba([own, NEGATIVES[0]], embedder.embed_queries([own, NEGATIVES[0]]))
+    classes = built.topics.classes
+    assert classes[int(p[0].argmax())] == entries[0].topic and classes[int(p[1].argmax())] == "none"
+    loaded = store.load(entries, "fake:1", tmp_path / "kb", NEGATIVES)
+    assert loaded.topics is not None and loaded.topics.trained_on == built.topics.trained_on
+
+
+def test_changed_negatives_or_a_corrupt_topic_model_are_refused(tmp_path: Path, entries) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "kb"
+    store.build(entries, HashingEmbedder(), "fake:1", folder, NEGATIVES)
+    with pytest.raises(store.StaleIndex, match="out-of-scope questions"):
+        store.load(entries, "fake:1", folder, NEGATIVES[1:])
+    (folder / topic_model.FILE).write_bytes(b"\x80\x04garbage")
+    with pytest.raises(DataError, match="corrupt.*kb build"):
+        store.load(entries, "fake:1", folder, NEGATIVES)
+    (folder / topic_model.FILE).unlink()
+    with pytest.raises(DataError, match="no topic model.*kb build"):
+        store.load(entries, "fake:1", folder, NEGATIVES)
+    store.build(entries, HashingEmbedder(), "fake:1", folder, NEGATIVES)
+    (folder / store.OUTSIDE).write_bytes(b"not an array")
+    with pytest.raises(store.StaleIndex, match="out-of-scope vectors.*kb build"):
+        store.load(entries, "fake:1", folder, NEGATIVES)
+
+
+def test_negatives_file_errors_name_the_item(tmp_path: Path) -> None:
+    path = tmp_path / "oos.yml"
+    assert topic_model.load_negatives(path) == []  # no file: no negatives
+    path.write_text("- {text: 讲个笑话, category: chitchat}\n- 帮我订机票\n", encoding="utf-8")
+    assert topic_model.load_negatives(path) == ["讲个笑话", "帮我订机票"]
+    for bad, message in (("{a: 1}", "YAML list"), ("- {category: x}", "item 1"), ("- ''", "item 1"),
+                         (f"- {'长' * 600}", "item 1"), ("- [unclosed", "cannot read it")):  # fmt: skip
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(DataError, match=message):
+            topic_model.load_negatives(path)
+
+
+def test_the_shipped_negatives_are_out_of_scope_and_not_in_the_evaluation_sets() -> None:
+    files = sorted((DATA / "knowledge" / "training").glob("*.yml"))
+    negatives = [text for path in files for text in topic_model.load_negatives(path)]
+    assert len(negatives) >= 1000 and len(set(negatives)) == len(negatives)
+    evaluated = {i.text for f in (DATA / "eval").glob("kb_*.yml") for i in load_items(f)}
+    questions = {q for e in load_entries(DATA / "knowledge", load_topics(DATA)) for q in e.questions}
+    assert not (set(negatives) & evaluated) and not (set(negatives) & questions)
