@@ -42,6 +42,9 @@ class ActionFallback(PowerDeskAction):
             result = search_latest(retriever, tracker, k=1)
             if result.answerable:
                 return answer_entry(dispatcher, result.hits[0].entry)
+            if result.out_of_scope:
+                dispatcher.utter_message(response="utter_out_of_scope")
+                return []
         if consecutive_fallbacks(tracker) % 2 == 1:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

@@ -52,6 +52,9 @@ def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, 
     result = search_latest(retriever, tracker, k=3)
     if result.answerable:
         return answer_entry(dispatcher, result.hits[0].entry)
+    if result.out_of_scope:  # no topic covers it: say so and offer a person, rather than guesses
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
     misses = int(tracker.get_slot("kb_misses") or 0) + 1
     if misses >= MISSES_BEFORE_HUMAN:
         return handoff(dispatcher, tracker, reason="low_confidence", response="utter_handoff_low_confidence")

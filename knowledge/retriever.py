@@ -17,6 +17,7 @@ from knowledge.store import BuiltIndex
 MAX_QUERY_CHARS = 500
 DENSE_CANDIDATES = 256  # units fetched from an approximate index before aggregation per entry
 OUTSIDE_NEIGHBOURS = 3
+OUT_OF_SCOPE_P = 0.5  # an unanswerable question is "out of scope" (not merely unclear) when P(none) ≥ this
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Hit:
 class Result:
     answerable: bool
     hits: list[Hit]
+    out_of_scope: bool = False  # not answerable, and the topic model places it outside every topic
 
     def as_json(self) -> dict[str, object]:
         return {"answerable": self.answerable, "hits": [h.as_json() for h in self.hits]}
@@ -67,6 +69,7 @@ class EntryScores:
     lexical: npt.NDArray[np.float32]  # per entry: best BM25 over its units
     topic: npt.NDArray[np.float32]  # per entry: the topic model's probability of the entry's topic
     outside: float = 0.0  # mean cosine to the OUTSIDE_NEIGHBOURS nearest out-of-scope questions
+    p_none: float = 0.0  # the topic model's probability that no topic covers the question
 
     def answer_score(self, fusion: Fusion) -> float:
         return float(self.dense.max()) - fusion.outside_weight * self.outside if len(self.dense) else -1.0
@@ -108,10 +111,12 @@ class Retriever:
         lexical_best = np.zeros(n, dtype=np.float32)
         np.maximum.at(lexical_best, self._unit_entry, self.lexical.scores(text))
         topics = self.built.topics
-        topic_p = (
-            topics.topic_proba(text, vector[0], self._entry_topics) if topics is not None else np.zeros(n, np.float32)
+        topic_p, p_none = (
+            topics.topic_proba(text, vector[0], self._entry_topics)
+            if topics is not None
+            else (np.zeros(n, np.float32), 0.0)
         )
-        return EntryScores(dense_best, lexical_best, topic_p, self._outside(vector[0]))
+        return EntryScores(dense_best, lexical_best, topic_p, self._outside(vector[0]), p_none)
 
     def _outside(self, vector: npt.NDArray[np.float32]) -> float:
         negatives = self.built.outside
@@ -133,4 +138,5 @@ class Retriever:
             raise InvalidInput(f"k must be at least 1, got {k}")
         scores = self.scores(query)
         hits = self.rank(scores, k)
-        return Result(bool(hits) and scores.answer_score(self.fusion) >= self.fusion.threshold, hits)
+        answerable = bool(hits) and scores.answer_score(self.fusion) >= self.fusion.threshold
+        return Result(answerable, hits, out_of_scope=not answerable and scores.p_none >= OUT_OF_SCOPE_P)

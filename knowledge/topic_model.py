@@ -81,11 +81,14 @@ class TopicModel:
         grams = self.vectorizer.transform(list(texts))
         return np.asarray(self.classifier.predict_proba(_features(vectors, grams)), dtype=np.float32)
 
-    def topic_proba(self, text: str, vector: npt.NDArray[np.float32], topics: Sequence[str]) -> npt.NDArray[np.float32]:
-        """P(topic) for each of ``topics`` (one per entry; 0 for a topic the model does not know)."""
+    def topic_proba(
+        self, text: str, vector: npt.NDArray[np.float32], topics: Sequence[str]
+    ) -> tuple[npt.NDArray[np.float32], float]:
+        """P(topic) for each of ``topics`` (one per entry; 0 for a topic the model does not know), and P(none)."""
         p = self.proba([text], vector.reshape(1, -1))[0]
         column = {c: i for i, c in enumerate(self.classes)}
-        return np.array([p[column[t]] if t in column else 0.0 for t in topics], dtype=np.float32)
+        per_entry = np.array([p[column[t]] if t in column else 0.0 for t in topics], dtype=np.float32)
+        return per_entry, float(p[column[NONE]]) if NONE in column else 0.0
 
     def save(self, folder: Path) -> None:
         import joblib

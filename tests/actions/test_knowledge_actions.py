@@ -31,13 +31,13 @@ OTHER = Entry(
 
 
 class StubRetriever:
-    def __init__(self, answerable: bool) -> None:
-        self.answerable = answerable
+    def __init__(self, answerable: bool, out_of_scope: bool = False) -> None:
+        self.answerable, self.out_of_scope = answerable, out_of_scope
         self.entries = [ENTRY, OTHER]
 
     def search(self, query: str, k: int = 5) -> Result:
         hits = [Hit(ENTRY, 0.95, 0.9, 3.0), Hit(OTHER, 0.9, 0.88, 1.0)][:k]
-        return Result(self.answerable, hits)
+        return Result(self.answerable, hits, self.out_of_scope)
 
 
 def services(retriever: Any) -> Services:
@@ -96,3 +96,10 @@ def test_fallback_tries_the_knowledge_base_first() -> None:
     assert messages[0]["response"] == "utter_knowledge_answer"
     messages, _ = run(ActionFallback(), services(StubRetriever(False)), "asdf", "nlu_fallback")
     assert messages[0]["response"] == "utter_ask_rephrase"
+
+
+def test_out_of_scope_says_so_and_offers_a_person_instead_of_guesses() -> None:
+    svc = services(StubRetriever(False, out_of_scope=True))
+    for action, intent in ((ActionAnswerKnowledge(), "ask_tariff"), (ActionFallback(), "nlu_fallback")):
+        messages, events = run(action, svc, "燃气费在哪交", intent)
+        assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []

@@ -102,7 +102,9 @@ def test_out_of_scope_neighbours_lower_the_answer_score(tmp_path: Path, entries,
         np.sort(built.outside @ HashingEmbedder().embed_queries([NEGATIVES[0]])[0])[-3:].mean()
     )
     assert refused.answer_score(retriever.fusion) < answered.answer_score(retriever.fusion)
-    assert not retriever.search(NEGATIVES[0]).answerable and retriever.search(entries[0].questions[0]).answerable
+    refusal, answer = retriever.search(NEGATIVES[0]), retriever.search(entries[0].questions[0])
+    assert not refusal.answerable and refusal.out_of_scope and refused.p_none > 0.5
+    assert answer.answerable and not answer.out_of_scope
 
 
 NEGATIVES = ["燃气费在哪里交", "自来水公司电话多少", "宽带坏了找谁修", "讲个笑话", "帮我订一张去杭州的火车票"]
@@ -156,3 +158,14 @@ def test_the_shipped_negatives_are_out_of_scope_and_not_in_the_evaluation_sets()
     evaluated = {i.text for f in (DATA / "eval").glob("kb_*.yml") for i in load_items(f)}
     questions = {q for e in load_entries(DATA / "knowledge", load_topics(DATA)) for q in e.questions}
     assert not (set(negatives) & evaluated) and not (set(negatives) & questions)
+
+
+def test_the_held_out_set_is_large_enough_valid_and_disjoint_from_training(entries) -> None:  # type: ignore[no-untyped-def]
+    held_out = load_items(DATA / "eval" / "kb_holdout.yml")
+    topics = set(load_topics(DATA))
+    inside = [i for i in held_out if i.topic != "none"]
+    assert len(inside) >= 150 and len(held_out) - len(inside) >= 30
+    assert {i.topic for i in inside} == topics  # every topic asked about
+    trained = {t for e in entries for t in (e.title, *e.questions)}
+    trained |= {t for p in (DATA / "knowledge" / "training").glob("*.yml") for t in topic_model.load_negatives(p)}
+    assert not {i.text for i in held_out} & trained
