@@ -38,15 +38,14 @@ class ActionFallback(PowerDeskAction):
         self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         retriever = services.knowledge()
+        out_of_scope = False
         if retriever is not None:  # a free question the intents do not cover may still be in the knowledge base
             result = search_latest(retriever, tracker, k=1)
             if result.answerable:
                 return answer_entry(dispatcher, result.hits[0].entry)
-            if result.out_of_scope:
-                dispatcher.utter_message(response="utter_out_of_scope")
-                return []
-        if consecutive_fallbacks(tracker) % 2 == 1:
-            dispatcher.utter_message(response="utter_ask_rephrase")
+            out_of_scope = result.out_of_scope
+        if consecutive_fallbacks(tracker) % 2 == 1:  # first miss: outside what we serve, or ask to rephrase
+            dispatcher.utter_message(response="utter_out_of_scope" if out_of_scope else "utter_ask_rephrase")
             return []
         return handoff(dispatcher, tracker, reason="misunderstanding", response="utter_handoff_not_understood")
 

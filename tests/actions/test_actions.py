@@ -138,7 +138,8 @@ def test_outage_report_creates_a_ticket(services: Services) -> None:
     assert {"event": "slot", "timestamp": None, "name": "address", "value": None} in events
 
 
-def test_two_stage_fallback() -> None:
+def test_two_stage_fallback(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "knowledge", lambda: None)  # the index's part is tested in test_knowledge_actions
     miss = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
     hit = {"event": "user", "parse_data": {"intent": {"name": "greet"}}}
     first = tracker("asdf", "nlu_fallback", events=[hit, miss])

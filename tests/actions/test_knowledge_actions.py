@@ -103,3 +103,10 @@ def test_out_of_scope_says_so_and_offers_a_person_instead_of_guesses() -> None:
     for action, intent in ((ActionAnswerKnowledge(), "ask_tariff"), (ActionFallback(), "nlu_fallback")):
         messages, events = run(action, svc, "燃气费在哪交", intent)
         assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
+    # the second fallback in a row still goes to a person (a misunderstanding, whatever the index says)
+    miss = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    tracker = Tracker("widget:x", {}, {"text": "燃气费", "intent": {"name": "nlu_fallback"}, "entities": []},
+                      [miss, {"event": "bot"}, miss], False, None, {}, "action_listen")  # fmt: skip
+    dispatcher = CollectingDispatcher()
+    ActionFallback().act(svc, dispatcher, tracker, {"responses": {}})
+    assert dispatcher.messages[0]["response"] == "utter_handoff_not_understood"
