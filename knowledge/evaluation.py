@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,7 +25,8 @@ class Item:
     topic: str
 
 
-def load_items(path: Path) -> list[Item]:
+def load_items(path: Path, topics: Collection[str] | None = None) -> list[Item]:
+    """The {text, topic} items of a YAML/JSON file; with `topics`, a topic outside them (and not 'none') is an error."""
     try:
         raw = path.read_text(encoding="utf-8")
         data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
@@ -38,6 +40,10 @@ def load_items(path: Path) -> list[Item]:
     for i, row in enumerate(data):
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row.get("topic"):
             raise DataError(f"{path}: item {i + 1} needs 'text' (string) and 'topic' (a topic or 'none')")
+        if topics is not None and str(row["topic"]) not in topics and str(row["topic"]) != NONE:
+            raise DataError(
+                f"{path}: item {i + 1} has topic {row['topic']!r}, which is not a topic of data/taxonomy.yml"
+            )
         items.append(Item(row["text"], str(row["topic"])))
     return items
 

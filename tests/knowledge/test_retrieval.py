@@ -169,3 +169,13 @@ def test_the_held_out_set_is_large_enough_valid_and_disjoint_from_training(entri
     trained = {t for e in entries for t in (e.title, *e.questions)}
     trained |= {t for p in (DATA / "knowledge" / "training").glob("*.yml") for t in topic_model.load_negatives(p)}
     assert not {i.text for i in held_out} & trained
+
+
+def test_an_evaluation_item_with_an_unknown_topic_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "eval.yml"
+    path.write_text(
+        "- {text: 电费怎么交, topic: billing.payment_methods}\n- {text: 峰谷电, topic: tariff.tuo}\n", "utf-8"
+    )
+    with pytest.raises(DataError, match="item 2 has topic 'tariff.tuo'"):
+        load_items(path, load_topics(DATA))
+    assert len(load_items(path)) == 2  # without the taxonomy any label is taken as given
