@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 _EXCLAIM = re.compile(r"[!！]{2,}|[?？]{3,}")
@@ -61,14 +60,11 @@ class Lexicon:
 
 def load_lexicon(data_dir: Path) -> Lexicon:
     path = data_dir / "console" / "sentiment_zh.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read the sentiment lexicon {path}: {exc}; restore it from git") from exc
+    raw = read_yaml_mapping(path)
     problems: list[str] = []
     weights: dict[str, float] = {}
     for section, sign in (("negative", -1.0), ("positive", 1.0)):
-        entries = raw.get(section) if isinstance(raw, dict) else None
+        entries = raw.get(section)
         if not isinstance(entries, dict) or not entries:
             problems.append(f"section {section!r} must be a mapping of word: weight (1–3)")
             continue
@@ -79,7 +75,7 @@ def load_lexicon(data_dir: Path) -> Lexicon:
                 problems.append(f"{section}.{word}: listed twice")
             else:
                 weights[word] = sign * float(weight)
-    lists = {name: raw.get(name) if isinstance(raw, dict) else None for name in ("intensifiers", "negations")}
+    lists = {name: raw.get(name) for name in ("intensifiers", "negations")}
     for name, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             problems.append(f"{name!r} must be a list of words")

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError, UpstreamUnavailable
 
 
@@ -50,8 +50,8 @@ class SimulationStats:
 
 def load_script(data_dir: Path) -> Script:
     path = data_dir / "demo" / "simulate.yml"
+    raw = read_yaml_mapping(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         scenarios = [
             Scenario(
                 name=str(name),
@@ -63,7 +63,7 @@ def load_script(data_dir: Path) -> Script:
             for name, spec in raw["scenarios"].items()
         ]
         script = Script(scenarios, [str(r) for r in raw["agent_replies"]], [str(t) for t in raw["rating_text"]])
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"{path} is malformed ({exc!r}); restore it from git") from exc
     bad = [s.name for s in script.scenarios if s.weight <= 0 or not s.turns or any(not t for t in s.turns)]
     if bad or not script.agent_replies or not script.rating_texts:

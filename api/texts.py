@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 
@@ -25,10 +24,7 @@ class Texts:
 
 def load_texts(data_dir: Path) -> Texts:
     path = data_dir / "messages" / "zh.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read {path}: {exc}; restore it from git") from exc
+    raw = read_yaml_mapping(path)
     for section in ("system", "widget"):
         if not isinstance(raw.get(section), dict):
             raise DataError(f"{path}: section {section!r} is missing or not a mapping")

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 REQUIRED = ("id", "topic", "title", "questions", "answer", "source", "updated")
@@ -46,10 +47,9 @@ class KnowledgeDataError(DataError):
 
 def load_topics(data_dir: Path) -> dict[str, str]:
     path = data_dir / "taxonomy.yml"
-    try:
-        topics = yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise DataError(f"cannot read the topics of {path}: {exc}") from exc
+    topics = read_yaml_mapping(path, required=("topics",))["topics"]
+    if not isinstance(topics, dict):
+        raise DataError(f"{path}: `topics` must map each topic to its description")
     return {str(k): str(v) for k, v in topics.items()}
 
 

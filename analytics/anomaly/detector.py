@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 F32 = npt.NDArray[np.float32]
@@ -157,10 +157,7 @@ def kinds(frame: pd.DataFrame, ev: pd.DataFrame, score: npt.NDArray[np.float64])
 
 def load_texts(data_dir: Path) -> dict[str, str]:
     path = data_dir / "anomaly" / "reasons.yml"
-    try:
-        texts = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read {path}: {exc}; restore it from the repository") from exc
+    texts = read_yaml_mapping(path)
     missing = [r for r in [*REASONS, "rollback", "insufficient_history"] if r not in texts]
     if missing:
         raise DataError(f"{path} lacks texts for {missing}")

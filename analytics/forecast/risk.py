@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 DEFAULT_SPREAD = 0.04
@@ -37,13 +37,13 @@ class RiskConfig:
 
 def load_risk_config(data_dir: Path) -> RiskConfig:
     path = data_dir / "forecast" / "risk.yml"
+    raw = read_yaml_mapping(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         levels = sorted(raw["levels"], key=lambda r: -float(r["min_probability"]))
         config = RiskConfig(
             levels, dict(raw["drivers"]), {str(k): v for k, v in raw["day_types"].items()}, raw["extreme"]
         )
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"cannot read {path}: {exc}; restore it from git") from exc
     if not levels or float(levels[-1]["min_probability"]) != 0.0:
         raise DataError(f"{path}: the lowest level must have min_probability 0")

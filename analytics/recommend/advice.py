@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from analytics.billing.schedule import PERIOD_INDEX, PERIODS, TariffBook
 from analytics.recommend.backtest import parse_plan
 from analytics.recommend.loads import CustomerLoad, monthly_inputs
 from analytics.recommend.plans import F64, _grid, price_grid
 from analytics.recommend.segments import SHOULDER
-from core.errors import DataError
+from core.datafiles import read_yaml_mapping
 
 TOU_PEAKS = (PERIOD_INDEX["sharp"], PERIOD_INDEX["peak"])
 
@@ -36,14 +35,7 @@ class Advice:
 
 
 def load_assumptions(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read advice assumptions {path}: {exc}") from exc
-    for key in ("standby", "air_conditioning", "peak_shift", "min_saving_yuan"):
-        if key not in (data or {}):
-            raise DataError(f"{path}: missing `{key}`; see data/recommend/advice.yml")
-    return data  # type: ignore[no-any-return]
+    return read_yaml_mapping(path, required=("standby", "air_conditioning", "peak_shift", "min_saving_yuan"))
 
 
 def night_ratio(load: CustomerLoad, hours: list[str]) -> float:

@@ -21,13 +21,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 from analytics.calendar import DayType, day_types
 from analytics.recommend.loads import CustomerLoad
-from core.errors import DataError
+from core.datafiles import read_yaml_mapping
 
 F64 = npt.NDArray[np.float64]
 NIGHT_SLOTS = np.r_[0:32, 88:96]  # 22:00–08:00
@@ -128,14 +127,7 @@ class Segment:
 
 
 def load_naming(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read segment names {path}: {exc}") from exc
-    for key in ("min_z", "stable", "features", "kinds"):
-        if key not in (data or {}):
-            raise DataError(f"{path}: missing `{key}`; see data/recommend/segments.yml for the expected keys")
-    return data  # type: ignore[no-any-return]
+    return read_yaml_mapping(path, required=("min_z", "stable", "features", "kinds"))
 
 
 def name_segment(z: dict[str, float], kind: str, naming: dict[str, Any], taken: set[str]) -> str:

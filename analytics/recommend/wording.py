@@ -5,23 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from analytics.recommend.advice import Advice
 from analytics.recommend.backtest import parse_plan
 from analytics.recommend.plans import PlanComparison
-from core.errors import DataError
+from core.datafiles import read_yaml_mapping
 
 
 def load_wording(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read recommendation wording {path}: {exc}") from exc
-    for key in ("plans", "plan", "advice", "campaign"):
-        if key not in (data or {}):
-            raise DataError(f"{path}: missing `{key}`; see data/messages/recommend.yml")
-    return data  # type: ignore[no-any-return]
+    return read_yaml_mapping(path, required=("plans", "plan", "advice", "campaign"))
 
 
 def money(value: float) -> str:

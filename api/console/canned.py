@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from core.datafiles import read_yaml
 from core.errors import DataError
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
@@ -26,16 +25,9 @@ class ConsoleData:
     resolutions: dict[str, str]  # code → label
 
 
-def _read(path: Path) -> object:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read {path}: {exc}; restore it from git") from exc
-
-
 def load_console_data(data_dir: Path) -> ConsoleData:
     canned_path = data_dir / "console" / "canned_replies.yml"
-    raw = _read(canned_path)
+    raw = read_yaml(canned_path)
     problems: list[str] = []
     canned: list[CannedReply] = []
     if not isinstance(raw, list) or not raw:
@@ -61,7 +53,7 @@ def load_console_data(data_dir: Path) -> ConsoleData:
     if problems:
         raise DataError(f"{canned_path}: " + "; ".join(problems))
     resolutions_path = data_dir / "console" / "resolutions.yml"
-    codes = _read(resolutions_path)
+    codes = read_yaml(resolutions_path)
     if (
         not isinstance(codes, dict)
         or not codes
