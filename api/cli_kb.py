@@ -79,10 +79,9 @@ def kb_eval(
     """Top-1 / top-3 topic accuracy, MRR, out-of-scope rejected, in-scope answered."""
     from knowledge import service
     from knowledge.documents import load_topics
-    from knowledge.evaluation import load_items, metrics
+    from knowledge.evaluation import evaluate, load_items
 
     settings = get_settings()
     items = load_items(file, load_topics(settings.data_dir))
     retriever = service.open_retriever(settings)
-    scores = [retriever.scores(item.text) for item in items]
-    typer.echo(json.dumps(metrics(retriever, items, scores, retriever.fusion).as_dict(), ensure_ascii=False))
+    typer.echo(json.dumps(evaluate(retriever, items).as_dict(), ensure_ascii=False))

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.settings import Settings  # noqa: E402
 from knowledge import service  # noqa: E402
-from knowledge.evaluation import load_items, metrics  # noqa: E402
+from knowledge.evaluation import evaluate, load_items  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "knowledge.json"
 
@@ -76,7 +76,7 @@ def main() -> None:
         },
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "dev_metrics": dev.as_dict() if dev else None,
-        "evaluation": evaluate(retriever, settings),
+        "evaluation": evaluate_all(retriever, settings),
         "targets": {"query_p95_ms": 25, "heldout": {"top1": 0.9, "top3": 0.97, "oos_rejected": 0.9,
                                                     "in_scope_answered": 0.95}},
     }  # fmt: skip
@@ -87,13 +87,11 @@ def main() -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
-def evaluate(retriever: Any, settings: Settings) -> dict[str, Any]:
+def evaluate_all(retriever: Any, settings: Settings) -> dict[str, Any]:
     """`kb eval` on every evaluation set: the development sets (calibrated on) and the held-out one."""
     out = {}
     for path in sorted((settings.data_dir / "eval").glob("kb_*.yml")):
-        items = load_items(path)
-        scores = [retriever.scores(item.text) for item in items]
-        out[path.name] = metrics(retriever, items, scores, retriever.fusion).as_dict()
+        out[path.name] = evaluate(retriever, load_items(path)).as_dict()
     return out
 
 

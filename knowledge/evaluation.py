@@ -85,6 +85,11 @@ def metrics(retriever: Retriever, items: list[Item], scores: list[EntryScores], 
     )  # fmt: skip
 
 
+def evaluate(retriever: Retriever, items: list[Item]) -> Metrics:
+    """`kb eval`: the retriever's metrics on these items with its own fusion."""
+    return metrics(retriever, items, [retriever.scores(item.text) for item in items], retriever.fusion)
+
+
 def threshold_for(scores: list[EntryScores], fusion: Fusion) -> float:
     """The highest threshold that still answers at least MIN_ANSWERED of these in-scope items."""
     top = np.sort([s.answer_score(fusion) for s in scores])

@@ -94,7 +94,8 @@ class Retriever:
     def __init__(self, built: BuiltIndex, embedder: TextEmbedder, lexical: LexicalIndex, fusion: Fusion) -> None:
         self.built, self.embedder, self.lexical, self.fusion = built, embedder, lexical, fusion
         self._unit_entry = np.array([u.entry for u in built.units], dtype=np.int64)
-        self._entry_topics = [e.topic for e in built.entries]
+        topics = built.topics
+        self._topic_columns = topics.columns_for([e.topic for e in built.entries]) if topics is not None else None
         # One BLAS thread for the small per-question products: a multi-threaded BLAS keeps its threads
         # spinning after each call and starves the e5 engine of the 2 cores (p50 33 ms instead of 15 ms).
         self._blas = ThreadpoolController()
@@ -114,11 +115,11 @@ class Retriever:
         np.maximum.at(dense_best, self._unit_entry[ids[0][valid]], sims[0][valid].astype(np.float32))
         lexical_best = np.zeros(n, dtype=np.float32)
         np.maximum.at(lexical_best, self._unit_entry, self.lexical.scores(text))
-        topics = self.built.topics
+        topics, columns = self.built.topics, self._topic_columns
         with self._blas.limit(limits=1, user_api="blas"):
             topic_p, p_none = (
-                topics.topic_proba(text, vector[0], self._entry_topics)
-                if topics is not None
+                topics.topic_proba(text, vector[0], columns)
+                if topics is not None and columns is not None
                 else (np.zeros(n, np.float32), 0.0)
             )
             outside = self._outside(vector[0])

@@ -81,14 +81,18 @@ class TopicModel:
         grams = self.vectorizer.transform(list(texts))
         return np.asarray(self.classifier.predict_proba(_features(vectors, grams)), dtype=np.float32)
 
-    def topic_proba(
-        self, text: str, vector: npt.NDArray[np.float32], topics: Sequence[str]
-    ) -> tuple[npt.NDArray[np.float32], float]:
-        """P(topic) for each of ``topics`` (one per entry; 0 for a topic the model does not know), and P(none)."""
-        p = self.proba([text], vector.reshape(1, -1))[0]
+    def columns_for(self, topics: Sequence[str]) -> npt.NDArray[np.int64]:
+        """The probability column of each topic (-1 for a topic the model does not know), for topic_proba."""
         column = {c: i for i, c in enumerate(self.classes)}
-        per_entry = np.array([p[column[t]] if t in column else 0.0 for t in topics], dtype=np.float32)
-        return per_entry, float(p[column[NONE]]) if NONE in column else 0.0
+        return np.array([column.get(t, -1) for t in topics], dtype=np.int64)
+
+    def topic_proba(
+        self, text: str, vector: npt.NDArray[np.float32], columns: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float32], float]:
+        """P(topic) in each of ``columns`` (from columns_for; 0 where -1), and P(none)."""
+        p = self.proba([text], vector.reshape(1, -1))[0]
+        per_entry = np.where(columns >= 0, p[columns], 0.0).astype(np.float32)
+        return per_entry, float(p[self.classes.index(NONE)]) if NONE in self.classes else 0.0
 
     def save(self, folder: Path) -> None:
         import joblib
