@@ -20,7 +20,7 @@ from core.settings import REPO_ROOT, Settings
 from tests.api.console_helpers import login
 from tests.api.fake_wechat import APP_ID, APP_SECRET, FakeWeChatState, fake_wechat_app, serve
 from tests.api.fakes import FakeBot
-from tests.api.wechat_env import Env, make_env
+from tests.api.wechat_env import Env, make_env, wechat_settings
 from tests.api.wechat_sim import FIXTURES, TOKEN, WeChatSim, fixture
 
 
@@ -127,15 +127,7 @@ def test_retries_to_another_api_process_are_answered_once(api_settings: Settings
 
     state = FakeWeChatState()
     with serve(fake_wechat_app(state)) as wechat_url:
-        settings = api_settings.model_copy(
-            update={
-                "wechat_token": TOKEN,
-                "wechat_app_id": APP_ID,
-                "wechat_app_secret": APP_SECRET,
-                "wechat_api_base": wechat_url,
-                "wechat_passive_reply_s": 1.0,
-            }  # fmt: skip
-        )
+        settings = wechat_settings(api_settings, wechat_url, wechat_passive_reply_s=1.0)
         bots = [SlowBot(2.0), SlowBot(2.0)]
         with serve(create_app(settings, bot=bots[0])) as one, serve(create_app(settings, bot=bots[1])) as two:
             sim = WeChatSim()

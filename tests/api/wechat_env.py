@@ -55,20 +55,25 @@ class Env:
         return value
 
 
+def wechat_settings(api_settings: Settings, wechat_url: str, aes: bool = False, **extra: object) -> Settings:
+    """The api's settings for the official account of these tests, talking to the fake WeChat at wechat_url."""
+    return api_settings.model_copy(
+        update={
+            "wechat_token": TOKEN,
+            "wechat_app_id": APP_ID,
+            "wechat_app_secret": APP_SECRET,
+            "wechat_encoding_aes_key": AES_KEY if aes else "",
+            "wechat_api_base": wechat_url,
+            "wechat_passive_reply_s": PASSIVE_S,
+            **extra,
+        }  # fmt: skip
+    )
+
+
 def make_env(api_settings: Settings, aes: bool, **extra: object) -> Iterator[Env]:
     state = FakeWeChatState()
     bot = SlowBot(SLOW_S)
     with serve(fake_wechat_app(state)) as wechat_url:
-        settings = api_settings.model_copy(
-            update={
-                "wechat_token": TOKEN,
-                "wechat_app_id": APP_ID,
-                "wechat_app_secret": APP_SECRET,
-                "wechat_encoding_aes_key": AES_KEY if aes else "",
-                "wechat_api_base": wechat_url,
-                "wechat_passive_reply_s": PASSIVE_S,
-                **extra,
-            }  # fmt: skip
-        )
+        settings = wechat_settings(api_settings, wechat_url, aes, **extra)
         with serve(create_app(settings, bot=bot)) as url, httpx.Client(timeout=30) as http:
             yield Env(url, WeChatSim(aes_key=AES_KEY if aes else None), state, bot, settings, http)
