@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from api.cli_anomaly import anomaly_app
 from api.cli_bill import bill_app, records_app
@@ -54,41 +57,101 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
     err.print(f"database at revision {revision}: {_safe_url(settings.effective_database_url)}")
 
 
+TodayOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        help="the demo's today (YYYY-MM-DD): readings up to the day before, bills through the last complete "
+        "month; default: today's date",
+    ),
+]
+
+
 @demo_app.command("seed")
 def demo_seed(
     customers: Annotated[int | None, typer.Option(help="number of customers (default: generator.yml)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (default: generator.yml)")] = None,
     reset: Annotated[bool, typer.Option(help="replace existing customers and conversations")] = False,
-    if_empty: Annotated[bool, typer.Option(help="do nothing when customers exist")] = False,
+    if_empty: Annotated[
+        bool, typer.Option(help="when customers exist, only extend a demo history that has fallen behind")
+    ] = False,
+    today: TodayOption = None,
 ) -> None:
-    """Generate the synthetic demo customers and 13 months of readings, reproducibly from a seed."""
+    """Generate the synthetic demo customers and their readings up to yesterday, reproducibly from a seed."""
     from sqlalchemy import func, select
 
     from analytics.demo.config import load_demo_config
     from api.demo_seed import seed_demo
+    from core.models import Customer
+
+    settings = get_settings()
+    day = today.date() if today else dt.date.today()
+    sessions, engine = _migrated_sessions()
+    try:
+        if if_empty:
+            with sessions() as session:
+                if session.scalar(select(func.count()).select_from(Customer)):
+                    _extend(sessions, day)
+                    return
+        config = load_demo_config(settings.data_dir, today=day, customers=customers, seed=seed)
+        with _progress() as (bar, task):
+            bar.update(task, total=config.customers)
+            summary = seed_demo(sessions, config, reset=reset, progress=lambda n: bar.advance(task, n))
+    finally:
+        engine.dispose()
+    err.print(
+        f"{summary.customers} synthetic customers, {config.start} … {config.end}: {summary.daily_rows} daily and "
+        f"{summary.interval_rows} interval meter-days, {summary.bills} bills in {summary.seconds:.1f} s"
+    )
+
+
+@demo_app.command("extend")
+def demo_extend(today: TodayOption = None) -> None:
+    """Extend the demo history up to yesterday (readings, then bills of the months that became complete)."""
+    sessions, engine = _migrated_sessions()
+    try:
+        _extend(sessions, today.date() if today else dt.date.today())
+    finally:
+        engine.dispose()
+
+
+def _migrated_sessions():  # type: ignore[no-untyped-def]
     from core.db import make_engine, make_session_factory
     from core.migrate import upgrade
-    from core.models import Customer
 
     settings = get_settings()
     upgrade(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url)
-    sessions = make_session_factory(engine)
-    if if_empty:
-        with sessions() as session:
-            if session.scalar(select(func.count()).select_from(Customer)):
-                err.print("demo customers already present; nothing to do")
-                return
-    config = load_demo_config(settings.data_dir, customers=customers, seed=seed)
+    return make_session_factory(engine), engine
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Progress, TaskID]]:
     with Progress(
-        TextColumn("生成演示客户"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+        TextColumn("生成演示数据"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as bar:
-        task = bar.add_task("seed", total=config.customers)
-        summary = seed_demo(sessions, config, reset=reset, progress=lambda n: bar.advance(task, n))
-    engine.dispose()
+        yield bar, bar.add_task("demo", total=None)
+
+
+def _extend(sessions, today: dt.date) -> None:  # type: ignore[no-untyped-def]
+    """Bring a demo database's history up to yesterday; a database not made by the demo seed is left alone."""
+    from api.demo_extend import demo_state, extend_demo
+
+    with sessions() as session:
+        state = demo_state(session)
+        if state is None:
+            err.print("customers present and not made by `powerdesk demo seed`: their readings are left as they are")
+            return
+        customers, last_day = state.customers, state.last_day
+    if last_day >= today - dt.timedelta(days=1):
+        err.print(f"demo history is current (readings up to {last_day})")
+        return
+    with _progress() as (bar, task):
+        bar.update(task, total=customers)
+        summary = extend_demo(sessions, get_settings().data_dir, today, progress=lambda n: bar.advance(task, n))
     err.print(
-        f"{summary.customers} synthetic customers, {summary.daily_rows} daily and {summary.interval_rows} "
-        f"interval meter-days in {summary.seconds:.1f} s"
+        f"demo history extended by {summary.days} days to {summary.last_day}; {summary.bills} new bills "
+        f"({summary.bill_faults} with injected faults for the audit)"
     )
 
 
@@ -123,7 +186,7 @@ def run(
 
     settings = get_settings()
     db_upgrade("head")
-    demo_seed(customers=None, seed=None, reset=False, if_empty=True)
+    demo_seed(customers=None, seed=None, reset=False, if_empty=True, today=None)
     from knowledge.service import ensure_index
 
     if ensure_index(settings):

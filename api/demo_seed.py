@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +32,7 @@ from core.models import (
     Rating,
     Ticket,
 )
-from core.models_billing import AuditFinding, AuditRun, Bill, DemoFault
+from core.models_billing import AuditFinding, AuditRun, Bill, DemoFault, DemoState
 from core.records import apply_changes, load_records
 
 
@@ -45,7 +47,7 @@ class SeedSummary:
 
 
 def clear_all(session: Session) -> None:
-    for table in (AuditFinding, AuditRun, DemoFault, Bill,
+    for table in (DemoState, AuditFinding, AuditRun, DemoFault, Bill,
                   Rating, Handoff, Message, Ticket, ChannelBinding, Conversation,
                   IntervalReading, DailyReading, Meter, Customer):  # fmt: skip
         session.execute(delete(table))
@@ -102,6 +104,8 @@ def seed_demo(
             apply_changes(session, fault.customer_id, fault.changes)
             session.add(DemoFault(kind="record", customer_id=fault.customer_id, reason=fault.reason,
                                   detail=fault.detail))  # fmt: skip
+        session.add(DemoState(seed=config.seed, customers=config.customers, first_day=config.start,
+                              last_day=config.end))  # fmt: skip
     seconds = (dt.datetime.now() - started).total_seconds()
     return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds, len(stored), len(faults))
 
@@ -125,6 +129,36 @@ def _write_bills(session: Session, rows: list[BillRow], faults: list[InjectedFau
         bill = objects[id(fault.row)]
         session.add(DemoFault(kind="bill", customer_id=bill.customer_id, bill_id=bill.id, reason=fault.reason,
                               detail=fault.detail))  # fmt: skip
+
+
+def daily_rows(
+    meter_id: int, days: list[dt.date], registers: npt.NDArray[np.float64], energy: npt.NDArray[np.float32]
+) -> list[dict[str, Any]]:
+    """Daily-register readings as stored (registers rounded to 0.01, the bill's inputs)."""
+    return [
+        {"meter_id": meter_id, "day": day, "register": round(float(reg), 2), "kwh": float(kwh)}
+        for day, reg, kwh in zip(days, registers, energy, strict=True)
+    ]
+
+
+def interval_rows(
+    meter_id: int, days: list[dt.date], energy: npt.NDArray[np.float32], reactive: npt.NDArray[np.float32] | None
+) -> list[dict[str, Any]]:
+    """15-minute readings as stored: one row a day with the 96 values, the day's kWh, kvarh and maximum demand."""
+    totals = energy.sum(axis=1, dtype=np.float64)
+    peaks = energy.max(axis=1) * 4.0
+    return [
+        {
+            "meter_id": meter_id,
+            "day": day,
+            "slots": 96,
+            "values": energy[j].astype("<f4").tobytes(),
+            "kwh": round(float(totals[j]), 3),
+            "reactive_kvarh": None if reactive is None else round(float(reactive[j]), 3),
+            "max_demand_kw": round(float(peaks[j]), 3),
+        }
+        for j, day in enumerate(days)
+    ]
 
 
 def _write_batch(
@@ -161,24 +195,12 @@ def _write_batch(
             registers = c.register_start + np.cumsum(r.energy.astype(np.float64)) / c.multiplier
             stored_registers = np.array([round(float(reg), 2) for reg in registers])
             months = customer_months(c.tariff_category, days, book, c.multiplier, registers=stored_registers)
-            daily += [
-                {"meter_id": meter_id, "day": day, "register": round(float(reg), 2), "kwh": float(kwh)}
-                for day, reg, kwh in zip(days, registers, r.energy, strict=True)
-            ]
+            daily += daily_rows(meter_id, days, registers, r.energy)
         else:
-            totals = r.energy.sum(axis=1, dtype=np.float64)
-            peaks = r.energy.max(axis=1) * 4.0
-            for j, day in enumerate(days):
-                intervals.append(
-                    {
-                        "meter_id": meter_id, "day": day, "slots": 96, "values": r.energy[j].astype("<f4").tobytes(),
-                        "kwh": round(float(totals[j]), 3),
-                        "reactive_kvarh": None if r.reactive is None else round(float(r.reactive[j]), 3),
-                        "max_demand_kw": round(float(peaks[j]), 3),
-                    }
-                )  # fmt: skip
-            reactive = None if r.reactive is None else np.array([round(float(q), 3) for q in r.reactive])
-            demand = np.array([round(float(p), 3) for p in peaks])
+            rows = interval_rows(meter_id, days, r.energy, r.reactive)
+            intervals += rows
+            reactive = None if r.reactive is None else np.array([row["reactive_kvarh"] for row in rows])
+            demand = np.array([row["max_demand_kw"] for row in rows])
             months = customer_months(c.tariff_category, days, book, c.multiplier, values=r.energy,
                                      reactive=reactive, max_demand=demand)  # fmt: skip
         bills += [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import tempfile
@@ -80,7 +81,8 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     )  # fmt: skip
     upgrade(url)
     engine = make_engine(url)
-    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=customers, seed=99))
+    config = load_demo_config(REPO_ROOT / "data", today=dt.date.today(), customers=customers, seed=99)
+    seed_demo(make_session_factory(engine), config)  # up to yesterday: the stack answers with the clock's date
     engine.dispose()
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     ensure_index(settings)  # prepared before the clock starts, like the Rasa model

@@ -1,4 +1,5 @@
-"""Bills, audit runs and their findings, and the record of faults the demo seed injected on purpose."""
+"""Bills, audit runs and their findings, and the demo seed's own records: the faults it injected on purpose
+and how far its synthetic history reaches."""
 
 from __future__ import annotations
 
@@ -78,3 +79,19 @@ class DemoFault(Base):
     bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class DemoState(Base):
+    """What the demo seed generated (one row): its seed, size and the days its history covers.
+
+    Only a database with this row is a demo database: `powerdesk run` extends its history to
+    yesterday when it has fallen behind, and never touches a database without it."""
+
+    __tablename__ = "demo_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    customers: Mapped[int] = mapped_column(Integer)
+    first_day: Mapped[dt.date] = mapped_column(Date)
+    last_day: Mapped[dt.date] = mapped_column(Date)  # the last day with readings
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)

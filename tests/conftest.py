@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from core.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("POWERDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FIXTURES = Path(__file__).parent / "fixtures"
+# the demo's "today" in tests that read fixed months: readings 2025-10-01 … 2026-10-31, bills through October
+DEMO_TODAY = dt.date(2026, 11, 1)
 
 
 def _pg_available() -> bool:

@@ -39,9 +39,25 @@ class DemoConfig:
         return [self.start + dt.timedelta(days=i) for i in range(n)]
 
 
-def load_demo_config(data_dir: Path, customers: int | None = None, seed: int | None = None) -> DemoConfig:
+def history_start(today: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` whole months before `today`'s month."""
+    index = today.year * 12 + today.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def load_demo_config(
+    data_dir: Path,
+    *,
+    today: dt.date,
+    customers: int | None = None,
+    seed: int | None = None,
+    start: dt.date | None = None,
+) -> DemoConfig:
+    """The demo as of `today`: readings from `start` (default: `history_months` whole months before today's
+    month) up to yesterday, so that "上个月" and "昨天" always have data. `today` is always given: the
+    command line passes the clock's date or `--today`, tests a fixed date."""
     folder = data_dir / "demo"
-    raw = read_yaml_mapping(folder / "generator.yml")
+    raw = read_yaml_mapping(folder / "generator.yml", required=("history_months",))
     calibration = read_yaml_mapping(folder / "calibration.yml")
     mix = raw.get("mix") or {}
     missing = [k for k in KINDS if k not in mix]
@@ -49,17 +65,17 @@ def load_demo_config(data_dir: Path, customers: int | None = None, seed: int | N
         raise DataError(f"{folder / 'generator.yml'}: mix lacks {missing}; give a share for each of {KINDS}")
     if abs(sum(mix.values()) - 1) > 1e-6:
         raise DataError(f"{folder / 'generator.yml'}: mix shares add up to {sum(mix.values())}, not 1")
-    period = raw.get("period") or {}
-    try:
-        start, end = dt.date.fromisoformat(str(period["start"])), dt.date.fromisoformat(str(period["end"]))
-    except (KeyError, ValueError) as exc:
-        raise DataError(f"{folder / 'generator.yml'}: period needs start and end as YYYY-MM-DD ({exc})") from exc
-    if end < start:
-        raise DataError(f"{folder / 'generator.yml'}: period ends before it starts")
+    months = raw["history_months"]
+    if not isinstance(months, int) or not 1 <= months <= 120:
+        raise DataError(f"{folder / 'generator.yml'}: history_months must be a whole number of months from 1 to 120")
+    first = start or history_start(today, months)
+    end = today - dt.timedelta(days=1)
+    if end < first:
+        raise DataError(f"the demo history would start on {first} but end on {end}; give a later --today")
     return DemoConfig(
         seed=int(seed if seed is not None else raw.get("seed", 0)),
         customers=int(customers if customers is not None else raw.get("customers", 2000)),
-        start=start,
+        start=first,
         end=end,
         city=str(raw.get("city", "")),
         mix={k: float(mix[k]) for k in KINDS},

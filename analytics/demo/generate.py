@@ -142,11 +142,14 @@ def _records(config: DemoConfig, rng: np.random.Generator) -> list[DemoCustomer]
 
 
 def build_demo(config: DemoConfig) -> DemoBase:
-    """Records for every demo customer (cheap); readings are generated lazily by `iter_readings`."""
-    rng = np.random.default_rng(config.seed)
+    """Records for every demo customer (cheap); readings are generated lazily by `iter_readings`.
+
+    The records come from a random stream of their own, so the same seed and start give the same
+    customers whatever the end of the period: the demo can be extended to a later day."""
     days = config.days
-    context = DayContext(days, np.array(day_types(days), dtype=np.int8), synthetic_temperature(config, rng))
-    return DemoBase(config, context, _records(config, rng))
+    weather = synthetic_temperature(config, np.random.default_rng([config.seed, 1]))
+    context = DayContext(days, np.array(day_types(days), dtype=np.int8), weather)
+    return DemoBase(config, context, _records(config, np.random.default_rng(config.seed)))
 
 
 def iter_readings(base: DemoBase, batch: int = 200) -> Iterator[CustomerReadings]:

@@ -13,6 +13,7 @@ from api.demo_seed import seed_demo
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
+from tests.conftest import DEMO_TODAY
 
 
 def seeded_services(
@@ -23,7 +24,9 @@ def seeded_services(
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=customers, seed=seed), batch=batch)
+    seed_demo(
+        sessions, load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=customers, seed=seed), batch=batch
+    )
     services = Services(Settings(database_url=url, _env_file=None), sessions, today=lambda: dt.date(2026, 11, 23))
     set_services(services)
     yield services

@@ -13,13 +13,14 @@ from analytics.demo.config import load_demo_config
 from analytics.demo.generate import build_demo, iter_readings
 from core.errors import DataError
 from core.settings import REPO_ROOT
+from tests.conftest import DEMO_TODAY
 
 DATA = REPO_ROOT / "data"
 
 
 @pytest.fixture(scope="module")
 def demo():
-    base = build_demo(load_demo_config(DATA, customers=300, seed=11))
+    base = build_demo(load_demo_config(DATA, today=DEMO_TODAY, customers=300, seed=11))
     return base, list(iter_readings(base, batch=100))
 
 
@@ -90,7 +91,18 @@ def test_calendar_knows_adjusted_working_days() -> None:
 
 def test_bad_generator_config_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "generator.yml").write_text("mix: {residential: 1.0}\n", encoding="utf-8")
+    generator = tmp_path / "demo" / "generator.yml"
     (tmp_path / "demo" / "calibration.yml").write_text("{}\n", encoding="utf-8")
+    generator.write_text("mix: {residential: 1.0}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="missing `history_months`"):
+        load_demo_config(tmp_path, today=DEMO_TODAY)
+    generator.write_text("history_months: 13\nmix: {residential: 1.0}\n", encoding="utf-8")
     with pytest.raises(DataError, match="mix lacks"):
-        load_demo_config(tmp_path)
+        load_demo_config(tmp_path, today=DEMO_TODAY)
+    mix = "{residential: 0.6, residential_tou: 0.15, shared: 0.06, commercial: 0.13, industrial: 0.06}"
+    generator.write_text(f"history_months: 0\nmix: {mix}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="history_months must be a whole number"):
+        load_demo_config(tmp_path, today=DEMO_TODAY)
+    generator.write_text(f"history_months: 1\nmix: {mix}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="give a later --today"):
+        load_demo_config(tmp_path, today=DEMO_TODAY, start=DEMO_TODAY)

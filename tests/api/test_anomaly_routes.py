@@ -14,6 +14,7 @@ from api.demo_seed import seed_demo
 from core.db import make_engine, make_session_factory
 from core.settings import REPO_ROOT, Settings
 from tests.api.fakes import FakeBot
+from tests.conftest import DEMO_TODAY
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def keyed(api_settings: Settings) -> Iterator[tuple[TestClient, str]]:
     settings = api_settings.model_copy(update={"api_key": "s3cret"})
     engine = make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=20, seed=9), batch=20)
+    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=20, seed=9), batch=20)
     score_database(sessions, settings)
     from sqlalchemy import select
 

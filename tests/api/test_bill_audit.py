@@ -16,6 +16,7 @@ from api.demo_seed import seed_demo
 from core.errors import InvalidInput
 from core.models_billing import AuditFinding, AuditRun, Bill, DemoFault
 from core.settings import REPO_ROOT
+from tests.conftest import DEMO_TODAY
 
 pytestmark = pytest.mark.db
 DATA = REPO_ROOT / "data"
@@ -27,7 +28,7 @@ def _injected(sessions: sessionmaker[Session]) -> set[tuple[int, str]]:
 
 
 def test_audit_finds_exactly_the_injected_faults(db_url: str, sessions: sessionmaker[Session], tmp_path: Path) -> None:
-    summary = seed_demo(sessions, load_demo_config(DATA, customers=160, seed=11), batch=64)
+    summary = seed_demo(sessions, load_demo_config(DATA, today=DEMO_TODAY, customers=160, seed=11), batch=64)
     injected = _injected(sessions)
     assert summary.bill_faults == len(injected) > 0
     assert {reason for _, reason in injected} == set(REASONS) - {"ENERGY_MISMATCH"}  # every code of tariffs.md §5
@@ -61,7 +62,7 @@ def test_audit_by_month_range_and_on_dask(tmp_path: Path) -> None:
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(DATA, customers=80, seed=5), batch=40)
+    seed_demo(sessions, load_demo_config(DATA, today=DEMO_TODAY, customers=80, seed=5), batch=40)
     injected = _injected(sessions)
     with sessions() as session:
         march = {
@@ -87,7 +88,7 @@ def test_records_audit_finds_exactly_the_injected_problems(
 ) -> None:
     from api.records_audit import run_records_audit
 
-    seed_demo(sessions, load_demo_config(DATA, customers=400, seed=3), batch=100)
+    seed_demo(sessions, load_demo_config(DATA, today=DEMO_TODAY, customers=400, seed=3), batch=100)
     with sessions() as session:
         injected = {
             (f.customer_id, f.reason) for f in session.scalars(select(DemoFault).where(DemoFault.kind == "record"))

@@ -15,6 +15,7 @@ from api.demo_seed import seed_demo
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT
+from tests.conftest import DEMO_TODAY
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     url = f"sqlite:///{var / 'c.db'}"
     upgrade(url)
     engine = make_engine(url)
-    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=120, seed=5), batch=60)
+    seed_demo(
+        make_session_factory(engine),
+        load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=120, seed=5),
+        batch=60,
+    )
     engine.dispose()
     return {**os.environ, "DATABASE_URL": url, "VAR_DIR": str(var), "POWERDESK_ENV": "test"}
 

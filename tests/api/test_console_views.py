@@ -27,6 +27,7 @@ from knowledge.lexical import ChineseTokenizer, LexicalIndex
 from knowledge.retriever import Fusion, Retriever
 from tests.api.console_helpers import PASSWORD, login
 from tests.api.fakes import FakeBot
+from tests.conftest import DEMO_TODAY
 from tests.knowledge.fakes import HashingEmbedder
 
 DATA = REPO_ROOT / "data"
@@ -51,7 +52,7 @@ def console(agent_online: str, api_settings: Settings, bot: FakeBot, retriever: 
 def _bound_customer(settings: Settings, user: str) -> Customer:
     engine = make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(DATA, customers=6, seed=5))
+    seed_demo(sessions, load_demo_config(DATA, today=DEMO_TODAY, customers=6, seed=5))
     with transaction(sessions) as session:
         customer = session.query(Customer).filter(Customer.tariff_category == "residential").first()
         assert customer is not None

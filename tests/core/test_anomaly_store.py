@@ -18,6 +18,7 @@ from core.errors import InvalidInput, NotFound
 from core.models import Customer
 from core.models_anomaly import AnomalyAlert, AnomalyScore
 from core.settings import REPO_ROOT, Settings
+from tests.conftest import DEMO_TODAY
 
 pytestmark = pytest.mark.db
 
@@ -31,7 +32,7 @@ def test_migration_creates_the_anomaly_tables(db_url: str) -> None:
 
 def test_score_ingest_alert_and_acknowledge(sessions: sessionmaker[Session], tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(powerdesk_env="test", var_dir=tmp_path, anomaly_alert_score=0.7, _env_file=None)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=40, seed=2), batch=20)
+    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=40, seed=2), batch=20)
     with pytest.raises(NotFound, match="anomaly score"):
         ingest(sessions, settings, [("x", dt.date(2026, 11, 1), 1.0)])
     result = score_database(sessions, settings)
@@ -80,7 +81,7 @@ def test_score_ingest_alert_and_acknowledge(sessions: sessionmaker[Session], tmp
 
 def test_regional_alerts_are_deduplicated(sessions: sessionmaker[Session], tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(powerdesk_env="test", var_dir=tmp_path, _env_file=None)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=30, seed=4), batch=30)
+    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=30, seed=4), batch=30)
     first = regional_alerts(sessions, settings)
     second = regional_alerts(sessions, settings)
     assert [a.id for a in first] == [a.id for a in second]

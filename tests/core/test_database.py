@@ -19,6 +19,7 @@ from core.meter_data import daily_kwh, interval_days
 from core.models import Customer, DailyReading, IntervalReading, Meter
 from core.settings import REPO_ROOT
 from core.tickets import create_ticket
+from tests.conftest import DEMO_TODAY
 
 pytestmark = pytest.mark.db
 DATA = REPO_ROOT / "data"
@@ -35,7 +36,7 @@ def test_migrations_create_every_table(db_url: str) -> None:
 
 
 def test_demo_seed_is_reproducible_and_complete(sessions: sessionmaker[Session]) -> None:
-    config = load_demo_config(DATA, customers=40, seed=7)
+    config = load_demo_config(DATA, today=DEMO_TODAY, customers=40, seed=7)
     summary = seed_demo(sessions, config, batch=16)
     days = len(config.days)
     with sessions() as session:
@@ -57,7 +58,7 @@ def test_demo_seed_is_reproducible_and_complete(sessions: sessionmaker[Session])
 
 
 def test_readings_round_trip(sessions: sessionmaker[Session]) -> None:
-    config = load_demo_config(DATA, customers=30, seed=3)
+    config = load_demo_config(DATA, today=DEMO_TODAY, customers=30, seed=3)
     seed_demo(sessions, config)
     with sessions() as session:
         tou = session.scalars(select(Customer).where(Customer.tariff_category == "residential_tou")).first()
@@ -74,7 +75,7 @@ def test_readings_round_trip(sessions: sessionmaker[Session]) -> None:
 
 
 def test_bindings_and_tickets(sessions: sessionmaker[Session]) -> None:
-    seed_demo(sessions, load_demo_config(DATA, customers=10, seed=1))
+    seed_demo(sessions, load_demo_config(DATA, today=DEMO_TODAY, customers=10, seed=1))
     with transaction(sessions) as session:
         customer = session.scalars(select(Customer)).first()
         assert customer is not None and find_by_account(session, customer.account_no) is customer

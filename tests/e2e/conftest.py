@@ -6,6 +6,7 @@ They run on their own ports against a small seeded SQLite database, so a develop
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from collections.abc import Iterator
@@ -72,7 +73,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     knowledge_build(settings)  # the action server answers knowledge questions from this index
     engine = make_engine(url)
-    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", customers=40, seed=42))
+    # the stack answers with the clock's date, so its demo history reaches the day the tests run
+    seed_demo(
+        make_session_factory(engine), load_demo_config(REPO_ROOT / "data", today=dt.date.today(), customers=40, seed=42)
+    )
     engine.dispose()
     ensure_model(settings, echo=False)
     processes = []

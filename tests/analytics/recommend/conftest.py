@@ -17,6 +17,7 @@ from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.recommend import customer_ids, data_span, load_customers
 from core.settings import REPO_ROOT
+from tests.conftest import DEMO_TODAY
 
 
 @dataclass
@@ -34,7 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", customers=160, seed=11), batch=80)
+    seed_demo(sessions, load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=160, seed=11), batch=80)
     with sessions() as session:
         first, last = data_span(session)
         loads = load_customers(session, customer_ids(session), first, last)

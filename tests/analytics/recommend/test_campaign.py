@@ -14,6 +14,7 @@ from analytics.recommend import campaign as camp
 from analytics.recommend.loads import CustomerLoad
 from core.errors import InvalidInput
 from core.settings import REPO_ROOT
+from tests.conftest import DEMO_TODAY
 
 DAY = dt.date(2026, 8, 12)  # a summer workday
 WINDOW = camp.Window.parse("19:00-21:00")
@@ -22,7 +23,7 @@ WINDOW = camp.Window.parse("19:00-21:00")
 @pytest.fixture(scope="module")
 def simulated() -> list[CustomerLoad]:
     """600 interval-metered customers simulated by the demo generator (calibrated on real load), no database."""
-    config = load_demo_config(REPO_ROOT / "data", customers=600, seed=29)
+    config = load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=600, seed=29)
     config = dataclasses.replace(config, mix={"residential": 0.0, "residential_tou": 0.4, "shared": 0.0,
                                               "commercial": 0.45, "industrial": 0.15})  # fmt: skip
     base = build_demo(config)
