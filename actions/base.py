@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import abstractmethod
 from typing import Any
@@ -66,6 +67,11 @@ class PowerDeskAction(Action):
     ) -> Events: ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        """`act` runs in a worker thread: its database queries and index searches never hold up rasa-sdk's
+        event loop, so one customer's turn does not wait for another's."""
+        return await asyncio.to_thread(self._act_safely, dispatcher, tracker, domain)
+
+    def _act_safely(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         try:
             return self.act(get_services(), dispatcher, tracker, domain)
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -48,24 +49,30 @@ class ActionStartBinding(PowerDeskAction):
         return [SlotSet("phone_last4", None), FollowupAction("bind_account_form")]
 
 
+def _account_phone(account_no: str) -> str | None:
+    """The phone on record for an account ("" when none), None when there is no such account (a worker thread)."""
+    with get_services().sessions() as session:
+        customer = find_by_account(session, account_no)
+        return None if customer is None else (customer.phone or "")
+
+
 class ValidateBindAccountForm(FormValidationAction):
     def name(self) -> str:
         return "validate_bind_account_form"
 
-    def validate_account_no(
+    async def validate_account_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         account_no = extract_account_no(str(value or ""))
         if account_no is None:
             dispatcher.utter_message(response="utter_account_no_invalid")
             return {"account_no": None}
-        with get_services().sessions() as session:
-            if find_by_account(session, account_no) is None:
-                dispatcher.utter_message(response="utter_account_not_found")
-                return {"account_no": None}
+        if await asyncio.to_thread(_account_phone, account_no) is None:
+            dispatcher.utter_message(response="utter_account_not_found")
+            return {"account_no": None}
         return {"account_no": account_no}
 
-    def validate_phone_last4(
+    async def validate_phone_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         last4 = extract_last4(str(value or ""))
@@ -73,9 +80,7 @@ class ValidateBindAccountForm(FormValidationAction):
             dispatcher.utter_message(response="utter_phone_last4_invalid")
             return {"phone_last4": None}
         account_no = tracker.get_slot("account_no") or ""
-        with get_services().sessions() as session:
-            customer = find_by_account(session, account_no)
-            phone = (customer.phone or "") if customer else ""
+        phone = await asyncio.to_thread(_account_phone, account_no) or ""
         if phone.endswith(last4) and len(phone) >= 4:
             return {"phone_last4": last4, "bind_attempts": 0}
         attempts = int(tracker.get_slot("bind_attempts") or 0) + 1

@@ -80,7 +80,8 @@ class ActionAnswerKnowledge(PowerDeskAction):
 
 
 class ActionWarmUp(PowerDeskAction):
-    """Loads the database engine and the knowledge index (the embedder) before the first customer."""
+    """Loads the database engine and the knowledge index (the embedder) before the first customer, and starts
+    computing tomorrow's load risk of every area."""
 
     def name(self) -> str:
         return "action_warm_up"
@@ -89,4 +90,5 @@ class ActionWarmUp(PowerDeskAction):
         self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         services.knowledge()
+        services.prepare_load_risk()  # in the background: the first load-risk question reads it
         return []

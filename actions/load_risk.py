@@ -7,8 +7,11 @@ load-management questions (需求响应怎么参加…) are answered from the kn
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +43,11 @@ class AreaRisk:
     drivers: list[dict[str, Any]]
 
 
-def area_risk(settings: Settings, area: str | None) -> AreaRisk:
-    """Day-ahead risk of the configured series (the customer's area's, when the file holds one per area)."""
+def area_risk(settings: Settings, area: str | None, fitted: dict[str, AreaRisk] | None = None) -> AreaRisk:
+    """Day-ahead risk of the configured series (the customer's area's, when the file holds one per area).
+
+    Reads the load file and fits the forecasting model (seconds): run it ahead, never inside a turn
+    (`RiskBoard`). `fitted` caches by series, so areas that share the file's only series fit once."""
     from analytics.forecast.engine import ForecastEngine
     from analytics.forecast.readers import read_load, read_weather
     from analytics.forecast.risk import load_risk_config
@@ -50,11 +56,13 @@ def area_risk(settings: Settings, area: str | None) -> AreaRisk:
         load = read_load(settings.forecast_load_file, series=area) if area else read_load(settings.forecast_load_file)
     except InvalidInput:
         load = read_load(settings.forecast_load_file)
+    if fitted is not None and load.series_id in fitted:
+        return fitted[load.series_id]
     weather = read_weather(settings.forecast_weather_file, load.days)
     engine = ForecastEngine(load, weather)
     engine.prepare()
     forecast, risk = engine.risk(settings.forecast_capacity, load_risk_config(settings.data_dir))
-    return AreaRisk(
+    out = AreaRisk(
         str(forecast.day),
         risk.level,
         risk.level_zh,
@@ -62,6 +70,62 @@ def area_risk(settings: Settings, area: str | None) -> AreaRisk:
         risk.peak_p50,
         [d.as_json() for d in risk.drivers],
     )
+    if fitted is not None:
+        fitted[load.series_id] = out
+    return out
+
+
+class RiskBoard:
+    """Tomorrow's risk of every known area, computed ahead in a background thread and only read in a turn.
+
+    `refresh` (at warm-up, and by the first read of a new day) computes the areas it knows; an area
+    asked about for the first time joins the next refresh. A failed computation is logged and kept,
+    so the turn says the forecast is unavailable instead of retrying on every question."""
+
+    def __init__(self, compute: Callable[[list[str | None]], dict[str | None, AreaRisk]]) -> None:
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._areas: set[str | None] = {None}
+        self._day: dt.date | None = None
+        self._risks: dict[str | None, AreaRisk] = {}
+        self._error: PowerDeskError | None = None
+        self._running: threading.Thread | None = None
+
+    def refresh(self, today: dt.date, areas: Iterable[str | None] = ()) -> threading.Thread:
+        """Start computing `today`'s board (unless it is being computed); returns the worker thread."""
+        with self._lock:
+            self._areas.update(areas)
+            if self._running is not None and self._running.is_alive():
+                return self._running
+            wanted = sorted(self._areas, key=lambda a: a or "")
+            self._running = threading.Thread(target=self._work, args=(today, wanted), name="load-risk", daemon=True)
+            self._running.start()
+            return self._running
+
+    def _work(self, today: dt.date, areas: list[str | None]) -> None:
+        try:
+            risks, error = self._compute(areas), None
+        except PowerDeskError as exc:
+            log.error("load risk unavailable: %s", exc)
+            risks, error = {}, exc
+        except Exception as exc:  # a broken file must not kill the worker silently
+            log.exception("load risk computation failed")
+            risks, error = {}, PowerDeskError(str(exc))
+        with self._lock:
+            self._day, self._risks, self._error = today, risks, error
+
+    def get(self, area: str | None, today: dt.date) -> AreaRisk | None:
+        """The area's risk computed for `today`; None while it is being prepared (a refresh is started).
+
+        Raises the computation's error when today's board could not be computed."""
+        with self._lock:
+            current = self._day == today
+            if current and area in self._risks:
+                return self._risks[area]
+            if current and self._error is not None:
+                raise self._error
+        self.refresh(today, [area])
+        return None
 
 
 class ActionLoadRisk(PowerDeskAction):
@@ -86,6 +150,8 @@ class ActionLoadRisk(PowerDeskAction):
             risk = services.load_risk(area)
         except PowerDeskError as exc:
             log.error("load risk unavailable: %s", exc)
+            risk = None
+        if risk is None:  # not computed yet (it is now being prepared) or failed
             dispatcher.utter_message(response="utter_load_risk_unavailable")
             return []
         main = top_driver(risk.drivers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,29 +66,52 @@ class Services:
             self._estimates = estimates(self.sessions, self.recommend_kit())
         return self._estimates
 
-    _load_risk: dict[tuple[str | None, dt.date], Any] = field(default_factory=dict)
+    _risk_board: Any = None
+    _loading: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def knowledge(self) -> Any:
         """The knowledge retriever, loaded on first use; None (logged) when the index is unusable."""
-        if self._retriever is None and not self._retriever_failed:
-            from core.errors import PowerDeskError
-            from knowledge.service import open_retriever
+        with self._loading:  # actions run in worker threads: the index is opened once
+            if self._retriever is None and not self._retriever_failed:
+                from core.errors import PowerDeskError
+                from knowledge.service import open_retriever
 
-            try:
-                self._retriever = open_retriever(self.settings)
-            except PowerDeskError as exc:
-                self._retriever_failed = True
-                log.error("knowledge base unavailable, answering from domain responses: %s", exc)
+                try:
+                    self._retriever = open_retriever(self.settings)
+                except PowerDeskError as exc:
+                    self._retriever_failed = True
+                    log.error("knowledge base unavailable, answering from domain responses: %s", exc)
         return self._retriever
 
-    def load_risk(self, area: str | None) -> Any:
-        """Tomorrow's load risk for an area (actions.load_risk.AreaRisk), computed once per area (seconds)."""
-        key = (area, self.today())
-        if key not in self._load_risk:
-            from actions.load_risk import area_risk
+    def risk_board(self) -> Any:
+        """Tomorrow's load risk per area (actions.load_risk.RiskBoard), computed ahead in the background."""
+        with self._loading:
+            if self._risk_board is None:
+                from actions.load_risk import RiskBoard, area_risk
 
-            self._load_risk[key] = area_risk(self.settings, area)
-        return self._load_risk[key]
+                def compute(areas: list[str | None]) -> dict[str | None, Any]:
+                    fitted: dict[str, Any] = {}
+                    return {area: area_risk(self.settings, area, fitted) for area in areas}
+
+                self._risk_board = RiskBoard(compute)
+        return self._risk_board
+
+    def prepare_load_risk(self) -> Any:
+        """Start computing tomorrow's risk of every customer area (warm-up); returns the worker thread."""
+        areas: list[str | None] = []
+        if self.sessions is not None:
+            from sqlalchemy import select
+
+            from core.models import Customer
+
+            with self.sessions() as session:
+                areas = list(session.scalars(select(Customer.area).distinct()))
+        return self.risk_board().refresh(self.today(), areas)
+
+    def load_risk(self, area: str | None) -> Any:
+        """Tomorrow's load risk for an area (actions.load_risk.AreaRisk) as computed ahead; None while it is
+        being prepared. Never fits a model inside a customer's turn."""
+        return self.risk_board().get(area, self.today())
 
 
 _services: Services | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -99,6 +100,7 @@ class Retriever:
         # One BLAS thread for the small per-question products: a multi-threaded BLAS keeps its threads
         # spinning after each call and starves the e5 engine of the 2 cores (p50 33 ms instead of 15 ms).
         self._blas = ThreadpoolController()
+        self._blas_lock = threading.Lock()
 
     @property
     def entries(self) -> list[Entry]:
@@ -116,7 +118,8 @@ class Retriever:
         lexical_best = np.zeros(n, dtype=np.float32)
         np.maximum.at(lexical_best, self._unit_entry, self.lexical.scores(text))
         topics, columns = self.built.topics, self._topic_columns
-        with self._blas.limit(limits=1, user_api="blas"):
+        # the limit is process-wide: one question at a time sets and restores it (the action server's threads)
+        with self._blas_lock, self._blas.limit(limits=1, user_api="blas"):
             topic_p, p_none = (
                 topics.topic_proba(text, vector[0], columns)
                 if topics is not None and columns is not None

@@ -66,13 +66,19 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
     assert {"event": "followup", "timestamp": None, "name": "bind_account_form"} in events
     customer = _customer(services, "residential")
     validator = ValidateBindAccountForm()
-    assert validator.validate_account_no("12345", CollectingDispatcher(), tracker(), {}) == {"account_no": None}
-    assert validator.validate_account_no("3399999999", CollectingDispatcher(), tracker(), {}) == {"account_no": None}
-    ok = validator.validate_account_no(f"户号{customer.account_no}", CollectingDispatcher(), tracker(), {})
+    assert asyncio.run(validator.validate_account_no("12345", CollectingDispatcher(), tracker(), {})) == {
+        "account_no": None
+    }
+    assert asyncio.run(validator.validate_account_no("3399999999", CollectingDispatcher(), tracker(), {})) == {
+        "account_no": None
+    }
+    ok = asyncio.run(validator.validate_account_no(f"户号{customer.account_no}", CollectingDispatcher(), tracker(), {}))
     assert ok == {"account_no": customer.account_no}
     wrong = "0000" if not customer.phone.endswith("0000") else "1111"
-    result = validator.validate_phone_last4(
-        wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {}
+    result = asyncio.run(
+        validator.validate_phone_last4(
+            wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {}
+        )
     )
     assert result == {"phone_last4": None, "bind_attempts": 1}
     last4 = customer.phone[-4:]
@@ -114,7 +120,7 @@ def test_phone_lock_after_three_misses(services: Services) -> None:
     wrong = "0000" if not customer.phone.endswith("0000") else "1111"
     t = tracker(wrong, "inform", slots={"account_no": customer.account_no, "bind_attempts": 2})
     dispatcher = CollectingDispatcher()
-    result = ValidateBindAccountForm().validate_phone_last4(wrong, dispatcher, t, {})
+    result = asyncio.run(ValidateBindAccountForm().validate_phone_last4(wrong, dispatcher, t, {}))
     assert result["bind_attempts"] == 3 and result["account_no"] is None
     assert responses(dispatcher.messages) == ["utter_bind_locked"]
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.load_risk import ActionLoadRisk, AreaRisk, area_risk, top_driver
+from actions.load_risk import ActionLoadRisk, AreaRisk, RiskBoard, area_risk, top_driver
 from actions.services import Services
 from core.errors import InvalidInput
 from core.settings import Settings
@@ -96,3 +97,41 @@ def test_area_risk_on_the_shipped_sample_falls_back_to_the_only_series() -> None
 def test_forecast_questions_are_recognised(text: str) -> None:
     messages, _ = run(StubServices(risk("yellow", 0.1)), text)
     assert messages[0]["response"] == "utter_load_risk_forecast"
+
+
+def test_risk_board_computes_ahead_and_a_turn_only_reads() -> None:
+    calls: list[list[str | None]] = []
+
+    def compute(areas: list[str | None]) -> dict[str | None, AreaRisk]:
+        calls.append(areas)
+        return {a: risk("yellow", 0.2) for a in areas}
+
+    board = RiskBoard(compute)
+    day = dt.date(2026, 12, 6)
+    board.refresh(day, ["西湖区"]).join()
+    assert calls == [[None, "西湖区"]]
+    assert board.get("西湖区", day) == risk("yellow", 0.2) and len(calls) == 1  # read, not computed
+    assert board.get("上城区", day) is None  # a new area: prepared in the background, not inside the turn
+    board.refresh(day).join()
+    assert board.get("上城区", day) is not None and calls[-1] == [None, "上城区", "西湖区"]
+    assert board.get("西湖区", day + dt.timedelta(days=1)) is None  # a new day: yesterday's forecast is stale
+
+
+def test_risk_board_reports_a_failed_computation() -> None:
+    def broken(areas: list[str | None]) -> dict[str | None, AreaRisk]:
+        raise InvalidInput("load file unreadable")
+
+    board = RiskBoard(broken)
+    day = dt.date(2026, 12, 6)
+    board.refresh(day).join()
+    with pytest.raises(InvalidInput):
+        board.get(None, day)
+
+
+def test_a_risk_not_ready_yet_says_so_instead_of_waiting() -> None:
+    class NotReady(StubServices):
+        def load_risk(self, area: str | None) -> Any:
+            return None
+
+    messages, _ = run(NotReady(risk("red", 0.9)), "明天会不会限电")
+    assert [m["response"] for m in messages] == ["utter_load_risk_unavailable"]
