@@ -74,6 +74,7 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/wechat.py
 	$(VENV)/bin/python benchmarks/forecast.py
 	$(VENV)/bin/python benchmarks/report.py
+	$(VENV)/bin/python scripts/bench_tables.py
 
 nlu-eval: train ## intent/entity accuracy on the held-out set bot/tests/nlu_holdout.yml (never trained on)
 	cd bot && ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu tests/nlu_holdout.yml \
