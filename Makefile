@@ -60,8 +60,8 @@ test-fast: setup ## unit and database tests only (no Rasa, no browser)
 	$(VENV)/bin/pytest -q -m "not e2e and not browser"
 
 lint: setup ## ruff (lint + format check) and mypy
-	$(VENV)/bin/ruff check core api actions knowledge analytics tests benchmarks
-	$(VENV)/bin/ruff format --check core api actions knowledge analytics tests benchmarks
+	$(VENV)/bin/ruff check core services api cli ops demo actions knowledge analytics tests benchmarks scripts
+	$(VENV)/bin/ruff format --check core services api cli ops demo actions knowledge analytics tests benchmarks scripts
 	$(VENV)/bin/mypy
 
 bench: setup ## run the benchmarks, results in benchmarks/results/

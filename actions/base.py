@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.services import Services, get_services
-from core.customers import bound_customer
 from core.identity import parse_sender_id
 from core.models import Customer
+from services.customers import bound_customer
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]

@@ -15,11 +15,11 @@ from actions.services import Services
 from actions.usage import MonthlyLookup
 from analytics.billing.audit import Finding, audit_customer
 from analytics.billing.wording import BillView, bill_text, explain_text
-from core.bills import load_partition
 from core.db import transaction
 from core.models import Customer, Ticket
 from core.models_billing import Bill
-from core.tickets import create_ticket
+from services.bills import load_partition
+from services.tickets import create_ticket
 
 
 def _bills(session: Session, customer_id: int, first: dt.date, last: dt.date) -> list[Bill]:
@@ -32,8 +32,16 @@ def _bills(session: Session, customer_id: int, first: dt.date, last: dt.date) ->
 
 
 def _view(bill: Bill, customer: Customer) -> BillView:
-    return BillView(bill.period_start, bill.period_end, bill.category, bill.schedule_id, bill.year_to_date_kwh,
-                    bill.lines, bill.total, customer.pf_standard)  # fmt: skip
+    return BillView(
+        bill.period_start,
+        bill.period_end,
+        bill.category,
+        bill.schedule_id,
+        bill.year_to_date_kwh,
+        bill.lines,
+        bill.total,
+        customer.pf_standard,
+    )
 
 
 def _shift(year: int, month: int, months: int) -> dt.date:
@@ -51,9 +59,15 @@ def check_month(services: Services, session: Session, customer: Customer, bills:
 
 class _BillLookup(MonthlyLookup):
     def answer(
-        self, services: Services, session: Session, dispatcher: CollectingDispatcher, tracker: Tracker,
-        customer: Customer, year: int, month: int,
-    ) -> Events:  # fmt: skip
+        self,
+        services: Services,
+        session: Session,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        customer: Customer,
+        year: int,
+        month: int,
+    ) -> Events:
         start = dt.date(year, month, 1)
         bills = _bills(session, customer.id, start, start)
         label = month_label(year, month)
@@ -66,27 +80,48 @@ class _BillLookup(MonthlyLookup):
         return self.show(services, session, dispatcher, customer, bills[0], label)
 
     def show(
-        self, services: Services, session: Session, dispatcher: CollectingDispatcher, customer: Customer,
-        bill: Bill, label: str,
-    ) -> Events:  # fmt: skip
-        dispatcher.utter_message(response="utter_bill_detail", bill_text=bill_text(_view(bill, customer), label,
-                                                                                   services.bill_wording()))  # fmt: skip
+        self,
+        services: Services,
+        session: Session,
+        dispatcher: CollectingDispatcher,
+        customer: Customer,
+        bill: Bill,
+        label: str,
+    ) -> Events:
+        dispatcher.utter_message(
+            response="utter_bill_detail", bill_text=bill_text(_view(bill, customer), label, services.bill_wording())
+        )
         return []
 
     def wrong_bill(
-        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Customer,
-        bill: Bill, findings: list[Finding], label: str,
-    ) -> Events:  # fmt: skip
+        self,
+        services: Services,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        customer: Customer,
+        bill: Bill,
+        findings: list[Finding],
+        label: str,
+    ) -> Events:
         """Apologise, open (or reuse) a correction ticket, offer a person."""
         marker = f"账单#{bill.id}"
         description = f"{marker} {label}账单稽核异常：" + "；".join(f"{f.reason} {f.detail}" for f in findings)
         with transaction(services.sessions) as session:
             existing = session.scalars(
-                select(Ticket).where(Ticket.customer_id == customer.id, Ticket.kind == "correction",
-                                     Ticket.status == "open", Ticket.description.startswith(marker))
-            ).first()  # fmt: skip
-            ticket = existing or create_ticket(session, "correction", description=description, customer_id=customer.id,
-                                               conversation_id=conversation_id(tracker))  # fmt: skip
+                select(Ticket).where(
+                    Ticket.customer_id == customer.id,
+                    Ticket.kind == "correction",
+                    Ticket.status == "open",
+                    Ticket.description.startswith(marker),
+                )
+            ).first()
+            ticket = existing or create_ticket(
+                session,
+                "correction",
+                description=description,
+                customer_id=customer.id,
+                conversation_id=conversation_id(tracker),
+            )
             ticket_no = ticket.ticket_no
         dispatcher.utter_message(response="utter_bill_under_review", month_label=label, ticket_no=ticket_no)
         return []
@@ -102,17 +137,26 @@ class ActionExplainBill(_BillLookup):
         return "action_explain_bill"
 
     def show(
-        self, services: Services, session: Session, dispatcher: CollectingDispatcher, customer: Customer,
-        bill: Bill, label: str,
-    ) -> Events:  # fmt: skip
+        self,
+        services: Services,
+        session: Session,
+        dispatcher: CollectingDispatcher,
+        customer: Customer,
+        bill: Bill,
+        label: str,
+    ) -> Events:
         year, month = bill.period_start.year, bill.period_start.month
         previous = _bills(session, customer.id, _shift(year, month, -1), _shift(year, month, -1))
         last_year = _bills(session, customer.id, _shift(year, month, -12), _shift(year, month, -12))
         book = services.tariff_book()
         tariff = book.schedule_for(bill.category, bill.period_start).categories[bill.category]
         text = explain_text(
-            _view(bill, customer), _view(previous[0], customer) if previous else None,
-            _view(last_year[0], customer) if last_year else None, label, services.bill_wording(), tariff.tier_bounds,
-        )  # fmt: skip
+            _view(bill, customer),
+            _view(previous[0], customer) if previous else None,
+            _view(last_year[0], customer) if last_year else None,
+            label,
+            services.bill_wording(),
+            tariff.tier_bounds,
+        )
         dispatcher.utter_message(response="utter_bill_explained", explanation=text)
         return []

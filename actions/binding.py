@@ -13,9 +13,9 @@ from actions.base import Events, PowerDeskAction, channel_user, find_bound_custo
 from actions.lookups import AFTER_BINDING
 from actions.parsing import extract_account_no, extract_last4
 from actions.services import Services, get_services
-from core.customers import bind, find_by_account, unbind
 from core.db import transaction
 from core.identity import mask_account, mask_name
+from services.customers import bind, find_by_account, unbind
 
 MAX_ATTEMPTS = 3
 UNBIND_WORDS = ("解绑", "解除绑定", "取消绑定")

@@ -13,7 +13,7 @@ from actions.parsing import extract_phone, normalise
 from actions.services import Services
 from core.db import transaction
 from core.models import Conversation
-from core.tickets import create_ticket
+from services.tickets import create_ticket
 
 MIN_ADDRESS_CHARS = 5
 MAX_FIELD_CHARS = 500

@@ -11,7 +11,7 @@ from actions.base import Events, PowerDeskAction, find_bound_customer, start_bin
 from actions.services import Services
 from analytics.recommend.wording import advice_text, plan_text
 from core.errors import NotFound
-from core.recommend import CustomerView, customer_advice, customer_view, plan_comparison
+from services.recommend import CustomerView, customer_advice, customer_view, plan_comparison
 
 
 def _view(services: Services, tracker: Tracker) -> CustomerView | None:

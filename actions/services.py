@@ -69,12 +69,12 @@ class Services:
             from analytics.billing.wording import load_wording
 
             self._wording = load_wording(self.settings.data_dir / "messages" / "bills.yml")
-        return self._wording  # type: ignore[no-any-return]
+        return self._wording
 
     def recommend_kit(self) -> Any:
         """Tariffs, thresholds, advice assumptions and wording of the recommendations, loaded on first use."""
         if self._recommend is None:
-            from core.recommend import load_kit
+            from services.recommend import load_kit
 
             self._recommend = load_kit(self.settings)
         return self._recommend
@@ -82,7 +82,7 @@ class Services:
     def recommend_estimates(self) -> Any:
         """The population estimates (TOU split for daily meters, standby references), read on first use."""
         if self._estimates is None:
-            from core.recommend import estimates
+            from services.recommend import estimates
 
             self._estimates = estimates(self.sessions, self.recommend_kit())
         return self._estimates

@@ -13,8 +13,8 @@ from actions.base import Events, PowerDeskAction, find_bound_customer, latest_te
 from actions.parsing import month_label, parse_month
 from actions.services import Services
 from analytics.usage import MonthUsage, month_bounds, usage_from_daily, usage_from_intervals
-from core.meter_data import daily_kwh, interval_days, meters_of
 from core.models import Customer
+from services.meter_data import daily_kwh, interval_days, meters_of
 
 
 def _wanted_month(services: Services, tracker: Tracker) -> tuple[int, int] | None:
@@ -55,9 +55,15 @@ class _MonthlyLookup(PowerDeskAction):
         return [SlotSet("month", None), *events]
 
     def answer(
-        self, services: Services, session: Session, dispatcher: CollectingDispatcher, tracker: Tracker,
-        customer: Customer, year: int, month: int,
-    ) -> Events:  # fmt: skip
+        self,
+        services: Services,
+        session: Session,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        customer: Customer,
+        year: int,
+        month: int,
+    ) -> Events:
         """The month's usage; bill look-ups override this."""
         usage = _usage(session, customer, year, month)
         label = month_label(year, month)

@@ -81,4 +81,4 @@ def load_lexicon(data_dir: Path) -> Lexicon:
             problems.append(f"{name!r} must be a list of words")
     if problems:
         raise DataError(f"{path}: " + "; ".join(problems))
-    return Lexicon(weights, tuple(lists["intensifiers"] or ()), tuple(lists["negations"] or ()))  # type: ignore[arg-type]
+    return Lexicon(weights, tuple(lists["intensifiers"] or ()), tuple(lists["negations"] or ()))

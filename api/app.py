@@ -22,12 +22,12 @@ from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from api.routes import anomaly, forecast, health, messages, wechat, widget
-from api.store import ConversationStore
 from api.texts import load_texts
 from api.wechat.wiring import start_wechat
 from core.db import make_engine, make_session_factory
 from core.errors import PowerDeskError, RateLimited
 from core.settings import Settings, get_settings
+from services.conversation_log import ConversationStore
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from api.bot_client import BotClient, BotTurn
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
-from api.store import ConversationStore, OutMessage, StoredMessage
 from api.texts import Texts
 from core.errors import InvalidInput, PowerDeskError, UpstreamUnavailable
 from core.identity import sender_id
+from services.conversation_log import ConversationStore, OutMessage, StoredMessage
 
 if TYPE_CHECKING:
     from api.handoff import HandoffService

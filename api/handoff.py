@@ -1,6 +1,6 @@
 """Human handoff in the api: queue or callback, customer ↔ agent delivery, close, and the rating.
 
-The database work is in core.handoffs (run in a thread); this module adds the outside world:
+The database work is in services.handoffs (run in a thread); this module adds the outside world:
 who is online, service hours, the channels, the bus and Rasa (paused while a person is involved,
 resumed on close).
 """
@@ -25,15 +25,15 @@ from api.bus import Bus
 from api.channels import Channels, Outbound, Recipient
 from api.conversations import clean_text
 from api.schemas import Reply
-from api.store import ConversationStore, OutMessage
 from api.texts import Texts
-from core import agents, handoffs
-from core.agents import Principal
 from core.db import transaction
 from core.errors import Forbidden, InvalidInput, UpstreamUnavailable
 from core.identity import sender_id
 from core.models import Message
 from core.settings import Settings
+from services import agents, handoffs
+from services.agents import Principal
+from services.conversation_log import ConversationStore, OutMessage
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -134,8 +134,14 @@ class HandoffService:
 
     async def customer_message(self, conversation_id: int, message_id: int, text: str) -> None:
         """A customer wrote while a person is involved: to the consoles watching the case."""
-        payload = {"id": message_id, "direction": "in", "sender": "customer", "text": text, "agent": None,
-                   "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()}  # fmt: skip
+        payload = {
+            "id": message_id,
+            "direction": "in",
+            "sender": "customer",
+            "text": text,
+            "agent": None,
+            "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
+        }
         event = {"type": "message", "conversation_id": conversation_id, "message": payload, "ack": [message_id]}
         await self.bus.publish(case_key(conversation_id), event)
 
@@ -171,9 +177,16 @@ class HandoffService:
             with transaction(self.sessions) as session:
                 handoffs.store_rating(session, conversation_id, score, comment)
                 if as_typed is not None:
-                    session.add(Message(conversation_id=conversation_id, direction="in", sender="customer",
-                                        text=as_typed[: self.settings.max_message_chars], status="processed",
-                                        intent="rate_service"))  # fmt: skip
+                    session.add(
+                        Message(
+                            conversation_id=conversation_id,
+                            direction="in",
+                            sender="customer",
+                            text=as_typed[: self.settings.max_message_chars],
+                            status="processed",
+                            intent="rate_service",
+                        )
+                    )
 
         await run_in_threadpool(work)
         await self.bus.publish(QUEUE_KEY, {"type": "rated", "conversation_id": conversation_id})
@@ -198,8 +211,14 @@ class HandoffService:
         await self.channels.get(case.channel).deliver(
             Recipient(case.channel, case.external_user_id, case.conversation_id), [outbound]
         )
-        echo = {"id": ids[0], "direction": "out", "sender": sender, "text": text,
-                "agent": (payload or {}).get("agent"), "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()}  # fmt: skip
+        echo = {
+            "id": ids[0],
+            "direction": "out",
+            "sender": sender,
+            "text": text,
+            "agent": (payload or {}).get("agent"),
+            "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
+        }
         await self.bus.publish(
             case_key(case.conversation_id),
             {"type": "message", "conversation_id": case.conversation_id, "message": echo},
@@ -228,8 +247,9 @@ class HandoffService:
                 case = handoffs.get_case(session, handoff_id)
                 if case.status != "claimed" or (case.agent != who.username and not who.is_supervisor):
                     raise Forbidden(f"case {handoff_id} is {case.status} with {case.agent}; claim it before replying")
-                message = Message(conversation_id=case.conversation_id, direction="out", sender="agent", text=text,
-                                  payload=payload)  # fmt: skip
+                message = Message(
+                    conversation_id=case.conversation_id, direction="out", sender="agent", text=text, payload=payload
+                )
                 session.add(message)
                 session.flush()
                 return case, message.id

@@ -28,13 +28,13 @@ import httpx
 # run as a script, this folder comes first on sys.path and its knowledge.py would shadow the package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from analytics.demo.config import load_demo_config  # noqa: E402
-from api.demo_seed import seed_demo  # noqa: E402
-from api.runner import process_specs, stop_process_groups  # noqa: E402
 from core.db import make_engine, make_session_factory  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.settings import REPO_ROOT, Settings  # noqa: E402
+from demo.config import load_demo_config  # noqa: E402
 from knowledge.service import embedder_path, ensure_index  # noqa: E402
+from ops.demo_seed import seed_demo  # noqa: E402
+from ops.runner import process_specs, stop_process_groups  # noqa: E402
 
 QUESTIONS = [
     "阶梯电价是怎么收费的",
@@ -53,10 +53,15 @@ RESULTS = REPO_ROOT / "benchmarks" / "results" / "actions.json"
 
 def body(action: str, sender: str, text: str, intent: str) -> dict[str, Any]:
     tracker = {
-        "sender_id": sender, "slots": {}, "events": [], "paused": False, "followup_action": None,
-        "active_loop": {}, "latest_action_name": "action_listen",
+        "sender_id": sender,
+        "slots": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
         "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
-    }  # fmt: skip
+    }
     return {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": {}}
 
 
@@ -120,9 +125,13 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="powerdesk-actions-bench-"))
     url = f"sqlite:///{root / 'bench.db'}"
     settings = Settings(
-        powerdesk_env="test", var_dir=root, database_url=url, action_server_port=args.port,
-        action_server_url=f"http://127.0.0.1:{args.port}", _env_file=None,
-    )  # fmt: skip
+        powerdesk_env="test",
+        var_dir=root,
+        database_url=url,
+        action_server_port=args.port,
+        action_server_url=f"http://127.0.0.1:{args.port}",
+        _env_file=None,
+    )
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     upgrade(url)
     engine = make_engine(url)
@@ -131,8 +140,9 @@ def main() -> None:
     ensure_index(settings)
     spec = next(s for s in process_specs(settings) if s.name == "actions")
     log = open(root / "actions.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         webhook = f"{settings.action_server_url}/webhook"
         for _ in range(240):

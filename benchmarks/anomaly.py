@@ -2,8 +2,8 @@
 
     /work/main/.venv/bin/python benchmarks/anomaly.py [--customers 1000000] [--quality-customers 2000] [--skip-dask]
 
-1. Quality: customers derived from the real area1 15-minute load (analytics/anomaly/devdata.py),
-   attacks and meter faults injected (analytics/anomaly/inject.py); unsupervised AUC per type
+1. Quality: customers derived from the real area1 15-minute load (demo/anomaly_customers.py),
+   attacks and meter faults injected (demo/anomaly_attacks.py); unsupervised AUC per type
    (that type vs the normal customers, legitimate changes included), kind accuracy, and the
    supervised 5-fold CV on the same data (intra-day) and on its daily sums.
 2. Speed: 1,000,000 customers × 365 days of daily kWh (area1's daily shape per area, a level,
@@ -35,12 +35,12 @@ import psutil  # noqa: E402
 
 from analytics.anomaly.contract import Consumption  # noqa: E402
 from analytics.anomaly.detector import Reference, load_texts  # noqa: E402
-from analytics.anomaly.devdata import daily_region, load_region, make_customers  # noqa: E402
-from analytics.anomaly.inject import inject  # noqa: E402
 from analytics.anomaly.metrics import auc  # noqa: E402
 from analytics.anomaly.peers import fit_peers, group_keys  # noqa: E402
 from analytics.anomaly.scoring import Meta, feature_table, score_consumption, score_features  # noqa: E402
 from analytics.anomaly.supervised import cross_validate  # noqa: E402
+from demo.anomaly_attacks import inject  # noqa: E402
+from demo.anomaly_customers import daily_region, load_region, make_customers  # noqa: E402
 
 REGION = ROOT.parent / "shared" / "data" / "load" / "area1_load.csv"
 if not REGION.exists():
@@ -140,11 +140,17 @@ def speed(n: int, days: int, seed: int, threads: int = 2) -> dict:
     seconds = time.perf_counter() - t1
     flagged = int((scored.table["kind"] != "normal").sum())
     out = {
-        "customers": n, "days": days, "threads": threads, "generate_seconds": round(generate, 1),
-        "score_seconds": round(seconds, 1), "customers_per_second": round(n / seconds),
-        "peak_rss_mb": round(peak_mb()), "peak_rss_mb_before_scoring": round(before),
-        "input_matrix_mb": round(x.nbytes / 1e6), "flagged": flagged,
-    }  # fmt: skip
+        "customers": n,
+        "days": days,
+        "threads": threads,
+        "generate_seconds": round(generate, 1),
+        "score_seconds": round(seconds, 1),
+        "customers_per_second": round(n / seconds),
+        "peak_rss_mb": round(peak_mb()),
+        "peak_rss_mb_before_scoring": round(before),
+        "input_matrix_mb": round(x.nbytes / 1e6),
+        "flagged": flagged,
+    }
     print("speed", json.dumps(out), flush=True)
     return out
 
@@ -183,11 +189,16 @@ def speed_dask(n: int, days: int, seed: int, partition: int = 50_000) -> dict:
         seconds = time.perf_counter() - t1
         worker_rss = client.run(lambda: psutil.Process().memory_info().rss / 2**20)
     out = {
-        "customers": n, "days": days, "workers": 2, "partition": partition, "cluster_start_seconds": round(started, 1),
-        "seconds_generate_and_score": round(seconds, 1), "peak_rss_mb_client": round(peak_mb()),
+        "customers": n,
+        "days": days,
+        "workers": 2,
+        "partition": partition,
+        "cluster_start_seconds": round(started, 1),
+        "seconds_generate_and_score": round(seconds, 1),
+        "peak_rss_mb_client": round(peak_mb()),
         "rss_mb_workers_at_end": [round(v) for v in worker_rss.values()],
         "scored": int(len(score)),
-    }  # fmt: skip
+    }
     print("dask", json.dumps(out), flush=True)
     return out
 

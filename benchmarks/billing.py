@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.billing.audit import StoredBill, audit_customer  # noqa: E402
 from analytics.billing.engine import BillInputs, compute  # noqa: E402
-from analytics.billing.faults import inject_bill_faults  # noqa: E402
 from analytics.billing.monthly import BillRow, MonthInputs, period_totals, price_rows  # noqa: E402
 from analytics.billing.reference import reference_bill  # noqa: E402
 from analytics.billing.requests import compute_requests  # noqa: E402
 from analytics.billing.schedule import PERIOD_INDEX, load_tariff_book  # noqa: E402
+from demo.bill_faults import inject_bill_faults  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "billing.json"
@@ -95,10 +95,15 @@ def commercial_from_intervals(n: int, book: Any, chunk: int = 10000) -> dict[str
 def contract_path(n: int, book: Any) -> dict[str, float]:
     rng = np.random.default_rng(3)
     requests = [
-        {"id": str(i), "category": "residential", "period": {"start": "2026-07-01", "end": "2026-07-31"},
-         "year_to_date_kwh": int(rng.integers(0, 6000)), "energy_kwh": {"total": int(rng.integers(0, 900))}}
+        {
+            "id": str(i),
+            "category": "residential",
+            "period": {"start": "2026-07-01", "end": "2026-07-31"},
+            "year_to_date_kwh": int(rng.integers(0, 6000)),
+            "energy_kwh": {"total": int(rng.integers(0, 900))},
+        }
         for i in range(n)
-    ]  # fmt: skip
+    ]
     started = time.perf_counter()
     results = compute_requests(requests, book)
     seconds = time.perf_counter() - started
@@ -139,8 +144,11 @@ def audit_partition(index: int, bills: int, tariff_dir: str) -> dict[str, Any]:
                 m = MonthInputs(
                     start, end, energy, reactive_kvarh=q, max_demand_kw=float(np.round(rng.uniform(300, 900), 1))
                 )
-                extra = {"pf_standard": 0.9 if category == "industrial_demand" else 0.85, "capacity_kva": 1250.0,
-                         "contract_demand_kw": 600.0}  # fmt: skip
+                extra = {
+                    "pf_standard": 0.9 if category == "industrial_demand" else 0.85,
+                    "capacity_kva": 1250.0,
+                    "contract_demand_kw": 600.0,
+                }
             rows.append(BillRow(cid, category, m, year_to_date_kwh=ytd, **extra))
             ytd += m.total_kwh if category.startswith("residential") else 0.0
     price_rows(rows, book)
@@ -161,7 +169,7 @@ def audit_partition(index: int, bills: int, tariff_dir: str) -> dict[str, Any]:
                 r.month.end_register,
                 r.lines,
                 r.total,
-            )  # fmt: skip
+            )
         )
     t0 = time.perf_counter()
     findings = [f for cid in stored for f in audit_customer(stored[cid], expected[cid])]
@@ -169,17 +177,24 @@ def audit_partition(index: int, bills: int, tariff_dir: str) -> dict[str, Any]:
     position = {id(r): i for i, r in enumerate(stored_rows)}
     injected = {(position[id(f.row)], f.reason) for f in faults}
     found = {(f.bill_id, f.reason) for f in findings}
-    return {"bills": len(stored_rows), "faults": len(faults), "found": len(found), "exact": found == injected,
-            "generate_s": generated,
-            "audit_s": audited, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # fmt: skip
+    return {
+        "bills": len(stored_rows),
+        "faults": len(faults),
+        "found": len(found),
+        "exact": found == injected,
+        "generate_s": generated,
+        "audit_s": audited,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def dask_audit(total_bills: int, partition_bills: int) -> dict[str, Any]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     parts = max(1, -(-total_bills // partition_bills))  # enough partitions for at least total_bills
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                           memory_limit="6GiB")  # fmt: skip
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="6GiB"
+    )
     client = Client(cluster)
     started = time.perf_counter()
     futures = [client.submit(audit_partition, i, partition_bills, str(TARIFFS), pure=False) for i in range(parts)]
@@ -193,13 +208,18 @@ def dask_audit(total_bills: int, partition_bills: int) -> dict[str, Any]:
     cluster.close()
     bills = sum(r["bills"] for r in results)
     return {
-        "bills": bills, "partitions": parts, "partition_bills": partition_bills, "seconds": seconds,
-        "bills_per_s": bills / seconds, "faults_injected": sum(r["faults"] for r in results),
+        "bills": bills,
+        "partitions": parts,
+        "partition_bills": partition_bills,
+        "seconds": seconds,
+        "bills_per_s": bills / seconds,
+        "faults_injected": sum(r["faults"] for r in results),
         "findings": sum(r["found"] for r in results),
         "every_partition_exact": all(r["exact"] for r in results),
         "worker_peak_rss_mib": max(r["peak_rss_mib"] for r in results),
-        "generate_cpu_s": sum(r["generate_s"] for r in results), "audit_cpu_s": sum(r["audit_s"] for r in results),
-    }  # fmt: skip
+        "generate_cpu_s": sum(r["generate_s"] for r in results),
+        "audit_cpu_s": sum(r["audit_s"] for r in results),
+    }
 
 
 def main() -> None:

@@ -29,9 +29,9 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.stack import rss_mib, running_stack  # noqa: E402
-from core.customers import bind  # noqa: E402
 from core.db import make_engine, make_session_factory, transaction  # noqa: E402
 from core.models import Customer  # noqa: E402
+from services.customers import bind  # noqa: E402
 
 TURNS = {"rule": "你好", "action": "上个月用了多少电"}
 EXPECTED = {"rule": "电力智能客服", "action": "千瓦时"}  # greeting; the usage answer of a bound customer

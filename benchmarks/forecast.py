@@ -147,9 +147,13 @@ def main() -> None:
         for zone in args.zones.split(","):
             print(f"GEFCom2012 zone {zone} 2007 …", flush=True)
             zones[zone] = timed_backtest(
-                args.gefcom / "Load_history.csv", args.gefcom / "temperature_history.csv", dt.date(2007, 1, 1),
-                dt.date(2007, 12, 31), series=zone, calendar="weekend",
-            )  # fmt: skip
+                args.gefcom / "Load_history.csv",
+                args.gefcom / "temperature_history.csv",
+                dt.date(2007, 1, 1),
+                dt.date(2007, 12, 31),
+                series=zone,
+                calendar="weekend",
+            )
             print(json.dumps({k: v for k, v in zones[zone].items() if k in ("models", "wall_seconds")}), flush=True)
         results["gefcom2012"] = zones
     RESULTS.parent.mkdir(exist_ok=True)

@@ -38,11 +38,11 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import agents  # noqa: E402
 from core.db import make_engine, make_session_factory, normalise_url, transaction  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.models import Handoff, Message, Rating  # noqa: E402
 from core.settings import REPO_ROOT, Settings  # noqa: E402
+from services import agents  # noqa: E402
 from tests.api.multiprocess import api_processes  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -107,10 +107,16 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
         for name in names:
             agents.create_agent(session, name, name, PASSWORD)
     settings = Settings(
-        powerdesk_env="test", var_dir=root, database_url=url, redis_url=redis_url if processes > 1 else "",
-        service_hours_workday="00:00-24:00", service_hours_restday="00:00-24:00",
-        rate_limit_burst=1000, rate_limit_per_second=1000.0, _env_file=None,
-    )  # fmt: skip
+        powerdesk_env="test",
+        var_dir=root,
+        database_url=url,
+        redis_url=redis_url if processes > 1 else "",
+        service_hours_workday="00:00-24:00",
+        service_hours_restday="00:00-24:00",
+        rate_limit_burst=1000,
+        rate_limit_per_second=1000.0,
+        _env_file=None,
+    )
     c2a: list[float] = []
     a2c: list[float] = []
     sent_at: dict[str, float] = {}
@@ -120,10 +126,12 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
         team = [Agent(name, urls[(i + 1) % len(urls)]) for i, name in enumerate(names)]
         await asyncio.gather(*(a.login() for a in team))
         agent_sockets = [
-            await connect(f"{a.base.replace('http', 'ws')}/console/ws",
-                          additional_headers={"Cookie": f"pd_console={a.http.cookies['pd_console']}"})
+            await connect(
+                f"{a.base.replace('http', 'ws')}/console/ws",
+                additional_headers={"Cookie": f"pd_console={a.http.cookies['pd_console']}"},
+            )
             for a in team
-        ]  # fmt: skip
+        ]
         users = [f"benchcustomer{i:04d}xxxxxx" for i in range(customers)]
         widget_sockets = [
             await connect(f"{urls[i % len(urls)].replace('http', 'ws')}/api/v1/widget/ws?user_id={u}")
@@ -253,21 +261,32 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
     lost_to_agents = [m.id for m in customer_rows if m.id not in received_by_agents]
     engine.dispose()
     return {
-        "customers": customers, "agents": n_agents, "rounds": rounds, "api_processes": processes,
-        "redis": bool(settings.redis_url), "database": url.split(":")[0].split("+")[0],
+        "customers": customers,
+        "agents": n_agents,
+        "rounds": rounds,
+        "api_processes": processes,
+        "redis": bool(settings.redis_url),
+        "database": url.split(":")[0].split("+")[0],
         "messages_each_way": expected,
-        "agent_messages_in_db": len(agent_rows), "customer_messages_in_db": len(customer_rows),
+        "agent_messages_in_db": len(agent_rows),
+        "customer_messages_in_db": len(customer_rows),
         "delivered_status_agent_messages": sum(m.status == "delivered" for m in agent_rows),
         "delivered_status_customer_messages": sum(m.status == "delivered" for m in customer_rows),
-        "lost_to_customers": len(lost_to_customers), "lost_to_agents": len(lost_to_agents),
-        "duplicates": duplicates, "errors": problems[:10], "ratings_with_human": ratings,
+        "lost_to_customers": len(lost_to_customers),
+        "lost_to_agents": len(lost_to_agents),
+        "duplicates": duplicates,
+        "errors": problems[:10],
+        "ratings_with_human": ratings,
         "customer_to_agent_ms": {"p50": pct(c2a, 0.5), "p95": pct(c2a, 0.95), "p99": pct(c2a, 0.99), "n": len(c2a)},
         "agent_to_customer_ms": {"p50": pct(a2c, 0.5), "p95": pct(a2c, 0.95), "p99": pct(a2c, 0.99), "n": len(a2c)},
-        "median_ms_both": {"c2a": round(statistics.median(c2a), 1) if c2a else None,
-                           "a2c": round(statistics.median(a2c), 1) if a2c else None},
-        "handoff_and_claim_s": round(claimed_after, 2), "exchange_s": round(exchange_s, 2),
+        "median_ms_both": {
+            "c2a": round(statistics.median(c2a), 1) if c2a else None,
+            "a2c": round(statistics.median(a2c), 1) if a2c else None,
+        },
+        "handoff_and_claim_s": round(claimed_after, 2),
+        "exchange_s": round(exchange_s, 2),
         "messages_per_s": round(2 * expected / exchange_s, 1),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -292,9 +311,11 @@ def main() -> None:
         result["agent_messages_in_db"] == result["messages_each_way"] == result["customer_messages_in_db"]
         and result["delivered_status_agent_messages"] == result["messages_each_way"]
         and result["delivered_status_customer_messages"] == result["messages_each_way"]
-        and result["duplicates"] == 0 and result["lost_to_customers"] == 0 and result["lost_to_agents"] == 0
+        and result["duplicates"] == 0
+        and result["lost_to_customers"] == 0
+        and result["lost_to_agents"] == 0
         and not result["errors"]
-    )  # fmt: skip
+    )
     result["exactly_once"] = ok
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]  # 2 cores shared with other work
     result["load_average_before"] = load_before

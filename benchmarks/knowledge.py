@@ -77,9 +77,11 @@ def main() -> None:
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "dev_metrics": dev.as_dict() if dev else None,
         "evaluation": evaluate_all(retriever, settings),
-        "targets": {"query_p95_ms": 25, "heldout": {"top1": 0.9, "top3": 0.97, "oos_rejected": 0.9,
-                                                    "in_scope_answered": 0.95}},
-    }  # fmt: skip
+        "targets": {
+            "query_p95_ms": 25,
+            "heldout": {"top1": 0.9, "top3": 0.97, "oos_rejected": 0.9, "in_scope_answered": 0.95},
+        },
+    }
     if args.synthetic:
         result["synthetic"] = synthetic(retriever, settings, args.synthetic)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -140,12 +142,17 @@ def synthetic(retriever: Any, settings: Settings, n: int) -> dict[str, Any]:
         found.append(ids[0])
     recall = float(np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, truth, strict=True)]))
     return {
-        "passages": n, "dim": int(vectors.shape[1]), "index_type": type(approximate).__name__,
-        "build_s": round(build_s, 1), "index_rss_mib": round(rss_index, 1),
-        "queries": len(queries), "recall_at_10": round(recall, 4),
+        "passages": n,
+        "dim": int(vectors.shape[1]),
+        "index_type": type(approximate).__name__,
+        "build_s": round(build_s, 1),
+        "index_rss_mib": round(rss_index, 1),
+        "queries": len(queries),
+        "recall_at_10": round(recall, 4),
         "query_ms": {"p50": round(percentile(latencies, 50), 2), "p95": round(percentile(latencies, 95), 2)},
-        "exact_query_ms_mean": round(exact_ms, 2), "target_recall_at_10": 0.98,
-    }  # fmt: skip
+        "exact_query_ms_mean": round(exact_ms, 2),
+        "target_recall_at_10": 0.98,
+    }
 
 
 if __name__ == "__main__":

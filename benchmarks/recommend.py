@@ -45,21 +45,21 @@ def _copy(load: CustomerLoad, new_id: int, factor: float) -> CustomerLoad:
     if load.registers is not None:
         registers = np.round(load.registers[0] + (load.registers - load.registers[0]) * factor, 2)
     return dataclasses.replace(
-        load, customer_id=new_id, daily_kwh=load.daily_kwh * factor, registers=registers,
+        load,
+        customer_id=new_id,
+        daily_kwh=load.daily_kwh * factor,
+        registers=registers,
         intervals=None if load.intervals is None else load.intervals * f32,
         reactive=None if load.reactive is None else np.round(load.reactive * factor, 3),
         max_demand=None if load.max_demand is None else np.round(load.max_demand * factor, 3),
-    )  # fmt: skip
+    )
 
 
 def _partition(args: tuple[int, int]) -> dict[str, Any]:
     start, count = args
     rng = np.random.default_rng(start)
     t0 = time.perf_counter()
-    loads = [
-        _copy(BASE[(start + i) % len(BASE)], start + i, float(rng.uniform(0.7, 1.3)))
-        for i in range(count)
-    ]  # fmt: skip
+    loads = [_copy(BASE[(start + i) % len(BASE)], start + i, float(rng.uniform(0.7, 1.3))) for i in range(count)]
     made = time.perf_counter() - t0
     t1 = time.perf_counter()
     comparisons = compare_plans(loads, CONTEXT["book"], CONTEXT["months"], CONTEXT["valley"], CONTEXT["thresholds"])
@@ -67,8 +67,13 @@ def _partition(args: tuple[int, int]) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     for c in comparisons:
         reasons[c.reason] = reasons.get(c.reason, 0) + 1
-    return {"customers": count, "compare_s": seconds, "make_s": made, "reasons": reasons,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # fmt: skip
+    return {
+        "customers": count,
+        "compare_s": seconds,
+        "make_s": made,
+        "reasons": reasons,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main() -> None:
@@ -79,11 +84,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-    from api.recommend_jobs import backtest_all
     from core.db import make_engine, make_session_factory
     from core.migrate import upgrade
-    from core.recommend import customer_ids, data_span, estimates, load_customers, load_kit
     from core.settings import get_settings
+    from services.recommend import customer_ids, data_span, estimates, load_customers, load_kit
+    from services.recommend_jobs import backtest_all
 
     settings = get_settings()
     upgrade(settings.effective_database_url)
@@ -120,17 +125,25 @@ def main() -> None:
     result = {
         "date": dt.date.today().isoformat(),
         "plan_comparison": {
-            "customers": args.customers, "workers": args.workers, "partition": args.partition,
-            "wall_s": round(wall, 1), "compare_cpu_s": round(compare_cpu, 1),
+            "customers": args.customers,
+            "workers": args.workers,
+            "partition": args.partition,
+            "wall_s": round(wall, 1),
+            "compare_cpu_s": round(compare_cpu, 1),
             "making_copies_cpu_s": round(sum(p["make_s"] for p in parts), 1),
-            "customers_per_s": round(args.customers / wall), "reasons": reasons,
+            "customers_per_s": round(args.customers / wall),
+            "reasons": reasons,
             "worker_peak_rss_mb": round(max(p["rss_mb"] for p in parts)),
-            "target_s": 60, "met": wall < 60,
+            "target_s": 60,
+            "met": wall < 60,
         },
-        "reading_from_database": {"customers": len(BASE), "seconds": round(read_s, 1),
-                                  "database": "sqlite" if "sqlite" in settings.effective_database_url else "other"},
+        "reading_from_database": {
+            "customers": len(BASE),
+            "seconds": round(read_s, 1),
+            "database": "sqlite" if "sqlite" in settings.effective_database_url else "other",
+        },
         "backtest": {**bt.to_json(), "seconds": round(backtest_s, 1)},
-    }  # fmt: skip
+    }
     out = ROOT / "benchmarks" / "results" / "recommend.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

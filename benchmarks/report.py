@@ -37,8 +37,20 @@ from core.migrate import upgrade  # noqa: E402
 from core.settings import REPO_ROOT, Settings  # noqa: E402
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "report.json"
-MATTERS = ["query_bill", "ask_tariff", "pay_bill", "report_outage", "query_usage", "invoice", "account_change",
-           "new_connection", "meter_issue", "query_outage_plan", "energy_saving", "recommend_plan"]  # fmt: skip
+MATTERS = [
+    "query_bill",
+    "ask_tariff",
+    "pay_bill",
+    "report_outage",
+    "query_usage",
+    "invoice",
+    "account_change",
+    "new_connection",
+    "meter_issue",
+    "query_outage_plan",
+    "energy_saving",
+    "recommend_plan",
+]
 REASONS = ["asked", "complaint", "misunderstanding", "sentiment", "low_confidence"]
 
 
@@ -73,11 +85,17 @@ def generate(db: Path, n_messages: int, days: int, seed: int) -> dict[str, int]:
     con.executemany(
         "INSERT INTO conversations (id, channel, external_user_id, state, started_at, updated_at) VALUES (?,?,?,?,?,?)",
         (
-            (i + 1, str(conv_channel[i]), f"user{conv_customer[i]:07d}", "closed", str(conv_start[i]).replace("T", " "),
-             str(conv_start[i]).replace("T", " "))
+            (
+                i + 1,
+                str(conv_channel[i]),
+                f"user{conv_customer[i]:07d}",
+                "closed",
+                str(conv_start[i]).replace("T", " "),
+                str(conv_start[i]).replace("T", " "),
+            )
             for i in range(n_conv)
         ),
-    )  # fmt: skip
+    )
     msg_rows: list[tuple] = []
     handoff_rows: list[tuple] = []
     rating_rows: list[tuple] = []
@@ -109,15 +127,37 @@ def generate(db: Path, n_messages: int, days: int, seed: int) -> dict[str, int]:
             mid += 1
             reply_t = t + np.timedelta64(1, "s")
             sender = "agent" if handoff_at >= 0 and turn > handoff_at else "bot"
-            msg_rows.append((mid, c + 1, "out", sender, "好的，已为您查询。", None, None, "delivered",
-                             str(reply_t).replace("T", " ")))  # fmt: skip
+            msg_rows.append(
+                (
+                    mid,
+                    c + 1,
+                    "out",
+                    sender,
+                    "好的，已为您查询。",
+                    None,
+                    None,
+                    "delivered",
+                    str(reply_t).replace("T", " "),
+                )
+            )
             if turn == handoff_at:
                 created = reply_t
                 claimed = created + np.timedelta64(int(rng.integers(10, 400)), "s")
                 closed = claimed + np.timedelta64(int(rng.integers(60, 1800)), "s")
-                handoff_rows.append((len(handoff_rows) + 1, c + 1, REASONS[int(rng.integers(0, len(REASONS)))], 0, "",
-                                     "[]", "closed", f"agent{int(rng.integers(0, 12)):02d}", "resolved",
-                                     *(str(x).replace("T", " ") for x in (created, claimed, closed))))  # fmt: skip
+                handoff_rows.append(
+                    (
+                        len(handoff_rows) + 1,
+                        c + 1,
+                        REASONS[int(rng.integers(0, len(REASONS)))],
+                        0,
+                        "",
+                        "[]",
+                        "closed",
+                        f"agent{int(rng.integers(0, 12)):02d}",
+                        "resolved",
+                        *(str(x).replace("T", " ") for x in (created, claimed, closed)),
+                    )
+                )
                 t = closed
         if rated[c]:
             human = bool(escalated[c])
@@ -140,8 +180,13 @@ def generate(db: Path, n_messages: int, days: int, seed: int) -> dict[str, int]:
     )
     con.commit()
     con.close()
-    return {"conversations": n_conv, "messages": mid, "customer_messages": len(sent_rows),
-            "handoffs": len(handoff_rows), "ratings": len(rating_rows)}  # fmt: skip
+    return {
+        "conversations": n_conv,
+        "messages": mid,
+        "customer_messages": len(sent_rows),
+        "handoffs": len(handoff_rows),
+        "ratings": len(rating_rows),
+    }
 
 
 def _flush(con: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -156,7 +201,7 @@ def _flush(con: sqlite3.Connection, rows: list[tuple]) -> None:
 
 def prescore(db: Path, settings: Settings) -> dict[str, float]:
     """Store the real model's score of every customer message (distinct texts scored once); timed."""
-    from api.report_job import sentiment_model
+    from services.reports import sentiment_model
 
     model = sentiment_model(settings)
     if model is None:
@@ -183,7 +228,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--no-pdf", action="store_true")
     args = parser.parse_args()
-    from api.report_job import run_report
+    from services.reports import run_report
 
     root = Path(tempfile.mkdtemp(prefix="powerdesk-report-"))
     db = root / "report.db"
@@ -194,8 +239,9 @@ def main() -> None:
     generated_s = time.perf_counter() - began
     print(f"generated {sizes} in {generated_s:.0f} s", flush=True)
     embedder = REPO_ROOT / "var" / "models" / "multilingual-e5-small"
-    settings = Settings(powerdesk_env="test", var_dir=root, database_url=url, embedding_model=str(embedder),
-                        _env_file=None)  # fmt: skip
+    settings = Settings(
+        powerdesk_env="test", var_dir=root, database_url=url, embedding_model=str(embedder), _env_file=None
+    )
     sentiment = prescore(db, settings)
     print(f"sentiment pre-scored: {sentiment}", flush=True)
     first = dt.date(2026, 10, 1)

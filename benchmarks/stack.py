@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
-from api.runner import ensure_model, settings_env, stop_process_groups, wait_ready, warm_up
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
+from demo.config import load_demo_config
 from knowledge.service import embedder_path, ensure_index
+from ops.demo_seed import seed_demo
+from ops.runner import ensure_model, settings_env, stop_process_groups, wait_ready, warm_up
 
 
 @dataclass
@@ -74,11 +74,17 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     root = Path(tempfile.mkdtemp(prefix="powerdesk-bench-"))
     url = f"sqlite:///{root / 'bench.db'}"
     settings = Settings(
-        powerdesk_env="test", var_dir=root, database_url=url, api_port=port_base,
-        rasa_port=port_base + 5, rasa_url=f"http://127.0.0.1:{port_base + 5}",
-        action_server_port=port_base + 55, action_server_url=f"http://127.0.0.1:{port_base + 55}",
-        _env_file=None, **overrides,
-    )  # fmt: skip
+        powerdesk_env="test",
+        var_dir=root,
+        database_url=url,
+        api_port=port_base,
+        rasa_port=port_base + 5,
+        rasa_url=f"http://127.0.0.1:{port_base + 5}",
+        action_server_port=port_base + 55,
+        action_server_url=f"http://127.0.0.1:{port_base + 55}",
+        _env_file=None,
+        **overrides,
+    )
     upgrade(url)
     engine = make_engine(url)
     config = load_demo_config(REPO_ROOT / "data", today=dt.date.today(), customers=customers, seed=99)
@@ -92,9 +98,13 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
     log = open(root / "run.log", "wb")  # noqa: SIM115
     run = subprocess.Popen(
-        [str(REPO_ROOT / ".venv" / "bin" / "powerdesk"), "run"], cwd=REPO_ROOT, env=env,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [str(REPO_ROOT / ".venv" / "bin" / "powerdesk"), "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     processes = {"powerdesk run": run}
     try:
         ready = wait_ready(settings.base_url, 300)

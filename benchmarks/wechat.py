@@ -72,13 +72,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     procs: list[subprocess.Popen[bytes]] = []
     with serve(fake_wechat_app(state)) as wechat_url:
         ports = [free_port() for _ in range(args.processes)]
-        env = {**os.environ, "VAR_DIR": str(var), "DATABASE_URL": db_url, "WECHAT_TOKEN": TOKEN,
-               "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": wechat_url,
-               "BENCH_SLOW_S": str(args.slow_s), "WECHAT_PASSIVE_REPLY_S": str(args.passive_s), "POWERDESK_ENV": "test", "RATE_LIMIT_BURST": "20",
-               "LOG_LEVEL": "WARNING", "SERVICE_HOURS_WORKDAY": "", "SERVICE_HOURS_RESTDAY": ""}  # fmt: skip
+        env = {
+            **os.environ,
+            "VAR_DIR": str(var),
+            "DATABASE_URL": db_url,
+            "WECHAT_TOKEN": TOKEN,
+            "WECHAT_APP_ID": APP_ID,
+            "WECHAT_APP_SECRET": APP_SECRET,
+            "WECHAT_API_BASE": wechat_url,
+            "BENCH_SLOW_S": str(args.slow_s),
+            "WECHAT_PASSIVE_REPLY_S": str(args.passive_s),
+            "POWERDESK_ENV": "test",
+            "RATE_LIMIT_BURST": "20",
+            "LOG_LEVEL": "WARNING",
+            "SERVICE_HOURS_WORKDAY": "",
+            "SERVICE_HOURS_RESTDAY": "",
+        }
         for port in ports:
-            cmd = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.wechat:make_bench_app", "--port",
-                   str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "benchmarks.wechat:make_bench_app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
             procs.append(subprocess.Popen(cmd, cwd=REPO_ROOT, env=env))
         try:
             urls = [f"http://127.0.0.1:{p}" for p in ports]
@@ -117,8 +139,9 @@ async def _load(
             started = time.perf_counter()
             attempts[i] += 1
             try:
-                response = await client.post(f"{url}/wechat", params=query, content=body,
-                                             headers={"Content-Type": "text/xml"}, timeout=5.0)  # fmt: skip
+                response = await client.post(
+                    f"{url}/wechat", params=query, content=body, headers={"Content-Type": "text/xml"}, timeout=5.0
+                )
             except httpx.TimeoutException:
                 ack.setdefault(i, 5.0)
                 continue  # WeChat retries after 5 s
@@ -160,15 +183,25 @@ async def _load(
         return round(acks[min(len(acks) - 1, int(p * len(acks)))], 4) if acks else float("nan")
 
     return {
-        "users": args.users, "messages": total, "per_minute": args.per_minute, "slow_share": args.slow_share,
-        "slow_messages": slow_count, "slow_s": args.slow_s, "passive_s": args.passive_s, "api_processes": len(urls),
+        "users": args.users,
+        "messages": total,
+        "per_minute": args.per_minute,
+        "slow_share": args.slow_share,
+        "slow_messages": slow_count,
+        "slow_s": args.slow_s,
+        "passive_s": args.passive_s,
+        "api_processes": len(urls),
         "database": db_url.split(":", 1)[0],
         "ack_s": {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": round(max(acks), 4) if acks else None},
         "retries_sent": sum(attempts.values()) - len(attempts),
-        "answered_passively": sum(passive.values()), "answered_by_push": len(state.sent),
-        "answered_twice": len(twice), "lost": len(lost), "http_errors": errors[:10],
-        "db": db, "push_refused": len(state.refused),
-    }  # fmt: skip
+        "answered_passively": sum(passive.values()),
+        "answered_by_push": len(state.sent),
+        "answered_twice": len(twice),
+        "lost": len(lost),
+        "http_errors": errors[:10],
+        "db": db,
+        "push_refused": len(state.refused),
+    }
 
 
 def _db_check(db_url: str, texts: list[str]) -> dict[str, Any]:

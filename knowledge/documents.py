@@ -80,10 +80,15 @@ def _check(raw: Any, where: str, topics: dict[str, str], problems: list[str]) ->
     if len(problems) > before:
         return None
     return Entry(
-        id=str(raw["id"]), topic=str(topic), title=str(raw["title"]).strip(),
-        questions=tuple(q.strip() for q in questions or ()), answer=str(raw["answer"]).strip(),
-        source=str(raw["source"]).strip(), updated=updated, file=where.split(":")[0],
-    )  # fmt: skip
+        id=str(raw["id"]),
+        topic=str(topic),
+        title=str(raw["title"]).strip(),
+        questions=tuple(q.strip() for q in questions or ()),
+        answer=str(raw["answer"]).strip(),
+        source=str(raw["source"]).strip(),
+        updated=updated,
+        file=where.split(":")[0],
+    )
 
 
 def load_entries(folder: Path, topics: dict[str, str]) -> list[Entry]:

@@ -80,9 +80,14 @@ def metrics(retriever: Retriever, items: list[Item], scores: list[EntryScores], 
         rr += 1.0 / rank if rank else 0.0
     n_oos = len(items) - n_in
     return Metrics(
-        n_in, n_oos, top1 / max(n_in, 1), top3 / max(n_in, 1), rr / max(n_in, 1),
-        rejected / max(n_oos, 1), answered / max(n_in, 1),
-    )  # fmt: skip
+        n_in,
+        n_oos,
+        top1 / max(n_in, 1),
+        top3 / max(n_in, 1),
+        rr / max(n_in, 1),
+        rejected / max(n_oos, 1),
+        answered / max(n_in, 1),
+    )
 
 
 def evaluate(retriever: Retriever, items: list[Item]) -> Metrics:

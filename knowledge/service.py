@@ -74,8 +74,12 @@ def build(settings: Settings, embedder: TextEmbedder | None = None) -> tuple[Ret
     if development:
         fusion, found = calibrate(retriever, [item for path in development for item in load_items(path)])
         retriever.fusion = fusion
-    payload = {"corpus_hash": built.manifest["corpus_hash"], "model": built.manifest["model"],
-               "fusion": retriever.fusion.as_dict(), "dev_metrics": found.as_dict() if found else None}  # fmt: skip
+    payload = {
+        "corpus_hash": built.manifest["corpus_hash"],
+        "model": built.manifest["model"],
+        "fusion": retriever.fusion.as_dict(),
+        "dev_metrics": found.as_dict() if found else None,
+    }
     (folder / CALIBRATION).write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     return _with_override(retriever, settings), found
 

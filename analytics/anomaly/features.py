@@ -99,9 +99,15 @@ def daily_features(
 
 
 def _more_daily(
-    x: F32, days: pd.DatetimeIndex, ok: npt.NDArray[np.bool_], cnt: npt.NDArray[np.int64],
-    same: npt.NDArray[np.bool_], lx: F32, mean: npt.NDArray[np.float64], eps: npt.NDArray[np.float64],
-) -> Features:  # fmt: skip
+    x: F32,
+    days: pd.DatetimeIndex,
+    ok: npt.NDArray[np.bool_],
+    cnt: npt.NDArray[np.int64],
+    same: npt.NDArray[np.bool_],
+    lx: F32,
+    mean: npt.NDArray[np.float64],
+    eps: npt.NDArray[np.float64],
+) -> Features:
     """Features only the supervised model uses: trend, ratios, roughness, autocorrelation, weekly pattern."""
     n, d = x.shape
     out: Features = {}

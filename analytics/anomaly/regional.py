@@ -112,11 +112,14 @@ def detect(
                     idx = np.arange(len(days) - recent + j, len(days) - recent + k)
                     alerts.append(
                         RegionalAlert(
-                            area=str(area), direction=direction, start=days[idx[0]].date(), end=days[idx[-1]].date(),
+                            area=str(area),
+                            direction=direction,
+                            start=days[idx[0]].date(),
+                            end=days[idx[-1]].date(),
                             z=round(float(np.max(np.abs(zs[idx]))), 2),
                             observed=round(float(np.nanmean(np.exp(y[idx]))), 3),
                             expected=round(float(np.mean(np.exp(fitted[idx]))), 3),
                         )
-                    )  # fmt: skip
+                    )
                 j = k
     return alerts

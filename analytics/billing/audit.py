@@ -17,9 +17,17 @@ from analytics.billing.money import round_half_up
 from analytics.billing.monthly import BillRow
 
 REASONS = (
-    "DUPLICATE_BILL", "NEGATIVE_OR_ROLLBACK", "READING_GAP", "ENERGY_MISMATCH", "WRONG_TOU_SPLIT",
-    "WRONG_TIER", "WRONG_PRICE", "BASIC_CHARGE_ERROR", "PF_MISAPPLIED", "ARITHMETIC",
-)  # fmt: skip
+    "DUPLICATE_BILL",
+    "NEGATIVE_OR_ROLLBACK",
+    "READING_GAP",
+    "ENERGY_MISMATCH",
+    "WRONG_TOU_SPLIT",
+    "WRONG_TIER",
+    "WRONG_PRICE",
+    "BASIC_CHARGE_ERROR",
+    "PF_MISAPPLIED",
+    "ARITHMETIC",
+)
 KWH_TOLERANCE = 0.002
 MONEY_TOLERANCE = 0.005
 

@@ -80,29 +80,41 @@ class BillAmounts:
         if t.basic is not None:
             out.append(
                 {
-                    "item": "basic", "basis": t.basic.basis, "quantity": round(float(self.basic_quantity[i, 0]), 3),
-                    "price": float(self.basic_price[0]), "amount": float(self.basic_amount[i, 0]),
+                    "item": "basic",
+                    "basis": t.basic.basis,
+                    "quantity": round(float(self.basic_quantity[i, 0]), 3),
+                    "price": float(self.basic_price[0]),
+                    "amount": float(self.basic_amount[i, 0]),
                 }
-            )  # fmt: skip
+            )
             if self.basic_quantity[i, 1] > 0:
                 out.append(
                     {
-                        "item": "basic", "basis": "demand_excess", "quantity": round(float(self.basic_quantity[i, 1]), 3),
-                        "price": float(self.basic_price[1]), "amount": float(self.basic_amount[i, 1]),
+                        "item": "basic",
+                        "basis": "demand_excess",
+                        "quantity": round(float(self.basic_quantity[i, 1]), 3),
+                        "price": float(self.basic_price[1]),
+                        "amount": float(self.basic_amount[i, 1]),
                     }
-                )  # fmt: skip
+                )
         if not np.isnan(self.power_factor[i]):
             out.append(
                 {
-                    "item": "pf_adjustment", "power_factor": float(self.power_factor[i]),
-                    "percent": float(self.pf_percent[i]), "amount": float(self.pf_amount[i]),
+                    "item": "pf_adjustment",
+                    "power_factor": float(self.power_factor[i]),
+                    "percent": float(self.pf_percent[i]),
+                    "amount": float(self.pf_amount[i]),
                 }
-            )  # fmt: skip
+            )
         if t.funds_per_kwh:
             out.append(
-                {"item": "funds", "kwh": round(float(self.funds_kwh[i]), 3), "price": t.funds_per_kwh,
-                 "amount": float(self.funds_amount[i])}
-            )  # fmt: skip
+                {
+                    "item": "funds",
+                    "kwh": round(float(self.funds_kwh[i]), 3),
+                    "price": t.funds_per_kwh,
+                    "amount": float(self.funds_amount[i]),
+                }
+            )
         return out
 
 
@@ -136,17 +148,44 @@ def compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64]) 
     first = parts[0]
     return BillAmounts(
         tariff,
-        *(np.concatenate([getattr(p, name) for p in parts]) if name not in ("energy_price", "basic_price")
-          else getattr(first, name)
-          for name in ("energy_kwh", "energy_price", "energy_amount", "basic_quantity", "basic_price", "basic_amount",
-                       "power_factor", "pf_percent", "pf_amount", "funds_kwh", "funds_amount", "total")),
-    )  # fmt: skip
+        *(
+            np.concatenate([getattr(p, name) for p in parts])
+            if name not in ("energy_price", "basic_price")
+            else getattr(first, name)
+            for name in (
+                "energy_kwh",
+                "energy_price",
+                "energy_amount",
+                "basic_quantity",
+                "basic_price",
+                "basic_amount",
+                "power_factor",
+                "pf_percent",
+                "pf_amount",
+                "funds_kwh",
+                "funds_amount",
+                "total",
+            )
+        ),
+    )
 
 
 def _rows(x: BillInputs, rows: slice) -> BillInputs:
-    return BillInputs(*(getattr(x, f)[rows] for f in ("energy", "year_to_date", "reactive", "pf_standard",
-                                                      "capacity_kva", "contract_demand_kw", "max_demand_kw",
-                                                      "tier_fraction")))  # fmt: skip
+    return BillInputs(
+        *(
+            getattr(x, f)[rows]
+            for f in (
+                "energy",
+                "year_to_date",
+                "reactive",
+                "pf_standard",
+                "capacity_kva",
+                "contract_demand_kw",
+                "max_demand_kw",
+                "tier_fraction",
+            )
+        )
+    )
 
 
 def _compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64]) -> BillAmounts:
@@ -205,6 +244,17 @@ def _compute(tariff: CategoryTariff, x: BillInputs, pf_tables: dict[float, F64])
     funds_amount = round_half_up(funds_kwh * tariff.funds_per_kwh)
     total_amount = round_half_up(base + pf_amount + funds_amount)
     return BillAmounts(
-        tariff, energy_kwh, prices, energy_amount, basic_quantity, basic_price, basic_amount,
-        pf, pf_percent, pf_amount, funds_kwh, funds_amount, total_amount,
-    )  # fmt: skip
+        tariff,
+        energy_kwh,
+        prices,
+        energy_amount,
+        basic_quantity,
+        basic_price,
+        basic_amount,
+        pf,
+        pf_percent,
+        pf_amount,
+        funds_kwh,
+        funds_amount,
+        total_amount,
+    )

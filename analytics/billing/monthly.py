@@ -108,11 +108,13 @@ def months_from_intervals(
         energy: npt.NDArray[np.float64] = np.round(totals, 3)
         out.append(
             MonthInputs(
-                days[first], days[last], energy,
+                days[first],
+                days[last],
+                energy,
                 reactive_kvarh=None if reactive is None else round(float(reactive[first : last + 1].sum()), 3),
                 max_demand_kw=None if max_demand is None else round(float(max_demand[first : last + 1].max()), 3),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -129,9 +131,12 @@ def customer_months(
     """A meter's complete months, from daily registers or from interval values (whichever it has)."""
     if values is not None:
         return months_from_intervals(
-            days, values, lambda day: book.schedule_for(category, day).categories[category].slot_period,
-            reactive, max_demand,
-        )  # fmt: skip
+            days,
+            values,
+            lambda day: book.schedule_for(category, day).categories[category].slot_period,
+            reactive,
+            max_demand,
+        )
     if registers is not None:
         return months_from_registers(days, registers, multiplier)
     return []

@@ -46,16 +46,24 @@ def reference_bill(
                     part = room * share
                     if part > 0:
                         price = Decimal(str(tariff.prices[tier, PERIODS.index(name)]))
-                        lines.append({"item": "energy", "tier": tier + 1, "period": name, "kwh": part,
-                                      "amount": decimal_half_up(part * price)})  # fmt: skip
+                        lines.append(
+                            {
+                                "item": "energy",
+                                "tier": tier + 1,
+                                "period": name,
+                                "kwh": part,
+                                "amount": decimal_half_up(part * price),
+                            }
+                        )
             used += room
             remaining -= room
     else:
         for name, kwh in energy.items():
             if _d(kwh) > 0:
                 price = Decimal(str(tariff.prices[0, PERIODS.index(name)]))
-                lines.append({"item": "energy", "period": name, "kwh": _d(kwh),
-                              "amount": decimal_half_up(_d(kwh) * price)})  # fmt: skip
+                lines.append(
+                    {"item": "energy", "period": name, "kwh": _d(kwh), "amount": decimal_half_up(_d(kwh) * price)}
+                )
     basic_total = ZERO
     if tariff.basic is not None:
         b = tariff.basic

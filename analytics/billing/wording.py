@@ -62,16 +62,21 @@ def bill_text(bill: BillView, month_label: str, w: dict[str, Any]) -> str:
         if x["item"] == "energy":
             tier = w["line"]["tier"].format(tier=x["tier"]) if "tier" in x else ""
             text = w["line"]["energy"].format(
-                tier_label=tier, period_label=periods.get(x.get("period", "total"), ""), kwh=_kwh(x["kwh"]),
-                price=x["price"], amount=_money(x["amount"]),
-            )  # fmt: skip
+                tier_label=tier,
+                period_label=periods.get(x.get("period", "total"), ""),
+                kwh=_kwh(x["kwh"]),
+                price=x["price"],
+                amount=_money(x["amount"]),
+            )
         elif x["item"] == "basic":
-            text = w["line"]["basic"][x["basis"]].format(quantity=_kwh(x["quantity"]), price=x["price"],
-                                                         amount=_money(x["amount"]))  # fmt: skip
+            text = w["line"]["basic"][x["basis"]].format(
+                quantity=_kwh(x["quantity"]), price=x["price"], amount=_money(x["amount"])
+            )
         elif x["item"] == "pf_adjustment":
             key = "pf_surcharge" if x["percent"] > 0 else "pf_discount" if x["percent"] < 0 else "pf_neutral"
-            text = w["line"][key].format(power_factor=f"{x['power_factor']:.2f}", percent=abs(x["percent"]),
-                                         amount=_money(x["amount"]))  # fmt: skip
+            text = w["line"][key].format(
+                power_factor=f"{x['power_factor']:.2f}", percent=abs(x["percent"]), amount=_money(x["amount"])
+            )
         else:
             text = w["line"]["funds"].format(kwh=_kwh(x["kwh"]), price=x["price"], amount=_money(x["amount"]))
         rows.append(f"· {text}")
@@ -85,8 +90,14 @@ def _compare(current: BillView, other: BillView, other_label: str, w: dict[str, 
     now_kwh, then_kwh = current.energy_kwh(), other.energy_kwh()
     if then_kwh > 0 and abs(now_kwh - then_kwh) / then_kwh >= 0.05:
         key = "energy_up" if now_kwh > then_kwh else "energy_down"
-        reasons.append(e[key].format(kwh=_kwh(now_kwh), other=other_label, delta=_kwh(abs(now_kwh - then_kwh)),
-                                     pct=round(abs(now_kwh - then_kwh) / then_kwh * 100)))  # fmt: skip
+        reasons.append(
+            e[key].format(
+                kwh=_kwh(now_kwh),
+                other=other_label,
+                delta=_kwh(abs(now_kwh - then_kwh)),
+                pct=round(abs(now_kwh - then_kwh) / then_kwh * 100),
+            )
+        )
     peak_now, peak_then = current.by("period").get("peak", 0.0), other.by("period").get("peak", 0.0)
     if now_kwh > 0 and then_kwh > 0 and ("peak" in current.by("period")):
         share_now, share_then = peak_now / now_kwh * 100, peak_then / then_kwh * 100
@@ -99,9 +110,14 @@ def _compare(current: BillView, other: BillView, other_label: str, w: dict[str, 
         reasons.append(e["price_change"].format(old=other.schedule_id, new=current.schedule_id))
     basic_now, basic_then = current.amount_of("basic"), other.amount_of("basic")
     if abs(basic_now - basic_then) >= 1:
-        reasons.append(e["basic_change"].format(amount=_money(basic_now), other=other_label,
-                                                direction=e["up"] if basic_now > basic_then else e["down"],
-                                                delta=_money(abs(basic_now - basic_then))))  # fmt: skip
+        reasons.append(
+            e["basic_change"].format(
+                amount=_money(basic_now),
+                other=other_label,
+                direction=e["up"] if basic_now > basic_then else e["down"],
+                delta=_money(abs(basic_now - basic_then)),
+            )
+        )
     return reasons
 
 
@@ -122,9 +138,14 @@ def _own_reasons(
             reasons.append(e["tier_crossing"].format(bound=_kwh(bound), kwh=_kwh(tiers[tier]), tier=tier, price=price))
     for x in current.lines:
         if x["item"] == "pf_adjustment" and x["percent"] > 0:
-            reasons.append(e["pf_surcharge"].format(power_factor=f"{x['power_factor']:.2f}",
-                                                    standard=f"{current.pf_standard or 0:.2f}", percent=x["percent"],
-                                                    amount=_money(x["amount"])))  # fmt: skip
+            reasons.append(
+                e["pf_surcharge"].format(
+                    power_factor=f"{x['power_factor']:.2f}",
+                    standard=f"{current.pf_standard or 0:.2f}",
+                    percent=x["percent"],
+                    amount=_money(x["amount"]),
+                )
+            )
     return reasons
 
 

@@ -24,8 +24,15 @@ from analytics.forecast.risk import Driver, Risk, RiskConfig, assess, extreme_we
 from core.errors import InvalidInput
 
 TEMPERATURES = ("tmax", "tmin", "tmean")
-_NEUTRAL_DAY = {"day_type": 0, "prev_type": 0, "next_type": 0, "adjusted_workday": 0, "holiday_pos": 0,
-                "days_since_holiday": 10, "days_to_holiday": 10}  # fmt: skip
+_NEUTRAL_DAY = {
+    "day_type": 0,
+    "prev_type": 0,
+    "next_type": 0,
+    "adjusted_workday": 0,
+    "holiday_pos": 0,
+    "days_since_holiday": 10,
+    "days_to_holiday": 10,
+}
 
 
 @dataclass

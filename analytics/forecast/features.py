@@ -17,14 +17,32 @@ from analytics.forecast.contract import WEATHER_COLUMNS, LoadData, WeatherData
 
 LEVEL_DAYS = 7
 DAY_FEATURES = (
-    "day_type", "prev_type", "next_type", "dow", "doy", "adjusted_workday", "days_since_holiday",
-    "days_to_holiday", "holiday_pos", "statutory", "sf_offset",
-)  # fmt: skip
+    "day_type",
+    "prev_type",
+    "next_type",
+    "dow",
+    "doy",
+    "adjusted_workday",
+    "days_since_holiday",
+    "days_to_holiday",
+    "holiday_pos",
+    "statutory",
+    "sf_offset",
+)
 WEATHER_FEATURES = (*WEATHER_COLUMNS, "tmax_d1", "tmean_d1", "tmax_delta", "tmean_3d", "tmean_vs_7d")
 LOAD_DAY_FEATURES = ("mean_d1", "max_d1", "min_d1", "mean_d7", "trend_7", "same_type_mean", "same_kind_mean")
 INTERVAL_FEATURES = (
-    "tod", "lag1", "lag2", "lag7", "lag14", "mean7", "same_type", "same_type_shape", "lag1_shape", "same_kind",
-)  # fmt: skip
+    "tod",
+    "lag1",
+    "lag2",
+    "lag7",
+    "lag14",
+    "mean7",
+    "same_type",
+    "same_type_shape",
+    "lag1_shape",
+    "same_kind",
+)
 
 
 @dataclass

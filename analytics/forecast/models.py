@@ -133,10 +133,18 @@ class LightGBMForecaster:
         age = np.concatenate([np.full(cols.size, pos - d) for d, cols in picks])
         weight = 0.5 ** (age / p.half_life_days)
         base = {
-            "learning_rate": p.learning_rate, "num_leaves": p.num_leaves, "min_data_in_leaf": p.min_child_samples,
-            "bagging_fraction": p.subsample, "bagging_freq": 1, "feature_fraction": p.colsample_bytree,
-            "num_threads": p.threads, "seed": p.seed, "verbose": -1, "deterministic": True, "force_row_wise": True,
-        }  # fmt: skip
+            "learning_rate": p.learning_rate,
+            "num_leaves": p.num_leaves,
+            "min_data_in_leaf": p.min_child_samples,
+            "bagging_fraction": p.subsample,
+            "bagging_freq": 1,
+            "feature_fraction": p.colsample_bytree,
+            "num_threads": p.threads,
+            "seed": p.seed,
+            "verbose": -1,
+            "deterministic": True,
+            "force_row_wise": True,
+        }
         names = self._names()
         jobs: list[Job] = [("p50", {**base, "objective": "l2"}, (x, y, weight), p.n_estimators)]
         if self.normalised and p.two_stage:

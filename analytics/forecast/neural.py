@@ -58,10 +58,12 @@ class MLPForecaster:
             self._std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
             width = x.shape[1] * 2
             self._net = torch.nn.Sequential(
-                torch.nn.Linear(width, self.hidden), torch.nn.SiLU(),
-                torch.nn.Linear(self.hidden, self.hidden), torch.nn.SiLU(),
+                torch.nn.Linear(width, self.hidden),
+                torch.nn.SiLU(),
+                torch.nn.Linear(self.hidden, self.hidden),
+                torch.nn.SiLU(),
                 torch.nn.Linear(self.hidden, 1),
-            )  # fmt: skip
+            )
             epochs = self.first_epochs
         else:
             epochs = self.update_epochs

@@ -65,9 +65,14 @@ def peer_night_ratios(loads: list[CustomerLoad], assumptions: dict[str, Any]) ->
 
 
 def advise(
-    load: CustomerLoad, plan: str, book: TariffBook, months: list[dt.date], assumptions: dict[str, Any],
-    peer_ratio: float | None, valley_share: dict[int, float] | None = None,
-) -> list[Advice]:  # fmt: skip
+    load: CustomerLoad,
+    plan: str,
+    book: TariffBook,
+    months: list[dt.date],
+    assumptions: dict[str, Any],
+    peer_ratio: float | None,
+    valley_share: dict[int, float] | None = None,
+) -> list[Advice]:
     """The measures worth advising to this customer on its current `plan`, best saving first."""
     category, contract = parse_plan(plan)
     grid = _grid(category, [monthly_inputs(load, category, book, valley_share)], months)
@@ -77,11 +82,16 @@ def advise(
 
     def price(e: F64) -> float:
         totals = price_grid(
-            book, category, months, e[None], grid.reactive, grid.max_demand,
+            book,
+            category,
+            months,
+            e[None],
+            grid.reactive,
+            grid.max_demand,
             np.array([np.nan if load.pf_standard is None else load.pf_standard]),
             np.array([np.nan if load.capacity_kva is None else load.capacity_kva]),
             np.array([np.nan if contract is None else contract]),
-        )  # fmt: skip
+        )
         return float(totals.sum())
 
     base = price(energy)
@@ -107,9 +117,14 @@ def _period_hours(category: str, book: TariffBook, month: dt.date) -> F64:
 
 
 def _standby(
-    load: CustomerLoad, energy: F64, category: str, book: TariffBook, months: list[dt.date],
-    assumptions: dict[str, Any], peer_ratio: float | None,
-) -> tuple[str, F64 | None, dict[str, float]]:  # fmt: skip
+    load: CustomerLoad,
+    energy: F64,
+    category: str,
+    book: TariffBook,
+    months: list[dt.date],
+    assumptions: dict[str, Any],
+    peer_ratio: float | None,
+) -> tuple[str, F64 | None, dict[str, float]]:
     spec = assumptions["standby"]
     ratio = night_ratio(load, spec["night_hours"])
     if load.tariff_category not in spec["categories"] or peer_ratio is None:
@@ -126,8 +141,11 @@ def _standby(
         cut = removed_kw * 24 * days * _period_hours(category, book, month)
         cut[PERIOD_INDEX["total"]] = removed_kw * 24 * days if energy[j, PERIOD_INDEX["total"]] > 0 else 0.0
         changed[j] = np.clip(energy[j] - np.where(energy[j] > 0, cut, 0.0), 0.0, None)
-    detail = {"night_kw": round(ratio * mean_kw, 2), "peer_night_kw": round(peer_ratio * mean_kw, 2),
-              "removable_kw": round(removed_kw, 2)}  # fmt: skip
+    detail = {
+        "night_kw": round(ratio * mean_kw, 2),
+        "peer_night_kw": round(peer_ratio * mean_kw, 2),
+        "removable_kw": round(removed_kw, 2),
+    }
     return "standby", np.round(changed, 3), detail
 
 

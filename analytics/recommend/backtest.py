@@ -26,9 +26,12 @@ def parse_plan(plan: str) -> tuple[str, float | None]:
 
 
 def price_plans(
-    loads: list[CustomerLoad], plans: list[str], book: TariffBook, months: list[dt.date],
+    loads: list[CustomerLoad],
+    plans: list[str],
+    book: TariffBook,
+    months: list[dt.date],
     valley_share: dict[int, float] | None,
-) -> F64:  # fmt: skip
+) -> F64:
     """(n, m) monthly bill totals of each customer under its own plan (NaN where a month is missing)."""
     out = np.full((len(loads), len(months)), np.nan)
     groups: dict[str, list[int]] = {}
@@ -40,8 +43,9 @@ def price_plans(
         capacity = np.array([np.nan if c.capacity_kva is None else c.capacity_kva for c in chosen])
         pf_std = np.array([np.nan if c.pf_standard is None else c.pf_standard for c in chosen])
         contract = np.array([parse_plan(plans[i])[1] or np.nan for i in members])
-        totals = price_grid(book, category, months, grid.energy, grid.reactive, grid.max_demand, pf_std,
-                            capacity, contract)  # fmt: skip
+        totals = price_grid(
+            book, category, months, grid.energy, grid.reactive, grid.max_demand, pf_std, capacity, contract
+        )
         totals[~grid.ok] = np.nan
         out[members] = totals
     return out
@@ -72,18 +76,27 @@ class BacktestResult:
         return {
             "train": [self.train[0].isoformat(), self.train[-1].isoformat()],
             "test": [self.test[0].isoformat(), self.test[-1].isoformat()],
-            "customers": self.customers, "recommended": self.recommended, "raised": self.raised,
-            "raised_share": round(self.raised_share, 4), "measured": self.measured,
-            "measured_raised": self.measured_raised, "measured_raised_share": round(self.measured_raised_share, 4),
-            "saving_claimed_yuan": round(self.saving_claimed, 2), "saving_realised_yuan": round(self.saving_realised, 2),
+            "customers": self.customers,
+            "recommended": self.recommended,
+            "raised": self.raised,
+            "raised_share": round(self.raised_share, 4),
+            "measured": self.measured,
+            "measured_raised": self.measured_raised,
+            "measured_raised_share": round(self.measured_raised_share, 4),
+            "saving_claimed_yuan": round(self.saving_claimed, 2),
+            "saving_realised_yuan": round(self.saving_realised, 2),
             "by_switch": self.by_switch,
-        }  # fmt: skip
+        }
 
 
 def backtest(
-    loads: list[CustomerLoad], book: TariffBook, train: list[dt.date], test: list[dt.date],
-    valley_share: dict[int, float] | None, thresholds: Thresholds,
-) -> tuple[BacktestResult, list[PlanComparison]]:  # fmt: skip
+    loads: list[CustomerLoad],
+    book: TariffBook,
+    train: list[dt.date],
+    test: list[dt.date],
+    valley_share: dict[int, float] | None,
+    thresholds: Thresholds,
+) -> tuple[BacktestResult, list[PlanComparison]]:
     """Recommend on `train`, then bill `test` under the old and the recommended plan (real year-to-date)."""
     comparisons = compare_plans(loads, book, train, valley_share, thresholds)
     switched = [i for i, c in enumerate(comparisons) if c.reason == "switch"]
@@ -108,11 +121,17 @@ def backtest(
         entry["claimed"] = round(entry["claimed"] + c.saving, 2)
         entry["realised"] = round(entry["realised"] - float(delta[k]), 2)
     result = BacktestResult(
-        train=train, test=test, customers=len(loads), recommended=int(valid.sum()), raised=int(raised.sum()),
-        measured=int((valid & measured).sum()), measured_raised=int((raised & measured).sum()),
+        train=train,
+        test=test,
+        customers=len(loads),
+        recommended=int(valid.sum()),
+        raised=int(raised.sum()),
+        measured=int((valid & measured).sum()),
+        measured_raised=int((raised & measured).sum()),
         saving_claimed=float(sum(comparisons[i].saving for i in switched)),
-        saving_realised=float(-delta[valid].sum()), by_switch=by_switch,
-    )  # fmt: skip
+        saving_realised=float(-delta[valid].sum()),
+        by_switch=by_switch,
+    )
     return result, comparisons
 
 

@@ -161,12 +161,18 @@ class Effect:
 
     def to_json(self) -> dict[str, float | int | bool]:
         return {
-            "effect_share": round(self.effect_share, 4), "ci_low": round(self.ci_low, 4),
-            "ci_high": round(self.ci_high, 4), "p_value": round(self.p_value, 4),
-            "effect_kwh": round(self.effect_kwh, 1), "treated": self.treated, "controls": self.controls,
-            "treated_change": round(self.treated_change, 4), "control_change": round(self.control_change, 4),
-            "confidence": self.confidence, "significant": self.significant,
-        }  # fmt: skip
+            "effect_share": round(self.effect_share, 4),
+            "ci_low": round(self.ci_low, 4),
+            "ci_high": round(self.ci_high, 4),
+            "p_value": round(self.p_value, 4),
+            "effect_kwh": round(self.effect_kwh, 1),
+            "treated": self.treated,
+            "controls": self.controls,
+            "treated_change": round(self.treated_change, 4),
+            "control_change": round(self.control_change, 4),
+            "confidence": self.confidence,
+            "significant": self.significant,
+        }
 
 
 def window_change(load: CustomerLoad, day: dt.date, window: Window, baseline: int) -> tuple[float, float] | None:
@@ -186,9 +192,13 @@ def window_change(load: CustomerLoad, day: dt.date, window: Window, baseline: in
 
 
 def evaluate(
-    loads: list[CustomerLoad], arms: dict[int, str], day: dt.date, window: Window, baseline: int,
+    loads: list[CustomerLoad],
+    arms: dict[int, str],
+    day: dt.date,
+    window: Window,
+    baseline: int,
     confidence: float = 0.95,
-) -> Effect:  # fmt: skip
+) -> Effect:
     """Difference in differences on the day's window energy, with a Welch t confidence interval."""
     changes: dict[str, list[float]] = {"treatment": [], "control": []}
     base_treated = 0.0
@@ -215,9 +225,17 @@ def evaluate(
     q = float(stats.t.ppf(0.5 + confidence / 2, dof))
     p = float(2 * stats.t.sf(abs(effect) / se, dof)) if se > 0 else (0.0 if effect else 1.0)
     return Effect(
-        effect, effect - q * se, effect + q * se, p, effect * base_treated, len(t), len(c),
-        float(t.mean()), float(c.mean()), confidence,
-    )  # fmt: skip
+        effect,
+        effect - q * se,
+        effect + q * se,
+        p,
+        effect * base_treated,
+        len(t),
+        len(c),
+        float(t.mean()),
+        float(c.mean()),
+        confidence,
+    )
 
 
 def inject_effect(loads: list[CustomerLoad], ids: set[int], day: dt.date, window: Window, share: float) -> None:

@@ -78,10 +78,11 @@ def same_clock(book: TariffBook, a: str, b: str) -> bool:
     """Whether two categories assign every slot of every month to the same period in every schedule."""
     having = [s for s in book.schedules if a in s.categories or b in s.categories]
     return all(
-        a in s.categories and b in s.categories
+        a in s.categories
+        and b in s.categories
         and np.array_equal(s.categories[a].slot_period, s.categories[b].slot_period)
         for s in having
-    )  # fmt: skip
+    )
 
 
 def monthly_inputs_by_category(
@@ -114,9 +115,14 @@ def monthly_inputs(
     """
     if load.has_intervals:
         months = customer_months(
-            category, load.days, book, load.multiplier, values=load.intervals,
-            reactive=load.reactive, max_demand=load.max_demand,
-        )  # fmt: skip
+            category,
+            load.days,
+            book,
+            load.multiplier,
+            values=load.intervals,
+            reactive=load.reactive,
+            max_demand=load.max_demand,
+        )
         return {m.period_start: m for m in months}
     if load.registers is None:
         return {}

@@ -74,8 +74,12 @@ class PlanComparison:
         s = self.monthly_saving
         if s.size == 0:
             return {"min": 0.0, "max": 0.0, "std": 0.0, "months_cheaper": 0}
-        return {"min": float(s.min()), "max": float(s.max()), "std": round(float(s.std()), 2),
-                "months_cheaper": int((s > 0).sum())}  # fmt: skip
+        return {
+            "min": float(s.min()),
+            "max": float(s.max()),
+            "std": round(float(s.std()), 2),
+            "months_cheaper": int((s > 0).sum()),
+        }
 
     def to_json(self) -> dict[str, object]:
         """The contract of `powerdesk recommend plan --json`."""
@@ -134,9 +138,17 @@ def calendar_year_to_date(totals: F64, months: Sequence[dt.date]) -> F64:
 
 
 def price_grid(
-    book: TariffBook, category: str, months: Sequence[dt.date], energy: F64, reactive: F64, max_demand: F64,
-    pf_standard: F64, capacity: F64, contract: F64, year_to_date: F64 | None = None,
-) -> F64:  # fmt: skip
+    book: TariffBook,
+    category: str,
+    months: Sequence[dt.date],
+    energy: F64,
+    reactive: F64,
+    max_demand: F64,
+    pf_standard: F64,
+    capacity: F64,
+    contract: F64,
+    year_to_date: F64 | None = None,
+) -> F64:
     """(n, m) bill totals of n customers over m months under one category, one engine call per schedule."""
     n, m = energy.shape[:2]
     if year_to_date is None:
@@ -182,9 +194,12 @@ def best_contract(max_demand: F64, capacity: F64, book: TariffBook, month: dt.da
 
 
 def compare_plans(
-    loads: list[CustomerLoad], book: TariffBook, months: list[dt.date], valley_share: dict[int, float] | None,
+    loads: list[CustomerLoad],
+    book: TariffBook,
+    months: list[dt.date],
+    valley_share: dict[int, float] | None,
     thresholds: Thresholds,
-) -> list[PlanComparison]:  # fmt: skip
+) -> list[PlanComparison]:
     """Every customer's plans priced over `months`, and the recommendation (the cheapest above the thresholds)."""
     comparisons = [
         PlanComparison(load.customer_id, load.account_no, list(months), _current_plan(load)) for load in loads
@@ -206,8 +221,9 @@ def compare_plans(
                 best = best_contract(np.nan_to_num(grid.max_demand), np.nan_to_num(capacity), book, months[-1])
                 variants = [("current", contract), ("best", best)]
             for variant, values in variants:
-                totals = price_grid(book, category, months, grid.energy, grid.reactive, grid.max_demand, pf_std,
-                                    capacity, values)  # fmt: skip
+                totals = price_grid(
+                    book, category, months, grid.energy, grid.reactive, grid.max_demand, pf_std, capacity, values
+                )
                 for k, i in enumerate(members):
                     if not grid.ok[k] or (variant == "current" and math.isnan(values[k])):
                         continue

@@ -95,7 +95,7 @@ def feature_frame(loads: list[CustomerLoad]) -> pd.DataFrame:
     rows = [
         {"customer_id": load.customer_id, "group": group_of(load), "kind": _kind(load), **features(load, types)}
         for load in loads
-    ]  # fmt: skip
+    ]
     return pd.DataFrame(rows, columns=["customer_id", "group", "kind", *ALL_FEATURES])
 
 

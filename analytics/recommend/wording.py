@@ -39,8 +39,16 @@ def plan_text(c: PlanComparison, wording: dict[str, Any], valley_share: dict[int
         lines.append(w["option"].format(label=plan_label(o.plan, wording), cost=money(o.annual_cost), mark=mark))
     if c.reason == "switch":
         s = c.spread()
-        lines.append(w["switch"].format(label=label, saving=money(c.saving), min=money(s["min"]), max=money(s["max"]),
-                                        cheaper=s["months_cheaper"], months=len(c.months)))  # fmt: skip
+        lines.append(
+            w["switch"].format(
+                label=label,
+                saving=money(c.saving),
+                min=money(s["min"]),
+                max=money(s["max"]),
+                cheaper=s["months_cheaper"],
+                months=len(c.months),
+            )
+        )
         if c.option(c.recommended).estimated and valley_share:
             pct = round(100 * sum(valley_share.values()) / len(valley_share))
             lines.append(w["switch_estimated"].format(valley_pct=pct))

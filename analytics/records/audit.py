@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from analytics.records.rules import account_problem, id_number_problem, normalise_address, phone_problem
 
 RECORD_REASONS = (
-    "MISSING_FIELD", "INVALID_ID_NUMBER", "INVALID_PHONE", "INVALID_ACCOUNT_NO", "DUPLICATE_ID_NUMBER",
-    "DUPLICATE_PHONE", "DUPLICATE_ADDRESS", "CATEGORY_MISMATCH", "CAPACITY_MISMATCH", "MULTIPLIER_MISMATCH",
-)  # fmt: skip
+    "MISSING_FIELD",
+    "INVALID_ID_NUMBER",
+    "INVALID_PHONE",
+    "INVALID_ACCOUNT_NO",
+    "DUPLICATE_ID_NUMBER",
+    "DUPLICATE_PHONE",
+    "DUPLICATE_ADDRESS",
+    "CATEGORY_MISMATCH",
+    "CAPACITY_MISMATCH",
+    "MULTIPLIER_MISMATCH",
+)
 HOUSEHOLD_TARIFFS = ("residential", "residential_tou")
 HOUSEHOLD_MAX_KWH_PER_DAY = 100.0  # a household above this looks like a business or a workshop
 BUSINESS_MIN_KWH_PER_DAY = 20.0  # a C&I account below this (and with small demand) looks like a household
@@ -54,9 +62,10 @@ def _field_checks(r: CustomerRecord) -> list[RecordFinding]:
         if not (getattr(r, name) or "").strip():
             out.append(RecordFinding(r.id, "MISSING_FIELD", name, f"{name} 为空"))
     checks: list[tuple[str, str, Callable[[str], str | None]]] = [
-        ("id_number", "INVALID_ID_NUMBER", id_number_problem), ("phone", "INVALID_PHONE", phone_problem),
+        ("id_number", "INVALID_ID_NUMBER", id_number_problem),
+        ("phone", "INVALID_PHONE", phone_problem),
         ("account_no", "INVALID_ACCOUNT_NO", account_problem),
-    ]  # fmt: skip
+    ]
     for name, reason, check in checks:
         value = getattr(r, name)
         if value and value.strip() and (problem := check(value)):
@@ -70,7 +79,7 @@ def _duplicates(records: list[CustomerRecord]) -> list[RecordFinding]:
         ("id_number", "DUPLICATE_ID_NUMBER", lambda r: (r.id_number or "").strip().upper()),
         ("phone", "DUPLICATE_PHONE", lambda r: (r.phone or "").replace(" ", "").replace("-", "")),
         ("address", "DUPLICATE_ADDRESS", lambda r: normalise_address(r.address or "")),
-    ]  # fmt: skip
+    ]
     for name, reason, key in keys:
         groups: dict[str, list[CustomerRecord]] = defaultdict(list)
         for r in records:
@@ -93,25 +102,55 @@ def _meter_checks(r: CustomerRecord) -> list[RecordFinding]:
     business = r.tariff_category.startswith(("commercial", "industrial"))
     if r.mean_daily_kwh is not None:
         if household and r.mean_daily_kwh > HOUSEHOLD_MAX_KWH_PER_DAY:
-            out.append(RecordFinding(r.id, "CATEGORY_MISMATCH", "tariff_category",
-                                     f"居民电价但日均用电 {r.mean_daily_kwh:.0f} kWh，用电特征像工商业"))  # fmt: skip
+            out.append(
+                RecordFinding(
+                    r.id,
+                    "CATEGORY_MISMATCH",
+                    "tariff_category",
+                    f"居民电价但日均用电 {r.mean_daily_kwh:.0f} kWh，用电特征像工商业",
+                )
+            )
         small = r.max_demand_kw is None or r.max_demand_kw < 10
         if business and r.mean_daily_kwh < BUSINESS_MIN_KWH_PER_DAY and small:
-            out.append(RecordFinding(r.id, "CATEGORY_MISMATCH", "tariff_category",
-                                     f"工商业电价但日均用电仅 {r.mean_daily_kwh:.1f} kWh，用电特征像居民"))  # fmt: skip
+            out.append(
+                RecordFinding(
+                    r.id,
+                    "CATEGORY_MISMATCH",
+                    "tariff_category",
+                    f"工商业电价但日均用电仅 {r.mean_daily_kwh:.1f} kWh，用电特征像居民",
+                )
+            )
     if r.capacity_kva and r.max_demand_kw is not None:
         if r.max_demand_kw > 1.2 * r.capacity_kva:
-            out.append(RecordFinding(r.id, "CAPACITY_MISMATCH", "capacity_kva",
-                                     f"最大需量 {r.max_demand_kw:.0f} kW 超过档案容量 {r.capacity_kva:.0f} kVA 的 120%"))  # fmt: skip
+            out.append(
+                RecordFinding(
+                    r.id,
+                    "CAPACITY_MISMATCH",
+                    "capacity_kva",
+                    f"最大需量 {r.max_demand_kw:.0f} kW 超过档案容量 {r.capacity_kva:.0f} kVA 的 120%",
+                )
+            )
         elif r.max_demand_kw < 0.03 * r.capacity_kva:
-            out.append(RecordFinding(r.id, "CAPACITY_MISMATCH", "capacity_kva",
-                                     f"最大需量 {r.max_demand_kw:.1f} kW 不足档案容量 {r.capacity_kva:.0f} kVA 的 3%"))  # fmt: skip
+            out.append(
+                RecordFinding(
+                    r.id,
+                    "CAPACITY_MISMATCH",
+                    "capacity_kva",
+                    f"最大需量 {r.max_demand_kw:.1f} kW 不足档案容量 {r.capacity_kva:.0f} kVA 的 3%",
+                )
+            )
     if r.multiplier is not None:
         needs_ct = (r.capacity_kva or 0) >= CT_CAPACITY_KVA
         if r.multiplier <= 0 or (needs_ct and r.multiplier == 1) or (not needs_ct and r.multiplier > 1):
             connection = f"容量 {r.capacity_kva:.0f} kVA" if r.capacity_kva else "直接接入"
-            out.append(RecordFinding(r.id, "MULTIPLIER_MISMATCH", "multiplier",
-                                     f"电能表倍率 {r.multiplier:g} 与接线方式不符（{connection}）"))  # fmt: skip
+            out.append(
+                RecordFinding(
+                    r.id,
+                    "MULTIPLIER_MISMATCH",
+                    "multiplier",
+                    f"电能表倍率 {r.multiplier:g} 与接线方式不符（{connection}）",
+                )
+            )
     return out
 
 

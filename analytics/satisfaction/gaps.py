@@ -97,7 +97,15 @@ def _top_intents(values: pd.Series) -> str:
 
 def gaps_frame(gaps: list[Gap]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"size": g.size, "distinct": g.distinct, "representative": g.representative,
-          "examples": " | ".join(g.examples), "intents": g.intents} for g in gaps],
+        [
+            {
+                "size": g.size,
+                "distinct": g.distinct,
+                "representative": g.representative,
+                "examples": " | ".join(g.examples),
+                "intents": g.intents,
+            }
+            for g in gaps
+        ],
         columns=["size", "distinct", "representative", "examples", "intents"],
-    )  # fmt: skip
+    )

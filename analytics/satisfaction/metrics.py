@@ -113,12 +113,28 @@ def _ns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _empty_contacts() -> pd.DataFrame:
     cols = {
-        "contact_id": "int64", "conversation_id": "int64", "start": "datetime64[ns]", "end": "datetime64[ns]",
-        "customer_messages": "int64", "fallbacks": "int64", "matter": object, "channel": object,
-        "customer_key": object, "day": "datetime64[ns]", "escalated": bool, "reason": object, "agent": object,
-        "first_response_s": float, "handling_s": float, "score": float, "human_involved": object,
-        "resolved": float, "sentiment": float, "negative_messages": "int64", "scored_messages": "int64",
-    }  # fmt: skip
+        "contact_id": "int64",
+        "conversation_id": "int64",
+        "start": "datetime64[ns]",
+        "end": "datetime64[ns]",
+        "customer_messages": "int64",
+        "fallbacks": "int64",
+        "matter": object,
+        "channel": object,
+        "customer_key": object,
+        "day": "datetime64[ns]",
+        "escalated": bool,
+        "reason": object,
+        "agent": object,
+        "first_response_s": float,
+        "handling_s": float,
+        "score": float,
+        "human_involved": object,
+        "resolved": float,
+        "sentiment": float,
+        "negative_messages": "int64",
+        "scored_messages": "int64",
+    }
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in cols.items()})
 
 

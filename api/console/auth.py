@@ -9,9 +9,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from core import agents
-from core.agents import Principal
 from core.errors import Forbidden, NotAuthenticated
+from services import agents
+from services.agents import Principal
 
 SESSION_COOKIE = "pd_console"
 LOGIN_CSRF_COOKIE = "pd_login_csrf"

@@ -3,8 +3,8 @@ sections other modules provide.
 
 Sections are registered under their key in `SectionProviders` (app.state.customer_sections, see
 api/console/wiring.py): a function (session, customer_id) → list of rows, each a dict of column
-label → text. `bills` (recent bills with their audit findings, core.bills) and `anomalies`
-(consumption-anomaly alerts, core.anomaly_alerts) are registered; a section without a provider
+label → text. `bills` (recent bills with their audit findings, services.bills) and `anomalies`
+(consumption-anomaly alerts, services.anomaly_alerts) are registered; a section without a provider
 shows as not connected.
 """
 

@@ -21,10 +21,10 @@ from api.console.auth import (
 )
 from api.console.customer_view import customer_view
 from api.handoff import message_json
-from core import agents, anomaly_alerts, handoffs
-from core.agents import Principal
 from core.db import transaction
 from core.errors import Forbidden, NotAuthenticated, PowerDeskError, RateLimited
+from services import agents, anomaly_alerts, handoffs
+from services.agents import Principal
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -110,9 +110,14 @@ async def login(request: Request) -> Response:
         return again("用户名或密码错误。", 401)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
         max_age=int(settings.console_session_hours * 3600),
-    )  # fmt: skip
+    )
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
     return redirect
 
@@ -178,9 +183,10 @@ async def case_page(request: Request, handoff_id: int) -> Response:
         return _page(request, "error.html", {**_base(who), "message": str(exc)}, exc.status_code)
     data = state.console_data
     return _page(
-        request, "case.html",
+        request,
+        "case.html",
         {**_base(who), **context, "canned": data.canned, "resolutions": data.resolutions},
-    )  # fmt: skip
+    )
 
 
 @router.get("/console/supervisor", response_class=HTMLResponse)

@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.auth import api_caller, supervisor_caller
 from api.handoff import message_json
-from core import agents, handoffs
-from core.agents import Principal
 from core.db import transaction
 from core.errors import InvalidInput, UpstreamUnavailable
+from services import agents, handoffs
+from services.agents import Principal
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 Caller = Annotated[Principal, Depends(api_caller)]
@@ -113,10 +113,15 @@ async def suggestions(request: Request, handoff_id: int, who: Caller) -> dict[st
     except InvalidInput as exc:
         return {"question": question, "hits": [], "error": str(exc)}
     hits = [
-        {"id": h.entry.id, "title": h.entry.title, "answer": h.entry.answer, "source": h.entry.source,
-         "score": round(float(h.score), 3)}
+        {
+            "id": h.entry.id,
+            "title": h.entry.title,
+            "answer": h.entry.answer,
+            "source": h.entry.source,
+            "score": round(float(h.score), 3),
+        }
         for h in result.hits
-    ]  # fmt: skip
+    ]
     return {"question": question, "answerable": result.answerable, "hits": hits}
 
 

@@ -19,15 +19,15 @@ from api.console.canned import load_console_data
 from api.console.customer_view import SectionProviders
 from api.handoff import HandoffService
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from api.sentiment_service import handoff_scorer
-from api.store import ConversationStore
 from api.texts import Texts
-from core import agents, handoffs
-from core.anomaly_alerts import console_alert_rows
-from core.bills import console_bill_rows
 from core.db import transaction
 from core.errors import PowerDeskError, UpstreamUnavailable
 from core.settings import Settings
+from services import agents, handoffs
+from services.anomaly_alerts import console_alert_rows
+from services.bills import console_bill_rows
+from services.conversation_log import ConversationStore
+from services.sentiment import handoff_scorer
 
 IP_FACTOR = 10
 

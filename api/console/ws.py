@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.auth import principal, same_origin
 from api.handoff import QUEUE_KEY, agent_key, case_key
-from core import agents, handoffs
 from core.db import transaction
 from core.errors import PowerDeskError
+from services import agents, handoffs
 
 log = logging.getLogger(__name__)
 router = APIRouter()

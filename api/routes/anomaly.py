@@ -55,7 +55,7 @@ async def post_readings(
 ) -> ReadingsOut:
     """New daily readings (customer_id = 户号, date, kWh); returns the customers' updated scores."""
     _check_key(request, x_api_key)
-    from api.anomaly_service import ingest
+    from services.anomalies import ingest
 
     rows = [(r.customer_id, r.date, r.kwh) for r in body.readings]
     state = request.app.state
@@ -71,7 +71,7 @@ async def get_alerts(
 ) -> list[dict[str, Any]]:
     """Anomaly alerts (customer and regional), highest score first; status open | acknowledged | all."""
     _check_key(request, x_api_key)
-    from core.anomaly_alerts import list_alerts
+    from services.anomaly_alerts import list_alerts
 
     def query() -> list[dict[str, Any]]:
         with request.app.state.sessions() as session:

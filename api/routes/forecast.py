@@ -72,7 +72,13 @@ def _chart(snapshot: dict[str, Any], width: int = 960, height: int = 320) -> dic
     ]
     ticks = [{"x": x(i), "label": rows[i]["time"]} for i in range(0, len(rows), max(1, len(rows) // 8))]
     return {
-        "width": width, "height": height, "band": " ".join(band), "p50": line("p50"), "day_ahead": line("day_ahead_p50"),
-        "actual": line("actual"), "capacity_y": y(snapshot["capacity"]), "ticks": ticks,
+        "width": width,
+        "height": height,
+        "band": " ".join(band),
+        "p50": line("p50"),
+        "day_ahead": line("day_ahead_p50"),
+        "actual": line("actual"),
+        "capacity_y": y(snapshot["capacity"]),
+        "ticks": ticks,
         "labels": [{"y": y(v), "text": f"{v:.0f}"} for v in (low + (high - low) * f for f in (0.1, 0.5, 0.9))],
-    }  # fmt: skip
+    }

@@ -36,7 +36,7 @@ async def _action_server_ready(http: httpx.AsyncClient, url: str) -> bool:
         return False
 
 
-def _database_ready(sessions) -> bool:  # type: ignore[no-untyped-def]
+def _database_ready(sessions) -> bool:
     try:
         with sessions() as session:
             session.execute(text("SELECT 1"))

@@ -40,8 +40,9 @@ class Query:
 
     @classmethod
     def of(cls, params: Any) -> Query:
-        return cls(*(params.get(k) for k in ("signature", "timestamp", "nonce", "encrypt_type", "msg_signature",
-                                             "echostr")))  # fmt: skip
+        return cls(
+            *(params.get(k) for k in ("signature", "timestamp", "nonce", "encrypt_type", "msg_signature", "echostr"))
+        )
 
 
 @dataclass(frozen=True)

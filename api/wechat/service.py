@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from api.wechat.content import WeChatContent
 from api.wechat.protocol import Inbound
-from api.wechat.sender import WeChatSender
-from core import wechat_inbox
 from core.errors import InvalidInput, PowerDeskError, RateLimited
+from services import wechat_inbox
+from services.wechat_api import WeChatSender
+from services.wechat_content import WeChatContent
 
 if TYPE_CHECKING:
     from api.conversations import ConversationService

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from actions.services import Services, set_services
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
+from demo.config import load_demo_config
+from ops.demo_seed import seed_demo
 from tests.conftest import DEMO_TODAY
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from actions.bills import ActionExplainBill, ActionQueryBill
 from actions.services import Services
-from core.customers import bind
 from core.db import transaction
 from core.models import Customer, Ticket
 from core.models_billing import Bill, DemoFault
+from services.customers import bind
 from tests.actions.seeded import seeded_services
 
 

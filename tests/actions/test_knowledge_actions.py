@@ -51,8 +51,16 @@ def run(  # type: ignore[no-untyped-def]
     action: Any, svc: Services, text: str, intent: str, slots: dict | None = None, entities: list | None = None
 ):
     events = [{"event": "user", "parse_data": {"intent": {"name": intent}}}]
-    tracker = Tracker("widget:x", slots or {}, {"text": text, "intent": {"name": intent}, "entities": entities or []},
-                      events, False, None, {}, "action_listen")  # fmt: skip
+    tracker = Tracker(
+        "widget:x",
+        slots or {},
+        {"text": text, "intent": {"name": intent}, "entities": entities or []},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     dispatcher = CollectingDispatcher()
     events = action.act(svc, dispatcher, tracker, {"responses": {"utter_pay_bill": []}})
     return dispatcher.messages, events
@@ -105,8 +113,16 @@ def test_out_of_scope_says_so_and_offers_a_person_instead_of_guesses() -> None:
         assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
     # the second fallback in a row still goes to a person (a misunderstanding, whatever the index says)
     miss = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
-    tracker = Tracker("widget:x", {}, {"text": "燃气费", "intent": {"name": "nlu_fallback"}, "entities": []},
-                      [miss, {"event": "bot"}, miss], False, None, {}, "action_listen")  # fmt: skip
+    tracker = Tracker(
+        "widget:x",
+        {},
+        {"text": "燃气费", "intent": {"name": "nlu_fallback"}, "entities": []},
+        [miss, {"event": "bot"}, miss],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     dispatcher = CollectingDispatcher()
     ActionFallback().act(svc, dispatcher, tracker, {"responses": {}})
     assert dispatcher.messages[0]["response"] == "utter_handoff_not_understood"

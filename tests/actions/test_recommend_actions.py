@@ -14,10 +14,10 @@ from sqlalchemy import select
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
 from actions.services import Services
 from analytics.recommend.wording import money
-from core.customers import bind
 from core.db import transaction
 from core.models import Customer
-from core.recommend import customer_view, plan_comparison
+from services.customers import bind
+from services.recommend import customer_view, plan_comparison
 from tests.actions.seeded import seeded_services
 
 

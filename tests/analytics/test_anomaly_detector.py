@@ -7,12 +7,12 @@ import pytest
 
 from analytics.anomaly.contract import Consumption
 from analytics.anomaly.detector import load_texts
-from analytics.anomaly.devdata import load_region, make_customers
-from analytics.anomaly.inject import ATTACKS, inject
 from analytics.anomaly.metrics import auc, map_at_k, precision_at_k
 from analytics.anomaly.scoring import Meta, score_consumption
 from analytics.anomaly.series import best_shift, longest_run, sorted_quantiles, trailing_run
 from core.settings import REPO_ROOT
+from demo.anomaly_attacks import ATTACKS, inject
+from demo.anomaly_customers import load_region, make_customers
 
 DATA = REPO_ROOT / "data"
 
@@ -61,9 +61,12 @@ def test_kinds_and_reasons(scored) -> None:  # type: ignore[no-untyped-def]
 def test_a_customer_with_one_reading_is_scored_with_a_reason() -> None:
     x = np.full((40, 120), 5.0, dtype=np.float32) * np.random.default_rng(0).lognormal(0, 0.2, (40, 120))
     x[0, 1:] = np.nan
-    cons = Consumption(np.array([f"c{i}" for i in range(40)], dtype=object),
-                       __import__("pandas").date_range("2024-01-01", periods=120), x.astype(np.float32),
-                       np.zeros(40, np.int32))  # fmt: skip
+    cons = Consumption(
+        np.array([f"c{i}" for i in range(40)], dtype=object),
+        __import__("pandas").date_range("2024-01-01", periods=120),
+        x.astype(np.float32),
+        np.zeros(40, np.int32),
+    )
     result = score_consumption(cons, texts=load_texts(DATA))
     first = result.table.iloc[0]
     assert first["reasons"][0]["code"] == "insufficient_history" and np.isfinite(first["score"])

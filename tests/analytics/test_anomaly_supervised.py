@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from analytics.anomaly.contract import from_matrix
-from analytics.anomaly.devdata import daily_region, make_daily_customers
-from analytics.anomaly.inject import DAILY_ATTACKS, inject
 from analytics.anomaly.realtime import Window, merge
 from analytics.anomaly.regional import detect
 from analytics.anomaly.supervised import cross_validate
 from core.errors import InvalidInput
 from core.settings import REPO_ROOT
+from demo.anomaly_attacks import DAILY_ATTACKS, inject
+from demo.anomaly_customers import daily_region, make_daily_customers
 
 SAMPLE = REPO_ROOT / "data" / "anomaly" / "area1_sample.csv"
 
@@ -69,10 +69,15 @@ def test_merge_window() -> None:
     assert merged.values[1] == 9.0 and merged.values[4] == 4.0 and np.isnan(merged.values[3])
     merged = merge(
         merged,
-        [(dt.date(2030, 1, 1), 1.0), (dt.date(2024, 1, 6), -3.0), (dt.date(2024, 1, 7), float("nan")),
-         (dt.date(2024, 1, 8), 1e12)],
-        max_days=60, today=today,
-    )  # fmt: skip
+        [
+            (dt.date(2030, 1, 1), 1.0),
+            (dt.date(2024, 1, 6), -3.0),
+            (dt.date(2024, 1, 7), float("nan")),
+            (dt.date(2024, 1, 8), 1e12),
+        ],
+        max_days=60,
+        today=today,
+    )
     assert merged.negatives == 1 and len(merged.values) == 5 and len(merged.problems) == 4
     short = merge(merged, [(dt.date(2024, 1, 9), 1.0)], max_days=3, today=today)
     assert short.start == dt.date(2024, 1, 7) and short.values[-1] == 1.0

@@ -25,10 +25,19 @@ def _valid_id(i: int) -> str:
 
 def _record(i: int, **changes: object) -> CustomerRecord:
     base = CustomerRecord(
-        id=i, account_no=f"33{i:08d}", name="王伟", id_number=_valid_id(i),
-        phone=f"1381234{i:04d}", address=f"杭州市西湖区文三路{i}号", customer_category="residential",
-        tariff_category="residential", capacity_kva=None, multiplier=1.0, mean_daily_kwh=7.0, max_demand_kw=None,
-    )  # fmt: skip
+        id=i,
+        account_no=f"33{i:08d}",
+        name="王伟",
+        id_number=_valid_id(i),
+        phone=f"1381234{i:04d}",
+        address=f"杭州市西湖区文三路{i}号",
+        customer_category="residential",
+        tariff_category="residential",
+        capacity_kva=None,
+        multiplier=1.0,
+        mean_daily_kwh=7.0,
+        max_demand_kw=None,
+    )
     for key, value in changes.items():
         setattr(base, key, value)
     return base
@@ -41,17 +50,42 @@ def test_audit_on_hand_made_records() -> None:
         _record(3, phone="13812340001"),  # same mobile as customer 1
         _record(4, address="杭州市西湖区文三路 1 号"),  # same place as customer 1
         _record(5, mean_daily_kwh=240.0),  # a workshop on a household tariff
-        _record(6, tariff_category="commercial_tou", customer_category="commercial", capacity_kva=80,
-                mean_daily_kwh=6.0, max_demand_kw=2.0),  # a household on a business tariff; also tiny demand
-        _record(7, tariff_category="commercial_tou", customer_category="commercial", capacity_kva=400,
-                multiplier=1.0, mean_daily_kwh=1500.0, max_demand_kw=180.0),  # CT connection needs a multiplier
-        _record(8, tariff_category="industrial_capacity", customer_category="industrial", capacity_kva=200,
-                multiplier=40.0, mean_daily_kwh=3000.0, max_demand_kw=300.0),  # demand above capacity
-    ]  # fmt: skip
+        _record(
+            6,
+            tariff_category="commercial_tou",
+            customer_category="commercial",
+            capacity_kva=80,
+            mean_daily_kwh=6.0,
+            max_demand_kw=2.0,
+        ),  # a household on a business tariff; also tiny demand
+        _record(
+            7,
+            tariff_category="commercial_tou",
+            customer_category="commercial",
+            capacity_kva=400,
+            multiplier=1.0,
+            mean_daily_kwh=1500.0,
+            max_demand_kw=180.0,
+        ),  # CT connection needs a multiplier
+        _record(
+            8,
+            tariff_category="industrial_capacity",
+            customer_category="industrial",
+            capacity_kva=200,
+            multiplier=40.0,
+            mean_daily_kwh=3000.0,
+            max_demand_kw=300.0,
+        ),  # demand above capacity
+    ]
     found = {(f.customer_id, f.reason, f.field) for f in audit_records(records)}
     assert found == {
-        (2, "MISSING_FIELD", "phone"), (2, "INVALID_ID_NUMBER", "id_number"), (3, "DUPLICATE_PHONE", "phone"),
-        (4, "DUPLICATE_ADDRESS", "address"), (5, "CATEGORY_MISMATCH", "tariff_category"),
-        (6, "CATEGORY_MISMATCH", "tariff_category"), (6, "CAPACITY_MISMATCH", "capacity_kva"),
-        (7, "MULTIPLIER_MISMATCH", "multiplier"), (8, "CAPACITY_MISMATCH", "capacity_kva"),
-    }  # fmt: skip
+        (2, "MISSING_FIELD", "phone"),
+        (2, "INVALID_ID_NUMBER", "id_number"),
+        (3, "DUPLICATE_PHONE", "phone"),
+        (4, "DUPLICATE_ADDRESS", "address"),
+        (5, "CATEGORY_MISMATCH", "tariff_category"),
+        (6, "CATEGORY_MISMATCH", "tariff_category"),
+        (6, "CAPACITY_MISMATCH", "capacity_kva"),
+        (7, "MULTIPLIER_MISMATCH", "multiplier"),
+        (8, "CAPACITY_MISMATCH", "capacity_kva"),
+    }

@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core import agents
 from core.db import make_engine, make_session_factory, transaction
 from core.migrate import upgrade
 from core.settings import Settings
+from services import agents
 from tests.api.fakes import FakeBot
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from api.runner import settings_env, stop_process_groups
 from core.settings import REPO_ROOT, Settings
+from ops.runner import settings_env, stop_process_groups
 
 
 def free_port() -> int:
@@ -68,8 +68,14 @@ def api_processes(settings: Settings, count: int, logs: Path) -> Iterator[ApiPro
                 "--log-level",
                 "warning",
             ]
-            processes.append((subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True), log))  # fmt: skip
+            processes.append(
+                (
+                    subprocess.Popen(
+                        cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    ),
+                    log,
+                )
+            )
         _wait(f"http://127.0.0.1:{rasa_port}/status", 30, logs)
         for port in ports:
             _wait(f"http://127.0.0.1:{port}/healthz", 60, logs)

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from analytics.demo.config import load_demo_config
-from api.anomaly_service import score_database
 from api.app import create_app
-from api.demo_seed import seed_demo
 from core.db import make_engine, make_session_factory
 from core.settings import REPO_ROOT, Settings
+from demo.config import load_demo_config
+from ops.demo_seed import seed_demo
+from services.anomalies import score_database
 from tests.api.fakes import FakeBot
 from tests.conftest import DEMO_TODAY
 

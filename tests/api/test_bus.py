@@ -73,8 +73,14 @@ async def test_redis_bus_skips_malformed_messages() -> None:
         return 1
 
     good = json.dumps({"key": "case:1", "event": {"type": "message"}})
-    redis = FakeRedis([{"type": "subscribe"}, {"type": "message", "data": "not json"},
-                       {"type": "message", "data": json.dumps({"no": "key"})}, {"type": "message", "data": good}])  # fmt: skip
+    redis = FakeRedis(
+        [
+            {"type": "subscribe"},
+            {"type": "message", "data": "not json"},
+            {"type": "message", "data": json.dumps({"no": "key"})},
+            {"type": "message", "data": good},
+        ]
+    )
     bus = RedisBus(redis, dispatch, "test")
     await bus.start()
     for _ in range(50):

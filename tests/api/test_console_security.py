@@ -6,16 +6,25 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from core import agents
 from core.db import make_engine, make_session_factory, transaction
 from core.settings import Settings
+from services import agents
 from tests.api.console_helpers import PASSWORD, login
 
 PAGES = ["/console", "/console/cases/1", "/console/supervisor"]
-API_GET = ["/console/api/queue", "/console/api/cases/1/messages", "/console/api/cases/1/suggestions",
-           "/console/api/agents", "/console/api/supervisor"]  # fmt: skip
-API_POST = [("/console/api/cases/1/claim", None), ("/console/api/cases/1/reply", {"text": "x"}),
-            ("/console/api/cases/1/transfer", {"to": "li"}), ("/console/api/cases/1/close", {"resolution": "resolved"})]  # fmt: skip
+API_GET = [
+    "/console/api/queue",
+    "/console/api/cases/1/messages",
+    "/console/api/cases/1/suggestions",
+    "/console/api/agents",
+    "/console/api/supervisor",
+]
+API_POST = [
+    ("/console/api/cases/1/claim", None),
+    ("/console/api/cases/1/reply", {"text": "x"}),
+    ("/console/api/cases/1/transfer", {"to": "li"}),
+    ("/console/api/cases/1/close", {"resolution": "resolved"}),
+]
 
 
 def _add(settings: Settings, username: str, role: str) -> None:

@@ -8,23 +8,23 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from analytics.demo.config import load_demo_config
 from api.app import create_app
 from api.console.canned import load_console_data
-from api.demo_seed import seed_demo
-from core import agents
-from core.anomaly_alerts import raise_alert
-from core.customers import bind
 from core.db import make_engine, make_session_factory, transaction
 from core.errors import DataError
 from core.models import Customer
 from core.models_billing import Bill
 from core.settings import REPO_ROOT, Settings
-from core.tickets import create_ticket
+from demo.config import load_demo_config
 from knowledge import store
 from knowledge.documents import load_entries, load_topics
 from knowledge.lexical import ChineseTokenizer, LexicalIndex
 from knowledge.retriever import Fusion, Retriever
+from ops.demo_seed import seed_demo
+from services import agents
+from services.anomaly_alerts import raise_alert
+from services.customers import bind
+from services.tickets import create_ticket
 from tests.api.console_helpers import PASSWORD, login
 from tests.api.fakes import FakeBot
 from tests.conftest import DEMO_TODAY
@@ -58,8 +58,15 @@ def _bound_customer(settings: Settings, user: str) -> Customer:
         assert customer is not None
         bind(session, "api", user, customer)
         create_ticket(session, "outage", description="整栋楼停电", customer_id=customer.id)
-        raise_alert(session, f"customer:{customer.id}:theft", "customer", "theft", 0.91,
-                    summary="用电量较同类用户骤降 70%", customer_id=customer.id)  # fmt: skip
+        raise_alert(
+            session,
+            f"customer:{customer.id}:theft",
+            "customer",
+            "theft",
+            0.91,
+            summary="用电量较同类用户骤降 70%",
+            customer_id=customer.id,
+        )
         agents.create_agent(session, "li", "李娜", PASSWORD, "supervisor")
     engine.dispose()
     return customer
@@ -144,8 +151,12 @@ def test_bad_input_is_refused_clearly_and_loses_nothing(console: TestClient) -> 
             assert ws.receive_json()["type"] == "error"
     # the widget's rating frame: only 1–5 for a conversation that asked for it
     with console.websocket_connect("/api/v1/widget/ws?user_id=abcdefghijklmnop") as widget:
-        for frame in ({"type": "rating", "score": 9}, {"type": "rating", "score": True}, {"type": "rating", "score": "5"},
-                      {"type": "rating", "score": 5}):  # fmt: skip
+        for frame in (
+            {"type": "rating", "score": 9},
+            {"type": "rating", "score": True},
+            {"type": "rating", "score": "5"},
+            {"type": "rating", "score": 5},
+        ):
             widget.send_json(frame)
             assert widget.receive_json()["type"] == "error"
 

@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core import agents
 from core.db import make_engine, make_session_factory, transaction
 from core.settings import Settings
+from services import agents
 from tests.api.console_helpers import PASSWORD, login
 from tests.api.fakes import FakeBot
 
@@ -42,9 +42,13 @@ def test_today_has_the_band_and_the_risk(forecast_client: TestClient) -> None:
 def test_posted_actuals_reanchor_within_a_second_and_show_in_the_console(forecast_client: TestClient) -> None:
     today = forecast_client.get("/api/v1/forecast/today").json()
     intervals = [
-        {"timestamp": f"2014-09-01T{h:02d}:{m:02d}:00", "load": today["intervals"][h * 4 + m // 15]["day_ahead_p50"] * 1.25}
-        for h in range(10) for m in (0, 15, 30, 45)
-    ]  # fmt: skip
+        {
+            "timestamp": f"2014-09-01T{h:02d}:{m:02d}:00",
+            "load": today["intervals"][h * 4 + m // 15]["day_ahead_p50"] * 1.25,
+        }
+        for h in range(10)
+        for m in (0, 15, 30, 45)
+    ]
     started = time.perf_counter()
     response = forecast_client.post("/api/v1/forecast/actuals", json={"intervals": intervals})
     elapsed = time.perf_counter() - started

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from websockets.sync.client import connect
 
-from core import agents
 from core.db import make_engine, make_session_factory, transaction
 from core.migrate import upgrade
 from core.models import Message
 from core.settings import Settings
+from services import agents
 from tests.api.console_helpers import PASSWORD
 from tests.api.multiprocess import api_processes
 
@@ -63,9 +63,14 @@ def test_delivery_across_two_api_processes_through_redis(tmp_path: Path) -> None
     with transaction(sessions) as session:
         agents.create_agent(session, "wang", "王敏", PASSWORD)
     settings = Settings(
-        powerdesk_env="test", var_dir=tmp_path, database_url=url, redis_url=REDIS_URL,
-        service_hours_workday="00:00-24:00", service_hours_restday="00:00-24:00", _env_file=None,
-    )  # fmt: skip
+        powerdesk_env="test",
+        var_dir=tmp_path,
+        database_url=url,
+        redis_url=REDIS_URL,
+        service_hours_workday="00:00-24:00",
+        service_hours_restday="00:00-24:00",
+        _env_file=None,
+    )
     with api_processes(settings, 2, tmp_path) as stack:
         customer_api, agent_api = stack.urls
         agent, csrf = login(agent_api)

@@ -14,7 +14,7 @@ from core.db import make_engine, make_session_factory
 from core.models import Message
 from core.models_wechat import WeChatInbound
 from core.settings import Settings
-from tests.api.wechat_env import PASSIVE_S, SLOW_S, Env, make_env
+from tests.api.wechat_env import PASSIVE_S, Env, make_env
 from tests.api.wechat_sim import AES_KEY, TOKEN, WeChatSim, fixture, signature
 
 
@@ -124,26 +124,26 @@ def test_a_slow_answer_is_acknowledged_at_once_and_pushed(env: Env) -> None:
     assert env.answer(fixture("text", openid="o_slow", content="slow 查电费")) is None
     assert time.monotonic() - started < PASSIVE_S + 1.0
     assert env.wait_pushed("o_slow", 1) == ["收到：slow 查电费\n您可以回复：\n· 查电费"]
-    deadline = time.monotonic() + 5
-    while (
-        time.monotonic() < deadline
-        and env.count(select(func.count()).select_from(WeChatInbound).where(WeChatInbound.status == "pushed")) < 1
-    ):
-        time.sleep(0.05)
-    assert env.count(select(func.count()).select_from(WeChatInbound).where(WeChatInbound.status == "pushed")) == 1
+    pushed = select(func.count()).select_from(WeChatInbound).where(WeChatInbound.status == "pushed")
+    assert env.wait_count(pushed) == 1
 
 
 def test_retries_while_the_first_attempt_runs_give_one_answer(env: Env) -> None:
     xml = fixture("text", openid="o_retry", content="slow 账单", msg_id=777001)
+    claimed = select(func.count()).select_from(WeChatInbound).where(WeChatInbound.dedup_key == "msg:777001")
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         first = pool.submit(env.answer, xml)
-        time.sleep(0.3)
+        assert env.wait_count(claimed) == 1  # the first attempt holds the message before the retries arrive
         retries = [pool.submit(env.answer, xml) for _ in range(3)]  # WeChat: up to 3 retries
         answers = [first.result()] + [r.result() for r in retries]
     assert answers == [None, None, None, None]  # all acknowledged; the answer is pushed
-    time.sleep(SLOW_S)
     assert env.wait_pushed("o_retry", 1) == ["收到：slow 账单\n您可以回复：\n· 查电费"]
-    time.sleep(0.5)
+    done = (
+        select(func.count())
+        .select_from(WeChatInbound)
+        .where(WeChatInbound.dedup_key == "msg:777001", WeChatInbound.status == "pushed")
+    )
+    assert env.wait_count(done) == 1  # the message's outcome is final: nothing else will be pushed for it
     assert len(env.wechat.texts_to("o_retry")) == 1
     assert len(env.bot.sent) == 1
 
@@ -155,11 +155,8 @@ def test_push_survives_an_invalid_token_and_reports_45015_to_agents(env: Env) ->
     assert env.wechat.tokens_issued >= 2  # refetched after 40001
     env.wechat.errors = [45015]
     env.answer(fixture("text", openid="o_gone", content="slow b"))
-    deadline = time.monotonic() + 10
     failed = select(func.count()).select_from(Message).where(Message.status == "failed", Message.direction == "out")
-    while time.monotonic() < deadline and env.count(failed) < 1:
-        time.sleep(0.05)
-    assert env.count(failed) == 1
+    assert env.wait_count(failed) == 1
     assert env.wechat.texts_to("o_gone") == []
     engine = make_engine(env.settings.effective_database_url)
     with make_session_factory(engine)() as session:

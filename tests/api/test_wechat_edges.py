@@ -20,7 +20,7 @@ from core.settings import REPO_ROOT, Settings
 from tests.api.console_helpers import login
 from tests.api.fake_wechat import APP_ID, APP_SECRET, FakeWeChatState, fake_wechat_app, serve
 from tests.api.fakes import FakeBot
-from tests.api.wechat_env import Env, make_env, wechat_settings
+from tests.api.wechat_env import Env, inbound_count, make_env, wait_until, wechat_settings
 from tests.api.wechat_sim import FIXTURES, TOKEN, WeChatSim, fixture
 
 
@@ -97,14 +97,32 @@ def test_agent_replies_reach_wechat_through_the_customer_service_api(agent_onlin
 def test_menu_push_creates_the_menu_from_the_data_file(tmp_path: Path) -> None:
     state = FakeWeChatState()
     with serve(fake_wechat_app(state)) as wechat_url:
-        environment = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "", "WECHAT_TOKEN": TOKEN,
-                       "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": wechat_url}  # fmt: skip
-        done = subprocess.run([sys.executable, "-m", "api.cli", "wechat", "menu", "push"], cwd=REPO_ROOT,
-                              env=environment, capture_output=True, text=True, timeout=120)  # fmt: skip
+        environment = {
+            **os.environ,
+            "VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "",
+            "WECHAT_TOKEN": TOKEN,
+            "WECHAT_APP_ID": APP_ID,
+            "WECHAT_APP_SECRET": APP_SECRET,
+            "WECHAT_API_BASE": wechat_url,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "wechat", "menu", "push"],
+            cwd=REPO_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
-        no_secret = subprocess.run([sys.executable, "-m", "api.cli", "wechat", "menu", "push"], cwd=REPO_ROOT,
-                                   env={**environment, "WECHAT_APP_SECRET": ""}, capture_output=True, text=True,
-                                   timeout=120)  # fmt: skip
+        no_secret = subprocess.run(
+            [sys.executable, "-m", "cli", "wechat", "menu", "push"],
+            cwd=REPO_ROOT,
+            env={**environment, "WECHAT_APP_SECRET": ""},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert no_secret.returncode == 1 and "WECHAT_APP_SECRET" in no_secret.stderr
     assert len(state.menus) == 1
     labels = [b["name"] for top in state.menus[0]["button"] for b in top.get("sub_button") or [top]]
@@ -140,9 +158,7 @@ def test_retries_to_another_api_process_are_answered_once(api_settings: Settings
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
                 answers = list(pool.map(post, [one, two, one, two]))
             assert answers == ["success"] * 4
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not state.sent:
-                time.sleep(0.05)
-            time.sleep(0.5)
+            # both processes are done with the message once its outcome is final in the shared inbox
+            assert wait_until(lambda: inbound_count(settings.effective_database_url, "pushed") == 1, 10)
     assert [m["text"]["content"].split("\n")[0] for m in state.sent] == ["收到：slow 两个进程"]
     assert len(bots[0].sent) + len(bots[1].sent) == 1

@@ -4,19 +4,40 @@ wechatpy-built requests of tests.api.wechat_sim; used by the WeChat tests."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy import func, select
 
 from api.app import create_app
 from core.db import make_engine, make_session_factory
+from core.models_wechat import WeChatInbound
 from core.settings import Settings
 from tests.api.fake_wechat import APP_ID, APP_SECRET, FakeWeChatState, SlowBot, fake_wechat_app, serve
 from tests.api.wechat_sim import AES_KEY, TOKEN, WeChatSim
 
 SLOW_S = 2.5
 PASSIVE_S = 1.0
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll `condition` until it holds or `timeout` passes; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def inbound_count(database_url: str, status: str) -> int:
+    """WeChat messages in the inbox with this status (`pushed` once the answer reached WeChat)."""
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        n = session.scalar(select(func.count()).select_from(WeChatInbound).where(WeChatInbound.status == status))
+    engine.dispose()
+    return int(n or 0)
 
 
 @dataclass
@@ -31,21 +52,24 @@ class Env:
     def post(self, xml: str, **kw: str) -> httpx.Response:
         query, body = self.sim.request(xml)
         query.update(kw)
-        return self.http.post(f"{self.url}/wechat", params=query, content=body,
-                              headers={"Content-Type": "text/xml"})  # fmt: skip
+        return self.http.post(f"{self.url}/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
 
     def answer(self, xml: str) -> str | None:
         query, body = self.sim.request(xml)
-        response = self.http.post(f"{self.url}/wechat", params=query, content=body,
-                                  headers={"Content-Type": "text/xml"})  # fmt: skip
+        response = self.http.post(
+            f"{self.url}/wechat", params=query, content=body, headers={"Content-Type": "text/xml"}
+        )
         assert response.status_code == 200, response.text
         return self.sim.reply_text(response.text, query)
 
     def wait_pushed(self, openid: str, count: int, timeout: float = 15.0) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.wechat.texts_to(openid)) < count:
-            time.sleep(0.05)
+        wait_until(lambda: len(self.wechat.texts_to(openid)) >= count, timeout)
         return self.wechat.texts_to(openid)
+
+    def wait_count(self, stmt: object, at_least: int = 1, timeout: float = 15.0) -> int:
+        """Wait until the query counts `at_least` rows (a database row, not a fixed sleep); returns the count."""
+        wait_until(lambda: self.count(stmt) >= at_least, timeout)
+        return self.count(stmt)
 
     def count(self, stmt: object) -> int:
         engine = make_engine(self.settings.effective_database_url)
@@ -66,7 +90,7 @@ def wechat_settings(api_settings: Settings, wechat_url: str, aes: bool = False, 
             "wechat_api_base": wechat_url,
             "wechat_passive_reply_s": PASSIVE_S,
             **extra,
-        }  # fmt: skip
+        }
     )
 
 

@@ -43,8 +43,12 @@ class WeChatSim:
     def request(self, xml: str, token: str | None = None) -> tuple[dict[str, str], bytes]:
         """(query parameters, body) of a POST /wechat as WeChat sends it."""
         timestamp, nonce = str(int(time.time())), str(self.rng.randrange(10**9))
-        query = {"timestamp": timestamp, "nonce": nonce, "signature": signature(token or self.token, timestamp, nonce),
-                 "openid": "o_test_user"}  # fmt: skip
+        query = {
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "signature": signature(token or self.token, timestamp, nonce),
+            "openid": "o_test_user",
+        }
         if not self.aes_key:
             return query, xml.encode("utf-8")
         crypto = WeChatCrypto(self.token, self.aes_key, self.app_id)

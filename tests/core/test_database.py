@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
-from core.customers import bind, bound_customer, find_by_account, unbind
 from core.db import make_engine, transaction
 from core.errors import InvalidInput
-from core.meter_data import daily_kwh, interval_days
 from core.models import Customer, DailyReading, IntervalReading, Meter
 from core.settings import REPO_ROOT
-from core.tickets import create_ticket
+from demo.config import load_demo_config
+from ops.demo_seed import seed_demo
+from services.customers import bind, bound_customer, find_by_account, unbind
+from services.meter_data import daily_kwh, interval_days
+from services.tickets import create_ticket
 from tests.conftest import DEMO_TODAY
 
 pytestmark = pytest.mark.db
@@ -30,9 +30,18 @@ def test_migrations_create_every_table(db_url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert {
-        "customers", "meters", "daily_readings", "interval_readings", "tickets", "conversations",
-        "messages", "handoffs", "ratings", "channel_bindings", "alembic_version",
-    } <= tables  # fmt: skip
+        "customers",
+        "meters",
+        "daily_readings",
+        "interval_readings",
+        "tickets",
+        "conversations",
+        "messages",
+        "handoffs",
+        "ratings",
+        "channel_bindings",
+        "alembic_version",
+    } <= tables
 
 
 def test_demo_seed_is_reproducible_and_complete(sessions: sessionmaker[Session]) -> None:

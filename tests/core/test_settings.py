@@ -42,7 +42,7 @@ def test_every_line_of_env_example_parses(monkeypatch) -> None:  # type: ignore[
 
 
 def test_settings_survive_the_trip_through_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from api.runner import settings_env
+    from ops.runner import settings_env
 
     original = Settings(api_port=18123, knowledge_min_score=0.93, _env_file=None)
     for name, value in settings_env(original).items():

@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from analytics.demo.config import load_demo_config
-from api.demo_seed import seed_demo
-from api.runner import ensure_model, process_specs, stop_process_groups, wait_ready, warm_up
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.models import Customer
 from core.settings import REPO_ROOT, Settings
+from demo.config import load_demo_config
 from knowledge.service import build as knowledge_build
 from knowledge.service import embedder_path
+from ops.demo_seed import seed_demo
+from ops.runner import ensure_model, process_specs, stop_process_groups, wait_ready, warm_up
 
 READY_TIMEOUT_S = 300
 # several people run the e2e suite on one machine: PD_E2E_PORT_OFFSET=10000 moves every port of the stack
@@ -42,8 +42,8 @@ class Stack:
 
     def agent_online(self, username: str) -> None:
         """A console user whose console is open (presence), so that handoffs queue instead of booking a callback."""
-        from core import agents
         from core.db import transaction
+        from services import agents
 
         with transaction(self.sessions()) as session:
             if not any(a.username == username for a in agents.list_agents(session)):
@@ -64,11 +64,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = f"sqlite:///{root / 'e2e.db'}"
     off = PORT_OFFSET
     settings = Settings(
-        powerdesk_env="test", var_dir=root, database_url=url, api_port=18000 + off, rasa_port=15005 + off,
-        rasa_url=f"http://127.0.0.1:{15005 + off}", action_server_port=15055 + off,
-        action_server_url=f"http://127.0.0.1:{15055 + off}", rate_limit_burst=30, rate_limit_per_second=10.0,
-        service_hours_workday="00:00-24:00", service_hours_restday="00:00-24:00", _env_file=None,
-    )  # fmt: skip
+        powerdesk_env="test",
+        var_dir=root,
+        database_url=url,
+        api_port=18000 + off,
+        rasa_port=15005 + off,
+        rasa_url=f"http://127.0.0.1:{15005 + off}",
+        action_server_port=15055 + off,
+        action_server_url=f"http://127.0.0.1:{15055 + off}",
+        rate_limit_burst=30,
+        rate_limit_per_second=10.0,
+        service_hours_workday="00:00-24:00",
+        service_hours_restday="00:00-24:00",
+        _env_file=None,
+    )
     upgrade(url)
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     knowledge_build(settings)  # the action server answers knowledge questions from this index
@@ -88,7 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 ),
                 log,
-            )  # fmt: skip
+            )
         )
     try:
         took = wait_ready(settings.base_url, READY_TIMEOUT_S)

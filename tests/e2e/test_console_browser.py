@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from core import agents
 from core.db import transaction
 from core.models import Message, Rating
+from services import agents
 from tests.e2e.conftest import Stack
 from tests.e2e.test_widget_browser import browser  # noqa: F401 - the shared Chromium fixture
 

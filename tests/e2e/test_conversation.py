@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from analytics.demo.config import history_start
 from core.models import ChannelBinding, Conversation, Handoff, Message, Ticket
 from core.models_console import Agent
+from demo.config import history_start
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -101,8 +101,11 @@ def test_cli_chat_prints_json(stack: Stack) -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "api.cli", "chat", "你好", "--user", "e2e-cli", "--json", "--url", stack.base_url],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "cli", "chat", "你好", "--user", "e2e-cli", "--json", "--url", stack.base_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     replies = json.loads(out.stdout)
     assert replies[0]["text"] and set(replies[0]) == {"text", "buttons", "custom"}

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from api.demo_simulate import ensure_demo_agents, load_script, simulate
-from api.report_job import run_report
 from core.models import Message
 from core.models_reports import BrokerEvent
 from core.settings import REPO_ROOT
-from tests.api.test_report_job import fake_model
+from ops.demo_simulate import ensure_demo_agents, load_script, simulate
+from services.reports import run_report
+from tests.services.test_reports import fake_model
 
 pytestmark = pytest.mark.e2e
 

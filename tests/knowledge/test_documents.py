@@ -36,8 +36,15 @@ def _write(folder: Path, entries: list) -> None:
 
 def test_every_problem_is_named_by_file_entry_and_field(tmp_path: Path) -> None:
     topics = {"a.b": "test", "c.d": "other"}
-    good = {"id": "e1", "topic": "a.b", "title": "标题", "questions": ["一", "二", "三"], "answer": "答",
-            "source": "来源", "updated": "2026-11-01"}  # fmt: skip
+    good = {
+        "id": "e1",
+        "topic": "a.b",
+        "title": "标题",
+        "questions": ["一", "二", "三"],
+        "answer": "答",
+        "source": "来源",
+        "updated": "2026-11-01",
+    }
     _write(
         tmp_path,
         [

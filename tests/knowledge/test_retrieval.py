@@ -144,8 +144,13 @@ def test_negatives_file_errors_name_the_item(tmp_path: Path) -> None:
     assert topic_model.load_negatives(path) == []  # no file: no negatives
     path.write_text("- {text: 讲个笑话, category: chitchat}\n- 帮我订机票\n", encoding="utf-8")
     assert topic_model.load_negatives(path) == ["讲个笑话", "帮我订机票"]
-    for bad, message in (("{a: 1}", "YAML list"), ("- {category: x}", "item 1"), ("- ''", "item 1"),
-                         (f"- {'长' * 600}", "item 1"), ("- [unclosed", "cannot read it")):  # fmt: skip
+    for bad, message in (
+        ("{a: 1}", "YAML list"),
+        ("- {category: x}", "item 1"),
+        ("- ''", "item 1"),
+        (f"- {'长' * 600}", "item 1"),
+        ("- [unclosed", "cannot read it"),
+    ):
         path.write_text(bad, encoding="utf-8")
         with pytest.raises(DataError, match=message):
             topic_model.load_negatives(path)

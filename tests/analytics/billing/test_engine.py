@@ -19,17 +19,33 @@ from analytics.billing.schedule import PERIOD_INDEX, PERIODS, TariffBook
 
 EXAMPLES = [
     (
-        {"id": "a", "category": "residential", "period": {"start": "2024-05-01", "end": "2024-05-31"},
-         "year_to_date_kwh": 2600, "energy_kwh": {"total": 300}},
-        [(1, None, 160, 0.538, 86.08), (2, None, 140, 0.588, 82.32)], 168.40,
+        {
+            "id": "a",
+            "category": "residential",
+            "period": {"start": "2024-05-01", "end": "2024-05-31"},
+            "year_to_date_kwh": 2600,
+            "energy_kwh": {"total": 300},
+        },
+        [(1, None, 160, 0.538, 86.08), (2, None, 140, 0.588, 82.32)],
+        168.40,
     ),
     (
-        {"id": "b", "category": "residential_tou", "period": {"start": "2024-08-01", "end": "2024-08-31"},
-         "year_to_date_kwh": 4700, "energy_kwh": {"peak": 150, "valley": 50}},
-        [(2, "peak", 75, 0.618, 46.35), (2, "valley", 25, 0.338, 8.45), (3, "peak", 75, 0.868, 65.10),
-         (3, "valley", 25, 0.588, 14.70)], 134.60,
+        {
+            "id": "b",
+            "category": "residential_tou",
+            "period": {"start": "2024-08-01", "end": "2024-08-31"},
+            "year_to_date_kwh": 4700,
+            "energy_kwh": {"peak": 150, "valley": 50},
+        },
+        [
+            (2, "peak", 75, 0.618, 46.35),
+            (2, "valley", 25, 0.338, 8.45),
+            (3, "peak", 75, 0.868, 65.10),
+            (3, "valley", 25, 0.588, 14.70),
+        ],
+        134.60,
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("request_", "energy_lines", "total"), EXAMPLES)
@@ -42,16 +58,25 @@ def test_worked_residential_examples(book: TariffBook, request_: dict, energy_li
 
 def test_worked_industrial_capacity_example(book: TariffBook) -> None:
     request = {
-        "id": "c", "category": "industrial_capacity", "period": {"start": "2024-03-01", "end": "2024-03-31"},
-        "energy_kwh": {"sharp": 0, "peak": 40000, "flat": 20000, "valley": 40000}, "capacity_kva": 1250,
-        "reactive_kvarh": 48432, "pf_standard": 0.9,
-    }  # fmt: skip
+        "id": "c",
+        "category": "industrial_capacity",
+        "period": {"start": "2024-03-01", "end": "2024-03-31"},
+        "energy_kwh": {"sharp": 0, "peak": 40000, "flat": 20000, "valley": 40000},
+        "capacity_kva": 1250,
+        "reactive_kvarh": 48432,
+        "pf_standard": 0.9,
+    }
     [result] = compute_requests([request], book)
     by_item = {(x["item"], x.get("period")): x for x in result["lines"]}
     assert [by_item[("energy", p)]["amount"] for p in ("peak", "flat", "valley")] == [38540.00, 12520.00, 11060.00]
     assert ("energy", "sharp") not in by_item
-    assert by_item[("basic", None)] | {} == {"item": "basic", "basis": "capacity", "quantity": 1250.0, "price": 30.0,
-                                              "amount": 37500.0}  # fmt: skip
+    assert by_item[("basic", None)] | {} == {
+        "item": "basic",
+        "basis": "capacity",
+        "quantity": 1250.0,
+        "price": 30.0,
+        "amount": 37500.0,
+    }
     assert by_item[("pf_adjustment", None)] == {
         "item": "pf_adjustment",
         "power_factor": 0.9,
@@ -63,8 +88,12 @@ def test_worked_industrial_capacity_example(book: TariffBook) -> None:
 
 
 def test_demand_floor_and_105_percent_rule(book: TariffBook) -> None:
-    base = {"category": "industrial_demand", "period": {"start": "2024-04-01", "end": "2024-04-30"},
-            "energy_kwh": {"peak": 1000, "flat": 0, "valley": 0}, "capacity_kva": 1250}  # fmt: skip
+    base = {
+        "category": "industrial_demand",
+        "period": {"start": "2024-04-01", "end": "2024-04-30"},
+        "energy_kwh": {"peak": 1000, "flat": 0, "valley": 0},
+        "capacity_kva": 1250,
+    }
     low_contract = {**base, "id": "floor", "contract_demand_kw": 300, "max_demand_kw": 400}
     over = {**base, "id": "over", "contract_demand_kw": 600, "max_demand_kw": 700}
     actual = {**base, "id": "actual", "category": "industrial_actual_demand", "max_demand_kw": 700}
@@ -73,7 +102,9 @@ def test_demand_floor_and_105_percent_rule(book: TariffBook) -> None:
     assert basic == [{"item": "basic", "basis": "demand", "quantity": 500.0, "price": 48.0, "amount": 24000.0}]
     basic = [x for x in excess["lines"] if x["item"] == "basic"]
     assert [(b["basis"], b["quantity"], b["price"], b["amount"]) for b in basic] == [
-        ("demand", 600.0, 48.0, 28800.0), ("demand_excess", 70.0, 96.0, 6720.0)]  # fmt: skip
+        ("demand", 600.0, 48.0, 28800.0),
+        ("demand_excess", 70.0, 96.0, 6720.0),
+    ]
     assert [x for x in act["lines"] if x["item"] == "basic"][0]["amount"] == 700 * 48.0
 
 
@@ -88,16 +119,51 @@ def test_sharp_peak_hours_only_in_their_months(book: TariffBook) -> None:
 def test_pf_tables_match_the_rules(book: TariffBook) -> None:
     t90, t85, t80 = book.pf_table(0.90), book.pf_table(0.85), book.pf_table(0.80)
     assert [t90[x] for x in (100, 95, 94, 91, 90, 89, 70, 69, 65, 64, 60)] == [
-        -0.75, -0.75, -0.6, -0.15, 0, 0.5, 10, 11, 15, 17, 25]  # fmt: skip
+        -0.75,
+        -0.75,
+        -0.6,
+        -0.15,
+        0,
+        0.5,
+        10,
+        11,
+        15,
+        17,
+        25,
+    ]
     assert [t85[x] for x in (100, 94, 93, 91, 90, 86, 85, 84, 65, 64, 60, 59)] == [
-        -1.1, -1.1, -0.95, -0.65, -0.5, -0.1, 0, 0.5, 10, 11, 15, 17]  # fmt: skip
+        -1.1,
+        -1.1,
+        -0.95,
+        -0.65,
+        -0.5,
+        -0.1,
+        0,
+        0.5,
+        10,
+        11,
+        15,
+        17,
+    ]
     assert [t80[x] for x in (100, 92, 91, 90, 81, 80, 79, 60, 59, 55, 54)] == [
-        -1.3, -1.3, -1.15, -1.0, -0.1, 0, 0.5, 10, 11, 15, 17]  # fmt: skip
+        -1.3,
+        -1.3,
+        -1.15,
+        -1.0,
+        -0.1,
+        0,
+        0.5,
+        10,
+        11,
+        15,
+        17,
+    ]
 
 
 @given(
-    ytd=st.floats(0, 20000, allow_nan=False), total=st.floats(0, 20000, allow_nan=False),
-)  # fmt: skip
+    ytd=st.floats(0, 20000, allow_nan=False),
+    total=st.floats(0, 20000, allow_nan=False),
+)
 def test_tier_split_sums_to_the_month_and_respects_bounds(ytd: float, total: float) -> None:
     parts = split_tiers(np.array([total]), np.array([ytd]), (2760, 4800), np.ones(1))[0]
     assert parts.sum() == pytest.approx(total, abs=1e-6)
@@ -143,13 +209,28 @@ def test_power_factor_adjustment_is_monotonic(book: TariffBook, q1: float, q2: f
 
 def test_rounding_is_half_up_despite_binary_floats() -> None:
     assert list(round_half_up(np.array([75 * 0.618, 10 * 0.3215, 0.125, -0.125, 2.675]))) == [
-        46.35, 3.22, 0.13, -0.13, 2.68]  # fmt: skip
+        46.35,
+        3.22,
+        0.13,
+        -0.13,
+        2.68,
+    ]
     assert power_factor(np.array([100000.0]), np.array([48432.0]))[0] == 0.90
 
 
 def _random_request(rng: random.Random, i: int) -> dict:
-    category = rng.choice(["residential", "residential_tou", "residential_shared_lv", "residential_shared_hv",
-                           "commercial_tou", "industrial_capacity", "industrial_demand", "industrial_actual_demand"])  # fmt: skip
+    category = rng.choice(
+        [
+            "residential",
+            "residential_tou",
+            "residential_shared_lv",
+            "residential_shared_hv",
+            "commercial_tou",
+            "industrial_capacity",
+            "industrial_demand",
+            "industrial_actual_demand",
+        ]
+    )
     month = rng.randint(1, 12)
     req: dict = {
         "id": str(i),
@@ -184,9 +265,16 @@ def test_engine_agrees_with_the_reference_on_random_requests(book: TariffBook) -
         p = prepare(0, req, book)
         energy = {PERIODS[k]: float(p.energy[k]) for k in p.tariff.used_periods}
         expected = reference_bill(
-            p.tariff, energy, req.year_to_date_kwh or 0.0, req.reactive_kvarh, req.pf_standard, book.pf_tables,
-            req.capacity_kva, req.contract_demand_kw, req.max_demand_kw,
-        )  # fmt: skip
+            p.tariff,
+            energy,
+            req.year_to_date_kwh or 0.0,
+            req.reactive_kvarh,
+            req.pf_standard,
+            book.pf_tables,
+            req.capacity_kva,
+            req.contract_demand_kw,
+            req.max_demand_kw,
+        )
         assert Decimal(str(result["total"])) == expected["total"], (raw, result, expected)
         got_energy = sum(Decimal(str(x["amount"])) for x in result["lines"] if x["item"] == "energy")
         want_energy = sum(x["amount"] for x in expected["lines"] if x["item"] == "energy")

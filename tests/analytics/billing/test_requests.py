@@ -7,8 +7,13 @@ import pytest
 from analytics.billing.requests import compute_requests
 from analytics.billing.schedule import TariffBook
 
-GOOD = {"id": "ok", "category": "residential", "period": {"start": "2024-05-01", "end": "2024-05-31"},
-        "year_to_date_kwh": 0, "energy_kwh": {"total": 100}}  # fmt: skip
+GOOD = {
+    "id": "ok",
+    "category": "residential",
+    "period": {"start": "2024-05-01", "end": "2024-05-31"},
+    "year_to_date_kwh": 0,
+    "energy_kwh": {"total": 100},
+}
 
 
 def _with(**changes: object) -> dict:
@@ -30,19 +35,46 @@ def _with(**changes: object) -> dict:
         (_with(energy_kwh=None), "exactly one of energy_kwh, intervals or registers"),
         (_with(energy_kwh=None, registers={"start": 900, "end": 100}), "went backwards"),
         (_with(unexpected=1), "unexpected"),
-        ({**_with(category="industrial_demand", energy_kwh={"peak": 1}), "year_to_date_kwh": None}, "needs capacity_kva"),
-        (_with(category="commercial_tou", period={"start": "2024-03-01", "end": "2024-03-31"},
-               energy_kwh={"sharp": 10, "peak": 1}), "no sharp hours in this period"),
-        (_with(category="residential_tou", energy_kwh=None, intervals=[
-            {"start": "2024-05-01T00:00:00", "kwh": 1}, {"start": "2024-05-01T00:00:00", "kwh": 1}]), "two intervals start"),
-        (_with(category="residential_tou", energy_kwh=None, intervals=[{"start": "2024-06-01T00:00:00", "kwh": 1}]),
-         "outside the period"),
-        (_with(category="residential_tou", energy_kwh=None, intervals=[{"start": "2024-05-01T00:00:00", "kwh": -1}]),
-         "greater than or equal to 0"),
-        (_with(category="industrial_capacity", energy_kwh={"peak": 1}, capacity_kva=100, reactive_kvarh=1,
-               pf_standard=0.7), "no power-factor table for standard 0.7"),
+        (
+            {**_with(category="industrial_demand", energy_kwh={"peak": 1}), "year_to_date_kwh": None},
+            "needs capacity_kva",
+        ),
+        (
+            _with(
+                category="commercial_tou",
+                period={"start": "2024-03-01", "end": "2024-03-31"},
+                energy_kwh={"sharp": 10, "peak": 1},
+            ),
+            "no sharp hours in this period",
+        ),
+        (
+            _with(
+                category="residential_tou",
+                energy_kwh=None,
+                intervals=[{"start": "2024-05-01T00:00:00", "kwh": 1}, {"start": "2024-05-01T00:00:00", "kwh": 1}],
+            ),
+            "two intervals start",
+        ),
+        (
+            _with(category="residential_tou", energy_kwh=None, intervals=[{"start": "2024-06-01T00:00:00", "kwh": 1}]),
+            "outside the period",
+        ),
+        (
+            _with(category="residential_tou", energy_kwh=None, intervals=[{"start": "2024-05-01T00:00:00", "kwh": -1}]),
+            "greater than or equal to 0",
+        ),
+        (
+            _with(
+                category="industrial_capacity",
+                energy_kwh={"peak": 1},
+                capacity_kva=100,
+                reactive_kvarh=1,
+                pf_standard=0.7,
+            ),
+            "no power-factor table for standard 0.7",
+        ),
     ],
-)  # fmt: skip
+)
 def test_one_bad_request_does_not_stop_the_others(book: TariffBook, bad: dict, message: str) -> None:
     first, error, last = compute_requests([GOOD, bad, GOOD], book)
     assert first["total"] == last["total"] == 53.8
@@ -65,8 +97,14 @@ def test_register_rollover_and_multiplier(book: TariffBook) -> None:
 
 def test_intervals_are_assigned_to_periods_and_give_max_demand(book: TariffBook) -> None:
     intervals = [{"start": f"2024-07-01T{h:02d}:{m:02d}:00", "kwh": 10.0} for h in range(24) for m in (0, 15, 30, 45)]
-    request = {"id": "i", "category": "industrial_demand", "period": {"start": "2024-07-01", "end": "2024-07-31"},
-               "intervals": intervals, "capacity_kva": 1000, "contract_demand_kw": 30}  # fmt: skip
+    request = {
+        "id": "i",
+        "category": "industrial_demand",
+        "period": {"start": "2024-07-01", "end": "2024-07-31"},
+        "intervals": intervals,
+        "capacity_kva": 1000,
+        "contract_demand_kw": 30,
+    }
     [result] = compute_requests([request], book)
     kwh = {x["period"]: x["kwh"] for x in result["lines"] if x["item"] == "energy"}
     # July: sharp 19–21 (2 h), peak 08–11 + 13–19 + 21–22 (10 h), flat 11–13 + 22–23 (3 h), valley 9 h; 40 kWh/h

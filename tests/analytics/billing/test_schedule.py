@@ -27,18 +27,31 @@ def test_shipped_schedules_load(book: TariffBook) -> None:
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
-        ("zj_ci_reference_2024.yml", '["11:00-13:00", "22:00-23:00"]', '["10:00-13:00", "22:00-23:00"]',
-         "flat overlaps peak at 10:00"),
+        (
+            "zj_ci_reference_2024.yml",
+            '["11:00-13:00", "22:00-23:00"]',
+            '["10:00-13:00", "22:00-23:00"]',
+            "flat overlaps peak at 10:00",
+        ),
         ("zj_ci_reference_2024.yml", '["23:00-08:00"]', '["23:00-07:00"]', "no period covers 07:00"),
         ("zj_ci_reference_2024.yml", "flat: 0.6710, ", "", "no price for period 'flat'"),
         ("zj_residential_2012.yml", "peak: [0.568, 0.618, 0.868]", "peak: [0.568, 0.618]", "expected 3 price(s)"),
         ("zj_residential_2012.yml", "bounds_kwh: [2760, 4800]", "bounds_kwh: [4800, 2760]", "increasing"),
         ("zj_residential_2012.yml", "effective_from: 2012-07-01", "effective_form: 2012-07-01", "effective_form"),
-        ("zj_ci_reference_2024.yml", 'months: [1], hours: ["09:00-11:00"]', 'months: [1], hours: ["11:00-12:00"]',
-         "does not lie in peak"),
-        ("power_factor.yml", "{low: 0.91, high: 0.94,", "{low: 0.92, high: 0.94,", "no adjustment for power factor 0.91"),
+        (
+            "zj_ci_reference_2024.yml",
+            'months: [1], hours: ["09:00-11:00"]',
+            'months: [1], hours: ["11:00-12:00"]',
+            "does not lie in peak",
+        ),
+        (
+            "power_factor.yml",
+            "{low: 0.91, high: 0.94,",
+            "{low: 0.92, high: 0.94,",
+            "no adjustment for power factor 0.91",
+        ),
     ],
-)  # fmt: skip
+)
 def test_broken_schedules_name_the_file_and_the_problem(
     tariff_dir: Path, file: str, old: str, new: str, message: str
 ) -> None:

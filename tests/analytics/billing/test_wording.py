@@ -13,11 +13,24 @@ WORDING = load_wording(REPO_ROOT / "data" / "messages" / "bills.yml")
 
 
 def _view(book: TariffBook, month: int, ytd: float, kwh: float, **extra: object) -> BillView:
-    request = {"id": "x", "category": "residential", "period": {"start": f"2026-{month:02d}-01", "end": f"2026-{month:02d}-28"},
-               "year_to_date_kwh": ytd, "energy_kwh": {"total": kwh}, **extra}  # fmt: skip
+    request = {
+        "id": "x",
+        "category": "residential",
+        "period": {"start": f"2026-{month:02d}-01", "end": f"2026-{month:02d}-28"},
+        "year_to_date_kwh": ytd,
+        "energy_kwh": {"total": kwh},
+        **extra,
+    }
     [result] = compute_requests([request], book)
-    return BillView(dt.date(2026, month, 1), dt.date(2026, month, 28), "residential", "zj-residential-2012", ytd,
-                    result["lines"], result["total"])  # fmt: skip
+    return BillView(
+        dt.date(2026, month, 1),
+        dt.date(2026, month, 28),
+        "residential",
+        "zj-residential-2012",
+        ytd,
+        result["lines"],
+        result["total"],
+    )
 
 
 def test_bill_text_lists_every_line(book: TariffBook) -> None:

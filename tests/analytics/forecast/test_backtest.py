@@ -18,9 +18,13 @@ def test_backtest_on_the_sample_beats_the_baselines(sample) -> None:  # type: ig
     load, weather = sample
     seen: list[int] = []
     result = backtest(
-        load, weather, dt.date(2014, 8, 1), dt.date(2014, 8, 31), params=FAST,
+        load,
+        weather,
+        dt.date(2014, 8, 1),
+        dt.date(2014, 8, 31),
+        params=FAST,
         progress=lambda done, total: seen.append(done),
-    )  # fmt: skip
+    )
     assert len(result.days) == 31 and result.actual.shape == (31, 96)
     assert set(result.metrics) == {"naive_d1", "naive_d7", "lgbm_reference", "lgbm_once", "lgbm"}
     naive = min(result.metrics["naive_d1"]["mape"], result.metrics["naive_d7"]["mape"])

@@ -14,8 +14,15 @@ CONFIG = load_risk_config(REPO_ROOT / "data")
 
 def test_levels_follow_the_documented_thresholds() -> None:
     assert [CONFIG.level(p)[0] for p in (0.0, 0.049, 0.05, 0.19, 0.2, 0.49, 0.5, 1.0)] == [
-        "blue", "blue", "yellow", "yellow", "orange", "orange", "red", "red",
-    ]  # fmt: skip
+        "blue",
+        "blue",
+        "yellow",
+        "yellow",
+        "orange",
+        "orange",
+        "red",
+        "red",
+    ]
     assert CONFIG.level(0.6)[1].startswith("红色")
 
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.billing.schedule import TariffBook, load_tariff_book
-from analytics.demo.config import load_demo_config
 from analytics.recommend.loads import CustomerLoad
-from api.demo_seed import seed_demo
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
-from core.recommend import customer_ids, data_span, load_customers
 from core.settings import REPO_ROOT
+from demo.config import load_demo_config
+from ops.demo_seed import seed_demo
+from services.recommend import customer_ids, data_span, load_customers
 from tests.conftest import DEMO_TODAY
 
 

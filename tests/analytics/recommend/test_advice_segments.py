@@ -36,10 +36,22 @@ def test_peak_shift_saving_is_the_engines_bill_difference(demo: Demo) -> None:
                 moved = np.round(energy[[PERIOD_INDEX["sharp"], PERIOD_INDEX["peak"]]] * 0.10, 3)
                 energy[[PERIOD_INDEX["sharp"], PERIOD_INDEX["peak"]]] -= moved
                 energy[PERIOD_INDEX["valley"]] += moved.sum()
-            inputs = MonthInputs(m, months[m].period_end, energy, reactive_kvarh=months[m].reactive_kvarh,
-                                 max_demand_kw=months[m].max_demand_kw)  # fmt: skip
-            rows.append(BillRow(load.customer_id, load.tariff_category, inputs, pf_standard=load.pf_standard,
-                                capacity_kva=load.capacity_kva))  # fmt: skip
+            inputs = MonthInputs(
+                m,
+                months[m].period_end,
+                energy,
+                reactive_kvarh=months[m].reactive_kvarh,
+                max_demand_kw=months[m].max_demand_kw,
+            )
+            rows.append(
+                BillRow(
+                    load.customer_id,
+                    load.tariff_category,
+                    inputs,
+                    pf_standard=load.pf_standard,
+                    capacity_kva=load.capacity_kva,
+                )
+            )
         price_rows(rows, demo.book)
         return sum(r.total for r in rows)
 
@@ -83,11 +95,13 @@ def test_invalid_feature_rows_are_returned_not_hidden(demo: Demo) -> None:
 
 @pytest.mark.parametrize(
     ("z", "kind", "expected"),
-    [({"summer_uplift": 1.2, "level": 0.1}, "residential", "空调敏感型居民"),
-     ({"night_share": 2.0, "load_factor": 1.5}, "residential_tou", "夜间用电型峰谷居民"),
-     ({"load_factor": 1.4, "night_share": 0.3}, "industrial", "稳定大工业"),
-     ({"level": 0.1, "growth": -0.2}, "commercial", "稳定型商业用户")],
-)  # fmt: skip
+    [
+        ({"summer_uplift": 1.2, "level": 0.1}, "residential", "空调敏感型居民"),
+        ({"night_share": 2.0, "load_factor": 1.5}, "residential_tou", "夜间用电型峰谷居民"),
+        ({"load_factor": 1.4, "night_share": 0.3}, "industrial", "稳定大工业"),
+        ({"level": 0.1, "growth": -0.2}, "commercial", "稳定型商业用户"),
+    ],
+)
 def test_segment_names(z: dict[str, float], kind: str, expected: str) -> None:
     assert name_segment(z, kind, NAMING, set()) == expected
     assert name_segment(z, kind, NAMING, {expected}) != expected

@@ -8,12 +8,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from analytics.demo.config import load_demo_config
-from analytics.demo.generate import build_demo, iter_readings
 from analytics.recommend import campaign as camp
 from analytics.recommend.loads import CustomerLoad
 from core.errors import InvalidInput
 from core.settings import REPO_ROOT
+from demo.config import load_demo_config
+from demo.generate import build_demo, iter_readings
 from tests.conftest import DEMO_TODAY
 
 DAY = dt.date(2026, 8, 12)  # a summer workday
@@ -24,8 +24,9 @@ WINDOW = camp.Window.parse("19:00-21:00")
 def simulated() -> list[CustomerLoad]:
     """600 interval-metered customers simulated by the demo generator (calibrated on real load), no database."""
     config = load_demo_config(REPO_ROOT / "data", today=DEMO_TODAY, customers=600, seed=29)
-    config = dataclasses.replace(config, mix={"residential": 0.0, "residential_tou": 0.4, "shared": 0.0,
-                                              "commercial": 0.45, "industrial": 0.15})  # fmt: skip
+    config = dataclasses.replace(
+        config, mix={"residential": 0.0, "residential_tou": 0.4, "shared": 0.0, "commercial": 0.45, "industrial": 0.15}
+    )
     base = build_demo(config)
     days = config.days
     first = days.index(DAY) - 60
@@ -34,10 +35,20 @@ def simulated() -> list[CustomerLoad]:
         c = r.customer
         values = r.energy[first : days.index(DAY) + 1]
         loads.append(
-            CustomerLoad(i, c.account_no, c.customer_category, c.tariff_category, c.capacity_kva,
-                         c.contract_demand_kw, c.pf_standard, c.multiplier, days[first : days.index(DAY) + 1],
-                         values.sum(axis=1, dtype=np.float64), intervals=values)
-        )  # fmt: skip
+            CustomerLoad(
+                i,
+                c.account_no,
+                c.customer_category,
+                c.tariff_category,
+                c.capacity_kva,
+                c.contract_demand_kw,
+                c.pf_standard,
+                c.multiplier,
+                days[first : days.index(DAY) + 1],
+                values.sum(axis=1, dtype=np.float64),
+                intervals=values,
+            )
+        )
     return loads
 
 

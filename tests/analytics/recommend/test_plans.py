@@ -34,8 +34,15 @@ def _rebill(demo: Demo, c: PlanComparison, plan: str) -> list[float]:
     rows = {}
     running = 0.0
     for start in sorted(MONTHS, key=lambda d: (d.month, d.year)):
-        row = BillRow(load.customer_id, category, months[start], load.multiplier, pf_standard=load.pf_standard,
-                      capacity_kva=load.capacity_kva, contract_demand_kw=kw if kw is not None else load.contract_demand_kw)  # fmt: skip
+        row = BillRow(
+            load.customer_id,
+            category,
+            months[start],
+            load.multiplier,
+            pf_standard=load.pf_standard,
+            capacity_kva=load.capacity_kva,
+            contract_demand_kw=kw if kw is not None else load.contract_demand_kw,
+        )
         if category in ("residential", "residential_tou"):
             row.year_to_date_kwh = round(running, 3)
             running += months[start].total_kwh

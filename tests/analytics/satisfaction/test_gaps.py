@@ -68,8 +68,10 @@ def test_clusters_have_sizes_examples_and_come_biggest_first() -> None:
 def test_the_threshold_groups_paraphrases_with_e5() -> None:
     from knowledge.embedder import query_embedder
 
-    rows = [(t, "nlu_fallback", 0.2) for t in
-            ("电费怎么交", "如何缴纳电费", "在哪里交电费", "停电了怎么办", "家里突然没电了", "突然停电了怎么处理")]  # fmt: skip
+    rows = [
+        (t, "nlu_fallback", 0.2)
+        for t in ("电费怎么交", "如何缴纳电费", "在哪里交电费", "停电了怎么办", "家里突然没电了", "突然停电了怎么处理")
+    ]
     gaps = knowledge_gaps(gap_questions(messages(rows)), query_embedder(E5), examples=3)
     groups = sorted(sorted(g.examples) for g in gaps)
     assert len(gaps) == 2, groups

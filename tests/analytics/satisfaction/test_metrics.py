@@ -117,9 +117,15 @@ def test_escalation_reasons_and_intent_mix(log: Log, table: pd.DataFrame) -> Non
     assert reasons["share"].tolist() == [0.5, 0.5]
     mix = intent_mix(log.messages).set_index("intent")["messages"].to_dict()
     assert mix == {
-        "query_bill": 2, "rate_service": 2, "ask_tariff": 2, "nlu_fallback": 1, "request_human": 1,
-        "greet": 1, "thank": 1, "complain": 1,
-    }  # fmt: skip
+        "query_bill": 2,
+        "rate_service": 2,
+        "ask_tariff": 2,
+        "nlu_fallback": 1,
+        "request_human": 1,
+        "greet": 1,
+        "thank": 1,
+        "complain": 1,
+    }
     daily = intent_mix(log.messages, by_day=True)
     assert daily.groupby("day")["share"].sum().tolist() == pytest.approx([1.0, 1.0, 1.0])
 

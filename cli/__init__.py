@@ -1,0 +1,1 @@
+"""The `powerdesk` command line (Typer): one module per command group, `main` assembles them."""

@@ -1,0 +1,1 @@
+"""Operations: the process runner, demo seeding, extension and simulation, the event consumer."""

@@ -1,0 +1,255 @@
+"""Starting the three processes (Rasa, action server, api), and training Rasa only when bot/ changed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from core.errors import ConfigError
+from core.settings import REPO_ROOT, Settings
+
+MODEL_NAME = "powerdesk"
+TRAINING_INPUTS = ("config.yml", "domain", "data", "dictionaries")
+
+
+def rasa_executable() -> Path:
+    path = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing; run `make setup` to create the Rasa environment")
+    return path
+
+
+def bot_fingerprint(bot_dir: Path) -> str:
+    """A hash of everything `rasa train` reads; the model is retrained only when it changes."""
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        root = bot_dir / name
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            digest.update(str(path.relative_to(bot_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def model_path(bot_dir: Path) -> Path:
+    return bot_dir / "models" / f"{MODEL_NAME}.tar.gz"
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+    env.pop("DATABASE_URL", None)  # trackers stay in memory; the event broker gets EVENT_BROKER_URL (broker_env)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        ACTION_SERVER_URL=settings.action_server_url,
+        PYTHONPATH=str(settings.bot_dir),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    env.update(broker_env(settings))
+    return env
+
+
+def broker_env(settings: Settings) -> dict[str, str]:
+    """What bot/endpoints-sql.yml and bot/endpoints-rabbitmq.yml substitute (Rasa's own SQLAlchemy 1.4 and
+    psycopg2 read the URL, so a `+psycopg` driver is dropped)."""
+    url = settings.effective_database_url.replace("postgresql+psycopg://", "postgresql://")
+    amqp = httpx.URL(settings.rabbitmq_url)
+    return {
+        "EVENT_BROKER_URL": url,
+        "RABBITMQ_URL": settings.rabbitmq_url,
+        "RABBITMQ_USERNAME": amqp.username or "guest",
+        "RABBITMQ_PASSWORD": amqp.password or "guest",
+        "RABBITMQ_QUEUE": settings.rabbitmq_queue,
+    }
+
+
+def endpoints_file(settings: Settings) -> str:
+    return {"sql": "endpoints-sql.yml", "rabbitmq": "endpoints-rabbitmq.yml"}.get(
+        settings.event_broker, "endpoints.yml"
+    )
+
+
+def ensure_model(settings: Settings, force: bool = False, echo: bool = True) -> bool:
+    """Train the Rasa model if it is missing or bot/ changed since; returns whether it trained."""
+    bot_dir = settings.bot_dir
+    stamp = bot_dir / "models" / "fingerprint.txt"
+    fingerprint = bot_fingerprint(bot_dir)
+    if not force and model_path(bot_dir).exists() and stamp.exists() and stamp.read_text().strip() == fingerprint:
+        return False
+    if echo:
+        print("Training the Rasa model (bot/ changed or no model yet)…", flush=True)
+    cmd = [
+        str(rasa_executable()),
+        "train",
+        "--domain",
+        "domain",
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        MODEL_NAME,
+    ]
+    result = subprocess.run(
+        cmd,
+        cwd=bot_dir,
+        env=rasa_env(settings),
+        stdout=None if echo else subprocess.DEVNULL,
+        stderr=None if echo else subprocess.STDOUT,
+    )
+    if result.returncode != 0:
+        raise ConfigError(f"`rasa train` failed (exit {result.returncode}); run it in bot/ to see why")
+    stamp.write_text(fingerprint)
+    return True
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    cmd: list[str]
+    cwd: Path
+    env: dict[str, str]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as environment variables, so every child process sees the same configuration."""
+    values = settings.model_dump()
+    values["database_url"] = settings.effective_database_url
+    return {name.upper(): str(value) for name, value in values.items() if value is not None}
+
+
+def process_specs(settings: Settings) -> list[ProcessSpec]:
+    app_env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+    rasa_url = httpx.URL(settings.rasa_url)
+    return [
+        ProcessSpec(
+            "rasa",
+            [
+                str(rasa_executable()),
+                "run",
+                "--enable-api",
+                "-i",
+                rasa_url.host or "127.0.0.1",
+                "-p",
+                str(settings.rasa_port),
+                "-m",
+                str(model_path(settings.bot_dir)),
+                "--endpoints",
+                endpoints_file(settings),
+                "--credentials",
+                "credentials.yml",
+            ],
+            settings.bot_dir,
+            rasa_env(settings),
+        ),
+        ProcessSpec(
+            "actions",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(settings.action_server_port)],
+            REPO_ROOT,
+            # rasa-sdk listens on every interface unless told otherwise; only Rasa needs to reach it
+            {**app_env, "SANIC_HOST": httpx.URL(settings.action_server_url).host or "127.0.0.1"},
+        ),
+        ProcessSpec(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.app:create_app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--no-access-log",
+            ],
+            REPO_ROOT,
+            app_env,
+        ),
+    ]
+
+
+def stop_process_groups(processes: list[subprocess.Popen[bytes]], grace_s: float = 20) -> None:
+    """Stop processes started with start_new_session=True, children included: TERM, then KILL."""
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for process in processes:
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_ready(base_url: str, timeout_s: float) -> float | None:
+    """Seconds until /readyz answers 200, or None on timeout."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2.0).status_code == 200:
+                return time.monotonic() - start
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return None
+
+
+def warm_up(settings: Settings, timeout_s: float = 120) -> None:
+    """Have the action server load its database engine and the knowledge index before customers come."""
+    tracker = {
+        "sender_id": "warm-up",
+        "slots": {},
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    }
+    body = {"next_action": "action_warm_up", "sender_id": "warm-up", "tracker": tracker, "domain": {}}
+    try:
+        httpx.post(f"{settings.action_server_url.rstrip('/')}/webhook", json=body, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        print(f"warm-up of the action server failed ({exc}); the first answer may be slow", flush=True)
+
+
+def run_all(settings: Settings) -> int:
+    """Run every process in the foreground (honcho), printing the URLs once all are ready."""
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    manager = Manager(Printer(sys.stdout))
+    for spec in process_specs(settings):
+        manager.add_process(spec.name, shlex.join(spec.cmd), env=spec.env, cwd=str(spec.cwd))
+
+    def announce() -> None:
+        took = wait_ready(settings.base_url, 300)
+        if took is None:
+            print("PowerDesk did not become ready within 300 s; see the process logs above.", flush=True)
+            return
+        warm_up(settings)
+        print(
+            f"\nPowerDesk is ready after {took:.0f} s:\n"
+            f"  chat widget demo   {settings.base_url}/\n"
+            f"  api docs           {settings.base_url}/docs\n"
+            f"  readiness          {settings.base_url}/readyz\n",
+            flush=True,
+        )
+
+    threading.Thread(target=announce, daemon=True).start()
+    manager.loop()
+    return manager.returncode or 0

@@ -1,0 +1,126 @@
+"""The WeChat official account's API: customer-service messages with retries, and the menu (wechatpy's client).
+
+wechatpy caches the access token in its session storage (Redis when REDIS_URL is set, so api
+processes share one token; memory otherwise) and refetches it once on 40001/42001/40014. Here:
+back-off retries for network errors, rate limits and token errors that survive the refetch; no
+retry for errors that cannot heal (45015: the customer has not written for 48 hours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.memorystorage import MemoryStorage
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+TOKEN_ERRORS = (40001, 40014, 42001)
+FINAL_ERRORS = {
+    45015: "customer silent for over 48 hours",
+    45047: "too many pushes without a customer reply",
+    43004: "customer unsubscribed",
+    40003: "invalid openid",
+}
+
+
+class PowerDeskWeChatClient(WeChatClient):
+    """wechatpy's client against a configurable API base (WeChat's own, or a fake in tests)."""
+
+    def __init__(self, api_base: str, appid: str, secret: str, session: Any = None, timeout: float = 5.0) -> None:
+        super().__init__(appid, secret, session=session, timeout=timeout)
+        self.api_root = api_base.rstrip("/")
+        self.API_BASE_URL = f"{self.api_root}/cgi-bin/"
+
+    def fetch_access_token(self) -> Any:
+        return self._fetch_access_token(
+            url=f"{self.api_root}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
+
+    def forget_token(self) -> None:
+        self.session.delete(self.access_token_key)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    ok: bool
+    attempts: int
+    error: str | None = None
+
+
+class WeChatSender:
+    def __init__(
+        self,
+        client: PowerDeskWeChatClient,
+        attempts: int = 4,
+        backoff_s: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client, self.attempts, self.backoff_s, self.sleep = client, attempts, backoff_s, sleep
+
+    async def push(self, openid: str, texts: list[str]) -> PushResult:
+        """Send each text in order; stop at the first one that cannot be sent."""
+        tried = 0
+        for text in texts:
+            result = await self._push_one(openid, text)
+            tried += result.attempts
+            if not result.ok:
+                return PushResult(False, tried, result.error)
+        return PushResult(True, tried)
+
+    async def _push_one(self, openid: str, text: str) -> PushResult:
+        error = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await asyncio.to_thread(self.client.message.send_text, openid, text)
+                return PushResult(True, attempt)
+            except WeChatClientException as exc:
+                code = exc.errcode
+                error = f"WeChat error {code}: {exc.errmsg}"
+                if code in FINAL_ERRORS:
+                    log.error("push to %s refused for good (%s): %s", openid, FINAL_ERRORS[code], error)
+                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})")
+                if code in TOKEN_ERRORS:
+                    self.client.forget_token()
+            except (requests.RequestException, OSError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if attempt < self.attempts:
+                delay = self.backoff_s * 2 ** (attempt - 1)
+                log.warning(
+                    "push to %s failed (%s), attempt %d/%d; retrying in %.1f s",
+                    openid,
+                    error,
+                    attempt,
+                    self.attempts,
+                    delay,
+                )
+                await self.sleep(delay)
+        log.error("push to %s failed after %d attempts: %s", openid, self.attempts, error)
+        return PushResult(False, self.attempts, error)
+
+    async def create_menu(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return dict(await asyncio.to_thread(self.client.menu.create, payload))
+
+
+def make_sender(settings: Settings, redis_url: str = "") -> WeChatSender | None:
+    """The customer-service API client, or None without WECHAT_APP_ID/WECHAT_APP_SECRET."""
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        return None
+    session: Any = MemoryStorage()
+    if redis_url:  # one token for every api process (a refresh invalidates the others' tokens)
+        from redis import Redis
+        from wechatpy.session.redisstorage import RedisStorage
+
+        session = RedisStorage(Redis.from_url(redis_url), prefix="powerdesk:wechat")
+    client = PowerDeskWeChatClient(
+        settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret, session=session
+    )
+    return WeChatSender(client, attempts=settings.wechat_push_attempts)

@@ -1,0 +1,55 @@
+"""`powerdesk anomaly inject | score | eval | cv` on a CSV, with the output shapes of issue 10."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.settings import REPO_ROOT
+
+SAMPLE = REPO_ROOT / "data" / "anomaly" / "area1_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("anomaly")
+    result = CliRunner().invoke(
+        app, ["anomaly", "inject", "--region", str(SAMPLE), "--out", str(out), "--customers", "150", "--days", "150"]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_score_json_shape(dev: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["anomaly", "score", "--consumption", str(dev / "consumption.csv"), "--meta", str(dev / "meta.csv"), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert len(records) == 150 and set(records[0]) == {"customer_id", "score", "kind", "reasons"}
+    assert records == sorted(records, key=lambda r: -r["score"])
+
+
+def test_eval_and_cv(dev: Path) -> None:
+    args = ["--consumption", str(dev / "consumption.csv"), "--labels", str(dev / "labels.csv")]
+    result = CliRunner().invoke(app, ["anomaly", "eval", *args])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert {"auc", "map_at_100", "precision_at_100"} <= set(metrics) and metrics["auc"] > 0.6
+    assert "scale" in metrics["auc_by_type"]
+    result = CliRunner().invoke(app, ["anomaly", "cv", *args, "--folds", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    cv = json.loads(result.stdout)
+    assert set(cv) == {"auc", "map_at_100"} and 0.5 < cv["auc"] <= 1
+
+
+def test_bad_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["anomaly", "score", "--consumption", str(bad)])
+    assert result.exit_code != 0 and "customer_id,date,kwh" in str(result.exception)
