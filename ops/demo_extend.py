@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.billing.monthly import BillRow
@@ -97,20 +97,26 @@ def extend_demo(
     new_days = days[new_from:]
     pending: list[dict] = []
     intervals: list[dict] = []
+    batch_meters: list[int] = []
 
     def flush() -> None:
+        # an extension interrupted earlier may have stored some of these days already: replace them
         with transaction(sessions) as session:
+            for table in (DailyReading, IntervalReading):
+                session.execute(delete(table).where(table.meter_id.in_(batch_meters), table.day > last_day))
             if pending:
                 session.execute(insert(DailyReading), pending)
             if intervals:
                 session.execute(insert(IntervalReading), intervals)
         pending.clear()
         intervals.clear()
+        batch_meters.clear()
 
     done = 0
     for readings in iter_readings(base, batch=batch):
         c = readings.customer
         meter_id = meters[c.meter_no]
+        batch_meters.append(meter_id)
         energy = readings.energy[new_from:]
         if energy.ndim == 1:
             if meter_id not in last_register:
@@ -128,15 +134,16 @@ def extend_demo(
     flush()
     if progress and done % batch:
         progress(done % batch)
-    bills, faults = _issue_bills(sessions, data_dir, seed, config.bill_fault_share, first_day, config.end, batch)
-    with transaction(sessions) as session:
+    rows, faults = _bills_to_issue(sessions, data_dir, seed, config.bill_fault_share, first_day, config.end, batch)
+    with transaction(sessions) as session:  # the bills and the new end of the history, together
+        _write_bills(session, rows, faults)
         row = demo_state(session)
         assert row is not None
         row.last_day = config.end
-    return ExtendSummary(len(new_days), config.end, bills, faults)
+    return ExtendSummary(len(new_days), config.end, len(rows), len(faults))
 
 
-def _issue_bills(
+def _bills_to_issue(
     sessions: sessionmaker[Session],
     data_dir: Path,
     seed: int,
@@ -144,14 +151,14 @@ def _issue_bills(
     first_day: dt.date,
     last_day: dt.date,
     batch: int,
-) -> tuple[int, int]:
+) -> tuple[list[BillRow], list[InjectedFault]]:
     """Bills for every month that became complete, recomputed from the stored readings like the audit does."""
     with sessions() as session:
         last_billed = session.scalar(select(func.max(Bill.period_start)))
         customer_ids = sorted(session.scalars(select(Customer.id)))
     months = months_to_bill(last_billed, first_day, last_day)
     if not months:
-        return 0, 0
+        return [], []
     book = load_tariff_book(data_dir / "tariffs")
     # from the last issued month, so that each customer is billed on the terms of its last bill
     first = last_billed or months[0]
@@ -164,6 +171,4 @@ def _issue_bills(
     if len(rows) * fault_share >= len(INJECTORS) + 1:  # enough bills to corrupt every reason code a few times
         rng = np.random.default_rng([seed, 4, months[0].year, months[0].month])
         rows, faults = inject_bill_faults(rows, book, rng, fault_share)
-    with transaction(sessions) as session:
-        _write_bills(session, rows, faults)
-    return len(rows), len(faults)
+    return rows, faults

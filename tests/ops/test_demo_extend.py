@@ -186,3 +186,22 @@ def test_cli_seed_with_a_fixed_today_then_run_time_extension(tmp_path: Path) -> 
     assert again.returncode == 0 and "current" in again.stderr
     bad = cli("seed", "--today", "06/12/2026")
     assert bad.returncode != 0 and "%Y-%m-%d" in bad.stderr + bad.stdout
+
+
+def test_an_interrupted_extension_can_be_run_again(tmp_path: Path) -> None:
+    sessions = _seeded(tmp_path, dt.date(2026, 11, 1), customers=8)
+    extend_demo(sessions, DATA, dt.date(2026, 12, 3), batch=4)
+    with sessions() as session:
+        readings = session.scalar(select(func.count()).select_from(DailyReading))
+    with transaction(sessions) as session:  # as if it had stopped after the readings, before bills and state
+        session.execute(delete(Bill).where(Bill.period_start == dt.date(2026, 11, 1)))
+        session.scalars(select(DemoState)).one().last_day = dt.date(2026, 10, 31)
+
+    again = extend_demo(sessions, DATA, dt.date(2026, 12, 3), batch=4)
+
+    assert again.days == 32 and again.bills == 8
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DailyReading)) == readings
+        assert (
+            session.scalar(select(func.count()).select_from(Bill).where(Bill.period_start == dt.date(2026, 11, 1))) == 8
+        )
