@@ -75,57 +75,80 @@ def area_risk(settings: Settings, area: str | None, fitted: dict[str, AreaRisk] 
     return out
 
 
+Board = dict[str | None, "AreaRisk | PowerDeskError"]
+
+
 class RiskBoard:
-    """Tomorrow's risk of every known area, computed ahead in a background thread and only read in a turn.
+    """Tomorrow's risk of every known area, computed ahead in a background thread and read in a turn.
 
-    `refresh` (at warm-up, and by the first read of a new day) computes the areas it knows; an area
-    asked about for the first time joins the next refresh. A failed computation is logged and kept,
-    so the turn says the forecast is unavailable instead of retrying on every question."""
+    `refresh` (at warm-up, just after every local midnight, and when a turn finds no board for
+    today) computes the areas it knows; an area asked about for the first time joins the next
+    refresh. A turn that finds today's board still being computed waits for it up to `wait_s` (in
+    its worker thread; fitting takes about 5 s), then says the forecast is not available. An area
+    whose computation failed keeps its error for the day, so it is not retried on every question."""
 
-    def __init__(self, compute: Callable[[list[str | None]], dict[str | None, AreaRisk]]) -> None:
-        self._compute = compute
+    def __init__(
+        self,
+        compute: Callable[[list[str | None]], Board],
+        today: Callable[[], dt.date],
+        wait_s: float = 10.0,
+        seconds_to_next_day: Callable[[], float] | None = None,
+    ) -> None:
+        self._compute, self._today, self.wait_s = compute, today, wait_s
+        self._seconds_to_next_day = seconds_to_next_day
         self._lock = threading.Lock()
         self._areas: set[str | None] = {None}
         self._day: dt.date | None = None
-        self._risks: dict[str | None, AreaRisk] = {}
-        self._error: PowerDeskError | None = None
+        self._board: Board = {}
         self._running: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
 
-    def refresh(self, today: dt.date, areas: Iterable[str | None] = ()) -> threading.Thread:
-        """Start computing `today`'s board (unless it is being computed); returns the worker thread."""
+    def refresh(self, areas: Iterable[str | None] = ()) -> threading.Thread:
+        """Start computing today's board (unless it is being computed); returns the worker thread."""
         with self._lock:
             self._areas.update(areas)
             if self._running is not None and self._running.is_alive():
                 return self._running
             wanted = sorted(self._areas, key=lambda a: a or "")
-            self._running = threading.Thread(target=self._work, args=(today, wanted), name="load-risk", daemon=True)
+            self._running = threading.Thread(target=self._work, args=(self._today(), wanted), daemon=True)
+            self._running.name = "load-risk"
             self._running.start()
             return self._running
 
     def _work(self, today: dt.date, areas: list[str | None]) -> None:
         try:
-            risks, error = self._compute(areas), None
-        except PowerDeskError as exc:
-            log.error("load risk unavailable: %s", exc)
-            risks, error = {}, exc
+            board = self._compute(areas)
         except Exception as exc:  # a broken file must not kill the worker silently
             log.exception("load risk computation failed")
-            risks, error = {}, PowerDeskError(str(exc))
+            error = exc if isinstance(exc, PowerDeskError) else PowerDeskError(str(exc))
+            board = dict.fromkeys(areas, error)
         with self._lock:
-            self._day, self._risks, self._error = today, risks, error
+            self._day, self._board = today, board
+            if self._seconds_to_next_day is not None and self._timer is None:
+                self._timer = threading.Timer(self._seconds_to_next_day(), self._next_day)
+                self._timer.daemon = True
+                self._timer.start()
 
-    def get(self, area: str | None, today: dt.date) -> AreaRisk | None:
-        """The area's risk computed for `today`; None while it is being prepared (a refresh is started).
-
-        Raises the computation's error when today's board could not be computed."""
+    def _next_day(self) -> None:
         with self._lock:
-            current = self._day == today
-            if current and area in self._risks:
-                return self._risks[area]
-            if current and self._error is not None:
-                raise self._error
-        self.refresh(today, [area])
-        return None
+            self._timer = None
+        self.refresh()
+
+    def _lookup(self, area: str | None, today: dt.date) -> AreaRisk | PowerDeskError | None:
+        with self._lock:
+            return self._board.get(area) if self._day == today else None
+
+    def get(self, area: str | None) -> AreaRisk | None:
+        """The area's risk for today, waiting up to `wait_s` for a computation under way; None when it is not
+        ready by then. Raises the area's error when its computation failed today."""
+        today = self._today()
+        found = self._lookup(area, today)
+        if found is None:
+            self.refresh([area]).join(self.wait_s)
+            found = self._lookup(area, today)
+        if isinstance(found, PowerDeskError):
+            raise found
+        return found
 
 
 class ActionLoadRisk(PowerDeskAction):

@@ -9,19 +9,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import local_today, seconds_to_next_local_day
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
-
-
-def _local_today() -> dt.date:
-    return dt.datetime.now(LOCAL_TZ).date()
 
 
 class OneThreadRetriever:
@@ -48,7 +43,7 @@ class OneThreadRetriever:
 class Services:
     settings: Settings
     sessions: sessionmaker[Session]
-    today: Callable[[], dt.date] = field(default=_local_today)
+    today: Callable[[], dt.date] = field(default=local_today)
     _retriever: Any = None
     _retriever_failed: bool = False
     _tariffs: Any = None
@@ -109,12 +104,20 @@ class Services:
         with self._loading:
             if self._risk_board is None:
                 from actions.load_risk import RiskBoard, area_risk
+                from core.errors import PowerDeskError
 
                 def compute(areas: list[str | None]) -> dict[str | None, Any]:
                     fitted: dict[str, Any] = {}
-                    return {area: area_risk(self.settings, area, fitted) for area in areas}
+                    board: dict[str | None, Any] = {}
+                    for area in areas:  # one area's broken series does not take the others down
+                        try:
+                            board[area] = area_risk(self.settings, area, fitted)
+                        except PowerDeskError as exc:
+                            log.error("load risk of %s unavailable: %s", area or "the default series", exc)
+                            board[area] = exc
+                    return board
 
-                self._risk_board = RiskBoard(compute)
+                self._risk_board = RiskBoard(compute, self.today, seconds_to_next_day=seconds_to_next_local_day)
         return self._risk_board
 
     def prepare_load_risk(self) -> Any:
@@ -127,23 +130,28 @@ class Services:
 
             with self.sessions() as session:
                 areas = list(session.scalars(select(Customer.area).distinct()))
-        return self.risk_board().refresh(self.today(), areas)
+        return self.risk_board().refresh(areas)
 
     def load_risk(self, area: str | None) -> Any:
-        """Tomorrow's load risk for an area (actions.load_risk.AreaRisk) as computed ahead; None while it is
-        being prepared. Never fits a model inside a customer's turn."""
-        return self.risk_board().get(area, self.today())
+        """Tomorrow's load risk for an area (actions.load_risk.AreaRisk) as computed ahead; None when it is not
+        ready. Never fits a model on rasa-sdk's event loop (actions run in worker threads)."""
+        return self.risk_board().get(area)
 
 
 _services: Services | None = None
 
 
+_building = threading.Lock()
+
+
 def get_services() -> Services:
+    """The process's services, built by the first action that asks (actions run in worker threads)."""
     global _services
-    if _services is None:
-        settings = get_settings()
-        _services = Services(settings, make_session_factory(make_engine(settings.effective_database_url)))
-    return _services
+    with _building:
+        if _services is None:
+            settings = get_settings()
+            _services = Services(settings, make_session_factory(make_engine(settings.effective_database_url)))
+        return _services
 
 
 def set_services(services: Services | None) -> None:

@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +25,7 @@ from api.channels import Channels, Outbound, Recipient
 from api.conversations import clean_text
 from api.schemas import Reply
 from api.texts import Texts
+from core.clock import local_now
 from core.db import transaction
 from core.errors import Forbidden, InvalidInput, UpstreamUnavailable
 from core.identity import sender_id
@@ -36,7 +36,6 @@ from services.agents import Principal
 from services.conversation_log import ConversationStore, OutMessage
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 QUEUE_KEY = "console:queue"
 _RATING = re.compile(r"^\s*([1-5１-５一二三四五])\s*(?:分|星|颗星)?\s*[，,。.、:：;；!！\s]*(.*)$", re.S)
 _DIGITS = {"１": 1, "２": 2, "３": 3, "４": 4, "５": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
@@ -76,10 +75,6 @@ class Outcome:
     replies: list[Reply]
 
 
-def _local_now() -> dt.datetime:
-    return dt.datetime.now(LOCAL_TZ).replace(tzinfo=None)
-
-
 class HandoffService:
     def __init__(
         self,
@@ -91,7 +86,7 @@ class HandoffService:
         texts: Texts,
         settings: Settings,
         sentiment: SentimentScorer,
-        local_now: Callable[[], dt.datetime] = _local_now,
+        local_now: Callable[[], dt.datetime] = local_now,
     ) -> None:
         self.sessions, self.store, self.bot, self.bus, self.channels = sessions, store, bot, bus, channels
         self.texts, self.settings, self.sentiment, self.local_now = texts, settings, sentiment, local_now

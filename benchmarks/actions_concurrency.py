@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ import httpx
 # run as a script, this folder comes first on sys.path and its knowledge.py would shadow the package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from core.clock import local_today  # noqa: E402
 from core.db import make_engine, make_session_factory  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.settings import REPO_ROOT, Settings  # noqa: E402
@@ -135,7 +135,7 @@ def main() -> None:
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     upgrade(url)
     engine = make_engine(url)
-    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", today=dt.date.today(), customers=20))
+    seed_demo(make_session_factory(engine), load_demo_config(REPO_ROOT / "data", today=local_today(), customers=20))
     engine.dispose()
     ensure_index(settings)
     spec = next(s for s in process_specs(settings) if s.name == "actions")
@@ -157,7 +157,7 @@ def main() -> None:
         stop_process_groups([process])
         log.close()
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    stored[args.label] = {"measured": dt.date.today().isoformat(), "rounds": args.rounds, **results}
+    stored[args.label] = {"measured": local_today().isoformat(), "rounds": args.rounds, **results}
     RESULTS.write_text(json.dumps(stored, ensure_ascii=False, indent=2) + "\n")
     print(json.dumps({args.label: stored[args.label]}, ensure_ascii=False, indent=2))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import tempfile
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.clock import local_today
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
@@ -87,7 +87,7 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     )
     upgrade(url)
     engine = make_engine(url)
-    config = load_demo_config(REPO_ROOT / "data", today=dt.date.today(), customers=customers, seed=99)
+    config = load_demo_config(REPO_ROOT / "data", today=local_today(), customers=customers, seed=99)
     seed_demo(make_session_factory(engine), config)  # up to yesterday: the stack answers with the clock's date
     engine.dispose()
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})

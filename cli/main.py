@@ -24,6 +24,7 @@ from cli.kb import kb_app
 from cli.recommend import campaign_app, recommend_app, segments_app
 from cli.report import demo_simulate, report_app
 from cli.wechat import wechat_app
+from core.clock import local_today
 from core.errors import PowerDeskError
 from core.settings import get_settings
 
@@ -62,7 +63,7 @@ TodayOption = Annotated[
     typer.Option(
         formats=["%Y-%m-%d"],
         help="the demo's today (YYYY-MM-DD): readings up to the day before, bills through the last complete "
-        "month; default: today's date",
+        "month; default: today's date in China (Asia/Shanghai)",
     ),
 ]
 
@@ -85,13 +86,13 @@ def demo_seed(
     from ops.demo_seed import seed_demo
 
     settings = get_settings()
-    day = today.date() if today else dt.date.today()
+    day = today.date() if today else local_today()
     sessions, engine = _migrated_sessions()
     try:
         if if_empty:
             with sessions() as session:
                 if session.scalar(select(func.count()).select_from(Customer)):
-                    _extend(sessions, day)
+                    _extend(sessions, day, starting=True)
                     return
         config = load_demo_config(settings.data_dir, today=day, customers=customers, seed=seed)
         with _progress() as (bar, task):
@@ -110,7 +111,7 @@ def demo_extend(today: TodayOption = None) -> None:
     """Extend the demo history up to yesterday (readings, then bills of the months that became complete)."""
     sessions, engine = _migrated_sessions()
     try:
-        _extend(sessions, today.date() if today else dt.date.today())
+        _extend(sessions, today.date() if today else local_today())
     finally:
         engine.dispose()
 
@@ -133,22 +134,34 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
         yield bar, bar.add_task("demo", total=None)
 
 
-def _extend(sessions, today: dt.date) -> None:
-    """Bring a demo database's history up to yesterday; a database not made by the demo seed is left alone."""
+def _extend(sessions, today: dt.date, starting: bool = False) -> None:
+    """Bring a demo database's history up to yesterday; a database not made by the demo seed is left alone.
+
+    `starting` (`powerdesk run`): a history that cannot be extended is a warning, and the product starts."""
     from ops.demo_extend import demo_state, extend_demo
 
     with sessions() as session:
         state = demo_state(session)
         if state is None:
-            err.print("customers present and not made by `powerdesk demo seed`: their readings are left as they are")
+            err.print(
+                "[yellow]customers present, but no record of a demo seed (a database seeded before the demo could be "
+                "extended, an interrupted seed, or real customers): their readings are left as they are; "
+                "`powerdesk demo seed --reset` regenerates demo data[/yellow]"
+            )
             return
         customers, last_day = state.customers, state.last_day
     if last_day >= today - dt.timedelta(days=1):
         err.print(f"demo history is current (readings up to {last_day})")
         return
-    with _progress() as (bar, task):
-        bar.update(task, total=customers)
-        summary = extend_demo(sessions, get_settings().data_dir, today, progress=lambda n: bar.advance(task, n))
+    try:
+        with _progress() as (bar, task):
+            bar.update(task, total=customers)
+            summary = extend_demo(sessions, get_settings().data_dir, today, progress=lambda n: bar.advance(task, n))
+    except PowerDeskError as exc:
+        if not starting:
+            raise
+        err.print(f"[yellow]demo history ends {last_day} and was not extended: {exc}[/yellow]")
+        return
     err.print(
         f"demo history extended by {summary.days} days to {summary.last_day}; {summary.bills} new bills "
         f"({summary.bill_faults} with injected faults for the audit)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 KINDS = ("residential", "residential_tou", "shared", "commercial", "industrial")
+# bump when the generator's output for the same files and seed changes: a demo database made by another
+# version cannot be extended consistently (its fingerprint no longer matches)
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class DemoConfig:
     raw: dict[str, Any]
     calibration: dict[str, Any]
     data_dir: Path = Path("data")
+    fingerprint: str = ""  # the generator version and its two data files, hashed
 
     @property
     def bill_fault_share(self) -> float:
@@ -66,7 +71,7 @@ def load_demo_config(
     if abs(sum(mix.values()) - 1) > 1e-6:
         raise DataError(f"{folder / 'generator.yml'}: mix shares add up to {sum(mix.values())}, not 1")
     months = raw["history_months"]
-    if not isinstance(months, int) or not 1 <= months <= 120:
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 120:
         raise DataError(f"{folder / 'generator.yml'}: history_months must be a whole number of months from 1 to 120")
     first = start or history_start(today, months)
     end = today - dt.timedelta(days=1)
@@ -82,4 +87,12 @@ def load_demo_config(
         raw=raw,
         calibration=calibration,
         data_dir=data_dir,
+        fingerprint=fingerprint(folder),
     )
+
+
+def fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256(f"generator v{GENERATOR_VERSION}".encode())
+    for name in ("generator.yml", "calibration.yml"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from analytics.calendar import day_types
 from demo import identity
-from demo.config import DemoConfig
+from demo.config import KINDS, DemoConfig
 from demo.load import (
     DayContext,
     daily_series,
@@ -165,18 +165,27 @@ def build_demo(config: DemoConfig) -> DemoBase:
     return DemoBase(config, context, _records(config, np.random.default_rng(config.seed)))
 
 
-def iter_readings(base: DemoBase, batch: int = 200) -> Iterator[CustomerReadings]:
-    """Readings per customer, generated batch by batch (memory stays bounded), reproducibly."""
+GENERATED_TOGETHER = 200  # customers per vectorised draw: part of the random streams, so fixed
+
+
+def iter_readings(base: DemoBase) -> Iterator[CustomerReadings]:
+    """Readings per customer, generated a group of customers at a time (memory stays bounded), reproducibly.
+
+    Each group and kind has two random streams: one for the customers' parameters (level, growth,
+    sensitivities, load shape), drawn before anything whose size depends on the number of days, and
+    one for the day-by-day noise. A longer period (the demo extended to a later day) therefore keeps
+    every customer's parameters: the new days continue the same customer, only the noise is new."""
     config, ctx = base.config, base.context
     templates = config.raw["hourly_templates"]
     regional = regional_shape(config, ctx)
-    for start in range(0, len(base.customers), batch):
-        chunk = base.customers[start : start + batch]
-        rng = np.random.default_rng([config.seed, start])
-        for kind in ("residential", "residential_tou", "shared", "commercial", "industrial"):
+    for start in range(0, len(base.customers), GENERATED_TOGETHER):
+        chunk = base.customers[start : start + GENERATED_TOGETHER]
+        for k, kind in enumerate(KINDS):
             members = [c for c in chunk if _kind(c) == kind]
             if members:
-                yield from _kind_readings(kind, members, config, ctx, regional, templates, rng)
+                params = np.random.default_rng([config.seed, start, k, 0])
+                noise = np.random.default_rng([config.seed, start, k, 1])
+                yield from _kind_readings(kind, members, config, ctx, regional, templates, params, noise)
 
 
 def _kind(c: DemoCustomer) -> str:
@@ -192,33 +201,36 @@ def _kind_readings(
     ctx: DayContext,
     regional: npt.NDArray[np.float64],
     templates: dict,
-    rng: np.random.Generator,
+    params: np.random.Generator,
+    noise_rng: np.random.Generator,
 ) -> Iterator[CustomerReadings]:
     n, d = len(members), len(ctx.days)
     cal = config.calibration
-    growth = rng.normal(0.02, 0.04, n)
+    growth = params.normal(0.02, 0.04, n)
     if kind in ("residential", "residential_tou", "shared"):
         spec = config.raw["shared_kwh_per_day" if kind == "shared" else "residential_kwh_per_day"]
-        base = rng.lognormal(np.log(spec["median"]), spec["sigma"], n)
-        sens = rng.uniform(0.5, 4.0, n)
-        rest = rng.uniform(1.0, 1.15, n)
-        holiday = np.where(rng.random(n) < 0.25, 0.35, 1.12)  # a quarter travel over holidays
+        base = params.lognormal(np.log(spec["median"]), spec["sigma"], n)
+        sens = params.uniform(0.5, 4.0, n)
+        rest = params.uniform(1.0, 1.15, n)
+        holiday = np.where(params.random(n) < 0.25, 0.35, 1.12)  # a quarter travel over holidays
         noise = 0.18
     elif kind == "commercial":
         capacity = np.array([c.capacity_kva for c in members], dtype=float)
-        base = capacity * rng.uniform(0.12, 0.3, n) * 24
-        sens = rng.uniform(1.0, 3.0, n)
-        rest = np.where(rng.random(n) < 0.5, cal["restday_ratio"] * 0.5, 1.0 + 0 * capacity)
+        base = capacity * params.uniform(0.12, 0.3, n) * 24
+        sens = params.uniform(1.0, 3.0, n)
+        rest = np.where(params.random(n) < 0.5, cal["restday_ratio"] * 0.5, 1.0 + 0 * capacity)
         holiday = np.full(n, cal["holiday_ratio"])
         noise = 0.08
     else:
         capacity = np.array([c.capacity_kva for c in members], dtype=float)
-        base = capacity * rng.uniform(0.25, 0.55, n) * 24
-        sens = rng.uniform(0.1, 0.6, n)
-        rest = rng.uniform(0.45, 0.95, n)
+        base = capacity * params.uniform(0.25, 0.55, n) * 24
+        sens = params.uniform(0.1, 0.6, n)
+        rest = params.uniform(0.45, 0.95, n)
         holiday = np.full(n, cal["holiday_ratio"] * 0.7)
         noise = 0.06
-    daily = daily_series(base, ctx, sens, rest, holiday, growth, noise, config, rng)
+    valley_boost = params.uniform(1.0, templates["residential_tou_valley_boost"], (n, 1))
+    shifts = params.integers(0, 3, n)
+    daily = daily_series(base, ctx, sens, rest, holiday, growth, noise, config, noise_rng)
     if kind in ("residential", "shared"):
         for c, row in zip(members, daily, strict=True):
             yield CustomerReadings(c, np.round(row, 2).astype(np.float32), None)
@@ -226,22 +238,22 @@ def _kind_readings(
     if kind == "residential_tou":
         shape = np.array(templates["residential"], dtype=float)
         valley = (np.arange(24) < 8) | (np.arange(24) >= 22)
-        boost = np.where(valley, rng.uniform(1.0, templates["residential_tou_valley_boost"], (n, 1)), 1.0)
+        boost = np.where(valley, valley_boost, 1.0)
         shapes = np.broadcast_to(shape * boost, (d, n, 24)).transpose(1, 0, 2) * (0.5 + 0.5 * regional[None])
     elif kind == "commercial":
         shapes = np.broadcast_to(np.array(templates["commercial"]), (n, d, 24)) * (0.6 + 0.4 * regional[None])
     else:
         names = ["industrial_one_shift", "industrial_two_shift", "industrial_three_shift"]
-        chosen = np.array([templates[names[int(i)]] for i in rng.integers(0, 3, n)])
+        chosen = np.array([templates[names[int(i)]] for i in shifts])
         shapes = chosen[:, None, :] * (0.7 + 0.3 * regional[None])
-    intervals = spread_over_day(daily, shapes, rng)
-    if kind in ("commercial", "industrial"):  # a customer's demand stays within its transformer capacity
-        peak_kw = intervals.max(axis=(1, 2)) * 4.0
+    intervals = spread_over_day(daily, shapes, noise_rng)
+    if kind in ("commercial", "industrial"):  # a customer's demand stays within its transformer capacity, day by day
+        peak_kw = intervals.max(axis=2) * 4.0
         limit = 0.9 * np.array([c.capacity_kva or np.inf for c in members])
-        intervals *= np.minimum(1.0, limit / peak_kw).astype(np.float32)[:, None, None]
+        intervals *= np.minimum(1.0, limit[:, None] / peak_kw).astype(np.float32)[:, :, None]
     for i, c in enumerate(members):
         reactive = None
         if c.power_factor is not None:
-            pf = np.clip(c.power_factor + rng.normal(0, 0.01, d), 0.6, 0.999)
+            pf = np.clip(c.power_factor + noise_rng.normal(0, 0.01, d), 0.6, 0.999)
             reactive = (intervals[i].sum(axis=1) * np.tan(np.arccos(pf))).astype(np.float32)
         yield CustomerReadings(c, intervals[i], reactive)

@@ -19,6 +19,8 @@ from knowledge.store import BuiltIndex
 MAX_QUERY_CHARS = 500
 DENSE_CANDIDATES = 256  # units fetched from an approximate index before aggregation per entry
 OUTSIDE_NEIGHBOURS = 3
+# the BLAS thread limit is process-wide: whoever sets it (any retriever, any thread) sets and restores it alone
+_BLAS_LOCK = threading.Lock()
 OUT_OF_SCOPE_P = 0.5  # an unanswerable question is "out of scope" (not merely unclear) when P(none) ≥ this
 
 
@@ -100,7 +102,6 @@ class Retriever:
         # One BLAS thread for the small per-question products: a multi-threaded BLAS keeps its threads
         # spinning after each call and starves the e5 engine of the 2 cores (p50 33 ms instead of 15 ms).
         self._blas = ThreadpoolController()
-        self._blas_lock = threading.Lock()
 
     @property
     def entries(self) -> list[Entry]:
@@ -119,7 +120,7 @@ class Retriever:
         np.maximum.at(lexical_best, self._unit_entry, self.lexical.scores(text))
         topics, columns = self.built.topics, self._topic_columns
         # the limit is process-wide: one question at a time sets and restores it (the action server's threads)
-        with self._blas_lock, self._blas.limit(limits=1, user_api="blas"):
+        with _BLAS_LOCK, self._blas.limit(limits=1, user_api="blas"):
             topic_p, p_none = (
                 topics.topic_proba(text, vector[0], columns)
                 if topics is not None and columns is not None

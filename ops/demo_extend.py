@@ -76,9 +76,15 @@ def extend_demo(
                 "extended; run `powerdesk demo seed --reset` to regenerate the demo data"
             )
         seed, customers, first_day, last_day = state.seed, state.customers, state.first_day, state.last_day
+        made_by = state.fingerprint
     if last_day >= today - dt.timedelta(days=1):
         return ExtendSummary(0, last_day)
     config = load_demo_config(data_dir, today=today, customers=customers, seed=seed, start=first_day)
+    if config.fingerprint != made_by:
+        raise DataError(
+            "data/demo/generator.yml, calibration.yml or the generator changed since this demo was seeded, so its "
+            "history cannot be continued consistently; run `powerdesk demo seed --reset` to regenerate it"
+        )
     base = build_demo(config)
     with sessions() as session:
         # by meter number: the records audit's demo faults may have changed an account number, never a meter's
@@ -113,7 +119,7 @@ def extend_demo(
         batch_meters.clear()
 
     done = 0
-    for readings in iter_readings(base, batch=batch):
+    for readings in iter_readings(base):
         c = readings.customer
         meter_id = meters[c.meter_no]
         batch_meters.append(meter_id)

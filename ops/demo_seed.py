@@ -100,7 +100,7 @@ def seed_demo(
             progress(len(pending))
         pending.clear()
 
-    for readings in iter_readings(base, batch=batch):
+    for readings in iter_readings(base):
         pending.append(readings)
         if len(pending) >= batch:
             flush()
@@ -120,7 +120,13 @@ def seed_demo(
                 DemoFault(kind="record", customer_id=fault.customer_id, reason=fault.reason, detail=fault.detail)
             )
         session.add(
-            DemoState(seed=config.seed, customers=config.customers, first_day=config.start, last_day=config.end)
+            DemoState(
+                seed=config.seed,
+                customers=config.customers,
+                fingerprint=config.fingerprint,
+                first_day=config.start,
+                last_day=config.end,
+            )
         )
     seconds = (dt.datetime.now() - started).total_seconds()
     return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds, len(stored), len(faults))

@@ -17,6 +17,7 @@ from analytics.anomaly.peers import PeerReference, group_keys
 from analytics.anomaly.realtime import Window, merge, rescore
 from analytics.anomaly.regional import area_means, detect
 from analytics.anomaly.scoring import Meta, score_consumption
+from core.clock import local_today
 from core.db import transaction
 from core.errors import InvalidInput, NotFound
 from core.models import Customer
@@ -97,7 +98,7 @@ def ingest(
     if len(rows) > MAX_INGEST_ROWS:
         raise InvalidInput(f"{len(rows)} readings in one call; send at most {MAX_INGEST_ROWS} at a time")
     texts = load_texts(settings.data_dir)
-    today = today or dt.date.today()
+    today = today or local_today()
     by_account: dict[str, list[tuple[dt.date, float]]] = {}
     for account, day, kwh in rows:
         by_account.setdefault(str(account).strip(), []).append((day, kwh))

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from core.clock import local_today
 from core.models import Customer, DailyReading, IntervalReading, Meter
 from core.models_anomaly import AnomalyReference, AnomalyScore
 
@@ -50,7 +51,7 @@ def load_population(session: Session, first: dt.date | None = None, last: dt.dat
     daily = session.execute(daily_q).all()
     interval = session.execute(interval_q).all()
     days = [r[1] for r in daily] + [r[1] for r in interval]
-    start = min(days) if days else (first or dt.date.today())
+    start = min(days) if days else (first or local_today())
     end = max(days) if days else start
     n, d = len(customers), (end - start).days + 1
     kwh = np.full((n, d), np.nan, dtype=np.float32)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -80,7 +81,7 @@ class WeChatSender:
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                await asyncio.to_thread(self.client.message.send_text, openid, text)
+                await anyio.to_thread.run_sync(self.client.message.send_text, openid, text)
                 return PushResult(True, attempt)
             except WeChatClientException as exc:
                 code = exc.errcode
@@ -107,7 +108,7 @@ class WeChatSender:
         return PushResult(False, self.attempts, error)
 
     async def create_menu(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return dict(await asyncio.to_thread(self.client.menu.create, payload))
+        return dict(await anyio.to_thread.run_sync(self.client.menu.create, payload))
 
 
 def make_sender(settings: Settings, redis_url: str = "") -> WeChatSender | None:

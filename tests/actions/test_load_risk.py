@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.load_risk import ActionLoadRisk, AreaRisk, RiskBoard, area_risk, top_driver
 from actions.services import Services
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PowerDeskError
 from core.settings import Settings
 
 DRIVERS = [
@@ -102,30 +103,68 @@ def test_forecast_questions_are_recognised(text: str) -> None:
 def test_risk_board_computes_ahead_and_a_turn_only_reads() -> None:
     calls: list[list[str | None]] = []
 
-    def compute(areas: list[str | None]) -> dict[str | None, AreaRisk]:
+    def compute(areas: list[str | None]) -> dict[str | None, AreaRisk | PowerDeskError]:
         calls.append(areas)
         return {a: risk("yellow", 0.2) for a in areas}
 
-    board = RiskBoard(compute)
-    day = dt.date(2026, 12, 6)
-    board.refresh(day, ["西湖区"]).join()
+    day = [dt.date(2026, 12, 6)]
+    board = RiskBoard(compute, lambda: day[0])
+    board.refresh(["西湖区"]).join()
     assert calls == [[None, "西湖区"]]
-    assert board.get("西湖区", day) == risk("yellow", 0.2) and len(calls) == 1  # read, not computed
-    assert board.get("上城区", day) is None  # a new area: prepared in the background, not inside the turn
-    board.refresh(day).join()
-    assert board.get("上城区", day) is not None and calls[-1] == [None, "上城区", "西湖区"]
-    assert board.get("西湖区", day + dt.timedelta(days=1)) is None  # a new day: yesterday's forecast is stale
+    assert board.get("西湖区") == risk("yellow", 0.2) and len(calls) == 1  # read, not computed
+    assert board.get("上城区") is not None and calls[-1] == [None, "上城区", "西湖区"]  # a new area joins a refresh
+    day[0] += dt.timedelta(days=1)  # a new day: yesterday's "tomorrow" is stale, the board is computed again
+    assert board.get("西湖区") is not None and len(calls) == 3
 
 
-def test_risk_board_reports_a_failed_computation() -> None:
-    def broken(areas: list[str | None]) -> dict[str | None, AreaRisk]:
-        raise InvalidInput("load file unreadable")
+def test_a_turn_waits_only_so_long_for_a_board_being_computed() -> None:
+    release = threading.Event()
 
-    board = RiskBoard(broken)
-    day = dt.date(2026, 12, 6)
-    board.refresh(day).join()
+    def slow(areas: list[str | None]) -> dict[str | None, AreaRisk | PowerDeskError]:
+        release.wait(5)
+        return {a: risk("blue", 0.01) for a in areas}
+
+    board = RiskBoard(slow, lambda: dt.date(2026, 12, 6), wait_s=0.05)
+    assert board.get(None) is None  # not ready in time: the customer is told, not kept waiting
+    release.set()
+    board.refresh().join()
+    assert board.get(None) == risk("blue", 0.01)
+
+
+def test_risk_board_keeps_an_area_s_error_for_the_day() -> None:
+    calls = []
+
+    def broken(areas: list[str | None]) -> dict[str | None, AreaRisk | PowerDeskError]:
+        calls.append(areas)
+        return {a: InvalidInput("load file unreadable") if a == "坏区" else risk("yellow", 0.2) for a in areas}
+
+    board = RiskBoard(broken, lambda: dt.date(2026, 12, 6))
+    board.refresh(["坏区"]).join()
     with pytest.raises(InvalidInput):
-        board.get(None, day)
+        board.get("坏区")
+    with pytest.raises(InvalidInput):
+        board.get("坏区")
+    assert board.get(None) is not None and len(calls) == 1  # the failure is not retried on every question
+
+
+def test_the_next_day_is_computed_just_after_midnight() -> None:
+    computed = threading.Event()
+    seen: list[list[str | None]] = []
+    waits = iter([0.01])  # midnight is in 10 ms; after that, far away
+
+    def compute(areas: list[str | None]) -> dict[str | None, AreaRisk | PowerDeskError]:
+        if len(seen) == 1:
+            computed.set()
+        seen.append(areas)
+        return {a: risk("blue", 0.01) for a in areas}
+
+    def today() -> dt.date:
+        return dt.date(2026, 12, 6) + dt.timedelta(days=min(len(seen), 1))
+
+    board = RiskBoard(compute, today, seconds_to_next_day=lambda: next(waits, 3600.0))
+    board.refresh().join()
+    assert computed.wait(5) and len(seen) == 2
+    assert board.get(None) is not None and len(seen) == 2  # the new day's board was ready before anyone asked
 
 
 def test_a_risk_not_ready_yet_says_so_instead_of_waiting() -> None:

@@ -115,8 +115,10 @@ class SlowBot(FakeBot):
     def __init__(self, slow_s: float = 6.0) -> None:
         super().__init__()
         self.slow_s = slow_s
+        self.entered: list[str] = []  # every call, recorded as it starts (`sent` only once it has answered)
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
+        self.entered.append(text)
         if text.startswith("slow"):
             await asyncio.sleep(self.slow_s)
         return await super().send(sender, text, metadata)

@@ -137,6 +137,8 @@ def test_retries_while_the_first_attempt_runs_give_one_answer(env: Env) -> None:
         retries = [pool.submit(env.answer, xml) for _ in range(3)]  # WeChat: up to 3 retries
         answers = [first.result()] + [r.result() for r in retries]
     assert answers == [None, None, None, None]  # all acknowledged; the answer is pushed
+    retried = select(WeChatInbound.retries).where(WeChatInbound.dedup_key == "msg:777001")
+    assert env.count(retried) == 3 and env.bot.entered == ["slow 账单"]  # the retries never reached the bot
     assert env.wait_pushed("o_retry", 1) == ["收到：slow 账单\n您可以回复：\n· 查电费"]
     done = (
         select(func.count())

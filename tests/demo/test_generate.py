@@ -21,7 +21,7 @@ DATA = REPO_ROOT / "data"
 @pytest.fixture(scope="module")
 def demo():
     base = build_demo(load_demo_config(DATA, today=DEMO_TODAY, customers=300, seed=11))
-    return base, list(iter_readings(base, batch=100))
+    return base, list(iter_readings(base))
 
 
 def test_identities_are_well_formed_and_unique(demo) -> None:
@@ -106,3 +106,19 @@ def test_bad_generator_config_is_a_clear_error(tmp_path) -> None:
     generator.write_text(f"history_months: 1\nmix: {mix}\n", encoding="utf-8")
     with pytest.raises(DataError, match="give a later --today"):
         load_demo_config(tmp_path, today=DEMO_TODAY, start=DEMO_TODAY)
+
+
+def test_a_later_end_keeps_every_customer_and_its_level() -> None:
+    """The demo is extended by generating the same customers over a longer period: records, parameters and
+    load level must not depend on the period's end, only the day-to-day noise may differ."""
+    short = build_demo(load_demo_config(DATA, today=DEMO_TODAY, customers=60, seed=3))
+    later = DEMO_TODAY + dt.timedelta(days=70)
+    long = build_demo(load_demo_config(DATA, today=later, customers=60, seed=3, start=short.config.start))
+    assert [c.account_no for c in short.customers] == [c.account_no for c in long.customers]
+    days = len(short.config.days)
+    assert np.array_equal(short.context.temperature, long.context.temperature[:days])
+    for a, b in zip(iter_readings(short), iter_readings(long), strict=True):
+        assert a.customer.account_no == b.customer.account_no
+        old, new = a.energy.sum(axis=-1) if a.energy.ndim == 2 else a.energy, b.energy[:days]
+        new = new.sum(axis=-1) if new.ndim == 2 else new
+        assert 0.9 < new.mean() / old.mean() < 1.1, (a.customer.tariff_category, old.mean(), new.mean())

@@ -6,7 +6,6 @@ They run on their own ports against a small seeded SQLite database, so a develop
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.clock import local_today
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
 from core.models import Customer
@@ -84,7 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     engine = make_engine(url)
     # the stack answers with the clock's date, so its demo history reaches the day the tests run
     seed_demo(
-        make_session_factory(engine), load_demo_config(REPO_ROOT / "data", today=dt.date.today(), customers=40, seed=42)
+        make_session_factory(engine), load_demo_config(REPO_ROOT / "data", today=local_today(), customers=40, seed=42)
     )
     engine.dispose()
     ensure_model(settings, echo=False)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 import pytest
 from sqlalchemy import select, update
 
+from core.clock import local_today
 from core.models import ChannelBinding, Conversation, Handoff, Message, Ticket
 from core.models_console import Agent
 from demo.config import history_start
@@ -38,7 +37,7 @@ def test_bind_usage_outage_goodbye(stack: Stack) -> None:
     assert "绑定成功" in replies and customer.account_no[:4] + "****" in replies
     assert "千瓦时" in replies  # the question asked before binding is answered right away
 
-    earlier = history_start(dt.date.today(), 4)  # inside the demo history whatever day the tests run
+    earlier = history_start(local_today(), 4)  # inside the demo history whatever day the tests run
     replies = texts(say(stack, user, f"那{earlier.year}年{earlier.month}月呢"))
     assert f"{earlier.year}年{earlier.month}月" in replies and "千瓦时" in replies
 

@@ -18,7 +18,7 @@ from actions.bills import ActionQueryBill
 from actions.services import Services, set_services
 from actions.usage import ActionQueryUsage
 from core.db import make_engine, make_session_factory, transaction
-from core.errors import InvalidInput
+from core.errors import DataError, InvalidInput
 from core.migrate import upgrade
 from core.models import ChannelBinding, Customer, DailyReading, IntervalReading, Meter
 from core.models_billing import Bill, DemoFault, DemoState
@@ -205,3 +205,53 @@ def test_an_interrupted_extension_can_be_run_again(tmp_path: Path) -> None:
         assert (
             session.scalar(select(func.count()).select_from(Bill).where(Bill.period_start == dt.date(2026, 11, 1))) == 8
         )
+
+
+def test_a_changed_generator_is_refused_and_run_still_starts(tmp_path: Path) -> None:
+    sessions = _seeded(tmp_path, dt.date(2026, 11, 1), customers=6)
+    with transaction(sessions) as session:
+        session.scalars(select(DemoState)).one().fingerprint = "made by another generator"
+    with pytest.raises(DataError, match="demo seed --reset"):
+        extend_demo(sessions, DATA, dt.date(2026, 12, 6))
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "VAR_DIR": str(tmp_path),
+        "POWERDESK_ENV": "test",
+        "COLUMNS": "200",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "demo", "seed", "--if-empty", "--today", "2026-12-06"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and "was not extended" in done.stderr  # what `powerdesk run` does first
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "demo", "extend", "--today", "2026-12-06"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0 and "demo seed --reset" in done.stderr
+
+
+def test_extending_into_a_new_year_and_on_the_first_of_a_month(tmp_path: Path) -> None:
+    sessions = _seeded(tmp_path, dt.date(2026, 12, 1), customers=12)
+    summary = extend_demo(sessions, DATA, dt.date(2027, 2, 1))  # today the 1st: January is complete
+    assert summary.last_day == dt.date(2027, 1, 31) and summary.bills == 2 * 12
+    with sessions() as session:
+        faulty = set(session.scalars(select(DemoFault.customer_id)))
+        january = session.scalars(select(Bill).where(Bill.period_start == dt.date(2027, 1, 1))).all()
+        assert len(january) == 12
+        for bill in january:
+            if bill.category in ("residential", "residential_tou") and bill.customer_id not in faulty:
+                assert bill.year_to_date_kwh == 0  # the yearly tiers start again in January
+    audit = run_bill_audit(
+        f"sqlite:///{tmp_path / 'demo.db'}", DATA / "tariffs", tmp_path, dt.date(2026, 12, 1), dt.date(2027, 1, 1)
+    )
+    assert audit.findings == []

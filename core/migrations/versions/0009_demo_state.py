@@ -17,8 +17,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('demo_state',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('seed', sa.Integer(), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
     sa.Column('customers', sa.Integer(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('first_day', sa.Date(), nullable=False),
     sa.Column('last_day', sa.Date(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),

@@ -1,0 +1,25 @@
+"""The utility's local time (China Standard Time): what "today", "昨天" and "上个月" mean to its customers,
+whatever time zone the host runs in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_now() -> dt.datetime:
+    """Local wall-clock time, naive (as stored)."""
+    return dt.datetime.now(LOCAL_TZ).replace(tzinfo=None)
+
+
+def local_today() -> dt.date:
+    return dt.datetime.now(LOCAL_TZ).date()
+
+
+def seconds_to_next_local_day(margin_s: float = 60.0) -> float:
+    """Seconds from now until `margin_s` after the next local midnight."""
+    now = dt.datetime.now(LOCAL_TZ)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
+    return (midnight - now).total_seconds() + margin_s
