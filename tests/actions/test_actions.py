@@ -145,7 +145,8 @@ def test_outage_report_creates_a_ticket(services: Services) -> None:
 
 
 def test_two_stage_fallback(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "knowledge", lambda: None)  # the index's part is tested in test_knowledge_actions
+    # the index's part is tested in tests/actions/test_knowledge.py
+    monkeypatch.setattr(services, "knowledge", lambda: None)
     miss = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
     hit = {"event": "user", "parse_data": {"intent": {"name": "greet"}}}
     first = tracker("asdf", "nlu_fallback", events=[hit, miss])

@@ -28,7 +28,7 @@ from ops.demo_extend import ExtendSummary, extend_demo, months_to_bill
 from ops.demo_seed import seed_demo
 from services.bill_audit import run_bill_audit
 from services.customers import bind
-from tests.actions.test_bill_actions import ask
+from tests.actions.test_bills import ask
 
 DATA = REPO_ROOT / "data"
 
