@@ -78,17 +78,18 @@ def test_segments_advice_backtest_and_a_campaign(env: dict[str, str], tmp_path: 
     assert any(a["kind"] == "peak_shift" and a["saving"] > 0 for a in advice)
     backtest = json.loads(cli(env, "recommend", "backtest", "--json").stdout)
     assert backtest["test"] == ["2026-08-01", "2026-10-01"] and backtest["raised"] <= backtest["recommended"]
-    created = cli(env, "campaign", "create", "--day", "2026-08-12", "--size", "40")
+    # about 40 of the 120 demo customers have 15-minute meters, and not all qualify: ask for fewer
+    created = cli(env, "campaign", "create", "--day", "2026-08-12", "--size", "30")
     assert created.returncode == 0, created.stderr
     campaign = json.loads(created.stdout)
-    assert campaign["treatment"] + campaign["control"] == 40
+    assert campaign["treatment"] + campaign["control"] == 30
     sent = json.loads(cli(env, "campaign", "send", str(campaign["campaign_id"])).stdout)
     assert sent["sent"] == campaign["treatment"]
     again = json.loads(cli(env, "campaign", "send", str(campaign["campaign_id"])).stdout)
     assert again["sent"] == 0  # nobody is messaged twice
     result = json.loads(cli(env, "campaign", "evaluate", str(campaign["campaign_id"])).stdout)
     assert (
-        result["treated"] + result["controls"] == 40 and result["ci_low"] <= result["effect_share"] <= result["ci_high"]
+        result["treated"] + result["controls"] == 30 and result["ci_low"] <= result["effect_share"] <= result["ci_high"]
     )
     for bad in (
         ["--day", "tomorrow"],
