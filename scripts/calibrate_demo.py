@@ -15,20 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-SEASONS = {
-    12: "winter",
-    1: "winter",
-    2: "winter",
-    3: "spring",
-    4: "spring",
-    5: "spring",
-    6: "summer",
-    7: "summer",
-    8: "summer",
-    9: "autumn",
-    10: "autumn",
-    11: "autumn",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from demo.load import SEASON_OF_MONTH  # noqa: E402 - the generator's own seasons
 
 
 def main(folder: Path) -> None:
@@ -46,7 +34,7 @@ def main(folder: Path) -> None:
     hourly = values.reshape(len(values), 24, 4).mean(axis=2)
     shapes: dict[str, dict[str, list[float]]] = {}
     for season in ("winter", "spring", "summer", "autumn"):
-        in_season = dates.dt.month.map(SEASONS).to_numpy() == season
+        in_season = dates.dt.month.map(SEASON_OF_MONTH).to_numpy() == season
         shapes[season] = {}
         for name, mask in (("workday", workday), ("restday", ~workday)):
             sel = hourly[in_season & mask]
