@@ -9,8 +9,9 @@ import pytest
 
 from analytics.anomaly.contract import read_consumption, read_labels
 from core.errors import InvalidInput
+from tests.conftest import FIXTURES
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "anomaly"
+FIX = FIXTURES / "anomaly"
 
 
 def _problems(cons) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
