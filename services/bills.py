@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from analytics.billing.audit import Finding, StoredBill
 from analytics.billing.monthly import BillRow, customer_months, fill_year_to_date, price_rows
 from analytics.billing.schedule import TariffBook
-from core.models import Customer, DailyReading, IntervalReading, Meter
+from core.models import Customer, DailyReading, Meter
 from core.models_billing import AuditFinding, Bill
 from core.readings import unpack_many
+from services.meter_data import interval_rows_by_meter
 
 
 @dataclass
@@ -66,24 +67,7 @@ def load_partition(
         .order_by(DailyReading.meter_id, DailyReading.day)
     ):
         daily[meter_id].append((day, register))
-    interval: dict[int, list[tuple[dt.date, bytes, int, float | None, float | None]]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            IntervalReading.meter_id,
-            IntervalReading.day,
-            IntervalReading.values,
-            IntervalReading.slots,
-            IntervalReading.reactive_kvarh,
-            IntervalReading.max_demand_kw,
-        )
-        .where(
-            IntervalReading.meter_id.in_([m.id for m in meters]),
-            IntervalReading.day >= read_from,
-            IntervalReading.day <= read_to,
-        )
-        .order_by(IntervalReading.meter_id, IntervalReading.day)
-    ):
-        interval[row[0]].append(tuple(row[1:]))
+    interval = interval_rows_by_meter(session, [m.id for m in meters], read_from, read_to)
     rows: list[BillRow] = []
     for meter in meters:
         c = customers[meter.customer_id]

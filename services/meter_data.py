@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 import numpy as np
 import numpy.typing as npt
@@ -39,3 +40,27 @@ def interval_days(session: Session, customer_id: int, first: dt.date, last: dt.d
         return np.zeros((0, 96), dtype=np.float32)
     slots = rows[0][0]
     return unpack_many([r[1] for r in rows if r[0] == slots], slots)
+
+
+IntervalDay = tuple[dt.date, bytes, int, float | None, float | None]  # day, values, slots, kvarh, max demand
+
+
+def interval_rows_by_meter(
+    session: Session, meter_ids: list[int], first: dt.date, last: dt.date
+) -> dict[int, list[IntervalDay]]:
+    """The stored interval days of many meters between two dates (inclusive), in day order per meter."""
+    out: dict[int, list[IntervalDay]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            IntervalReading.meter_id,
+            IntervalReading.day,
+            IntervalReading.values,
+            IntervalReading.slots,
+            IntervalReading.reactive_kvarh,
+            IntervalReading.max_demand_kw,
+        )
+        .where(IntervalReading.meter_id.in_(meter_ids), IntervalReading.day >= first, IntervalReading.day <= last)
+        .order_by(IntervalReading.meter_id, IntervalReading.day)
+    ):
+        out[row[0]].append((row[1], row[2], row[3], row[4], row[5]))
+    return out

@@ -29,6 +29,7 @@ from core.models import Customer, DailyReading, IntervalReading, Meter
 from core.models_recommend import SegmentRun
 from core.readings import unpack_many
 from core.settings import Settings
+from services.meter_data import interval_rows_by_meter
 
 PARTITION = 250
 SAMPLE_FOR_ESTIMATES = 400
@@ -67,20 +68,7 @@ def load_customers(session: Session, ids: list[int], first: dt.date, last: dt.da
         .order_by(DailyReading.meter_id, DailyReading.day)
     ):
         daily[meter_id].append((day, register, kwh))
-    interval: dict[int, list[tuple[dt.date, bytes, int, float | None, float | None]]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            IntervalReading.meter_id,
-            IntervalReading.day,
-            IntervalReading.values,
-            IntervalReading.slots,
-            IntervalReading.reactive_kvarh,
-            IntervalReading.max_demand_kw,
-        )
-        .where(IntervalReading.meter_id.in_(meter_ids), IntervalReading.day >= first, IntervalReading.day <= last)
-        .order_by(IntervalReading.meter_id, IntervalReading.day)
-    ):
-        interval[row[0]].append(tuple(row[1:]))
+    interval = interval_rows_by_meter(session, meter_ids, first, last)
     out: dict[int, CustomerLoad] = {}
     for meter in meters:
         c = customers[meter.customer_id]
