@@ -150,6 +150,7 @@ def test_risk_board_keeps_an_area_s_error_for_the_day() -> None:
 def test_the_next_day_is_computed_just_after_midnight() -> None:
     computed = threading.Event()
     seen: list[list[str | None]] = []
+    day = [dt.date(2026, 12, 6)]
     waits = iter([0.01])  # midnight is in 10 ms; after that, far away
 
     def compute(areas: list[str | None]) -> dict[str | None, AreaRisk | PowerDeskError]:
@@ -159,9 +160,15 @@ def test_the_next_day_is_computed_just_after_midnight() -> None:
         return {a: risk("blue", 0.01) for a in areas}
 
     def today() -> dt.date:
-        return dt.date(2026, 12, 6) + dt.timedelta(days=min(len(seen), 1))
+        return day[0]
 
-    board = RiskBoard(compute, today, seconds_to_next_day=lambda: next(waits, 3600.0))
+    def to_midnight() -> float:
+        wait = next(waits, 3600.0)
+        if wait < 1:
+            day[0] = dt.date(2026, 12, 7)  # the clock passes midnight before the timer fires
+        return wait
+
+    board = RiskBoard(compute, today, seconds_to_next_day=to_midnight)
     board.refresh().join()
     assert computed.wait(5) and len(seen) == 2
     assert board.get(None) is not None and len(seen) == 2  # the new day's board was ready before anyone asked
