@@ -51,8 +51,8 @@ train: setup ## train the Rasa model if bot/ changed
 
 test: setup ## everything: bot validation and conversation tests, unit, database, end-to-end and browser tests
 	$(VENV)/bin/powerdesk train
-	cd bot && ../$(RASA_VENV)/bin/rasa data validate --domain domain --data data --config config.yml
-	cd bot && ../$(RASA_VENV)/bin/rasa test core --model models/powerdesk.tar.gz --stories tests/test_stories.yml \
+	cd bot && PYTHONPATH=. ../$(RASA_VENV)/bin/rasa data validate --domain domain --data data --config config.yml
+	cd bot && PYTHONPATH=. ../$(RASA_VENV)/bin/rasa test core --model models/powerdesk.tar.gz --stories tests/test_stories.yml \
 	  --endpoints endpoints.yml --fail-on-prediction-errors --out ../var/rasa-test-results
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
@@ -77,7 +77,7 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python scripts/bench_tables.py
 
 nlu-eval: train ## intent/entity accuracy on the held-out set bot/tests/nlu_holdout.yml (never trained on)
-	cd bot && ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu tests/nlu_holdout.yml \
+	cd bot && PYTHONPATH=. ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu tests/nlu_holdout.yml \
 	  --out ../var/nlu-eval --no-plot
 	@$(VENV)/bin/python -c "import json; r=json.load(open('var/nlu-eval/intent_report.json')); \
 	  print('held-out intent accuracy', round(r['accuracy'], 3), 'macro F1', round(r['macro avg']['f1-score'], 3))"

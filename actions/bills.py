@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from actions.base import Events, conversation_id
 from actions.parsing import month_label
 from actions.services import Services
-from actions.usage import MonthlyLookup
+from actions.usage import MonthlyLookup, month_key, topic_month
 from analytics.billing.audit import Finding, audit_customer
 from analytics.billing.wording import BillView, bill_text, explain_text
 from core.db import transaction
@@ -57,7 +58,18 @@ def check_month(services: Services, session: Session, customer: Customer, bills:
     return [f for f in findings if f.bill_id in {b.id for b in bills}]
 
 
+def latest_bill(session: Session, customer_id: int, before: dt.date) -> Bill | None:
+    query = (
+        select(Bill)
+        .where(Bill.customer_id == customer_id, Bill.period_start < before)
+        .order_by(Bill.period_start.desc(), Bill.id.desc())
+    )
+    return session.scalars(query).first()
+
+
 class _BillLookup(MonthlyLookup):
+    task = "bill"
+
     def answer(
         self,
         services: Services,
@@ -72,12 +84,24 @@ class _BillLookup(MonthlyLookup):
         bills = _bills(session, customer.id, start, start)
         label = month_label(year, month)
         if not bills:
-            dispatcher.utter_message(response="utter_bill_not_issued", month_label=label)
-            return super().answer(services, session, dispatcher, tracker, customer, year, month)
+            latest = latest_bill(session, customer.id, start)
+            if latest is None:
+                dispatcher.utter_message(response="utter_bill_not_issued", month_label=label)
+                return super().answer(services, session, dispatcher, tracker, customer, year, month)
+            # not issued yet: say so, and show the latest issued one (the month under discussion from now on)
+            shown = latest.period_start
+            dispatcher.utter_message(
+                response="utter_bill_not_issued_latest",
+                month_label=label,
+                latest_label=month_label(shown.year, shown.month),
+            )
+            events = self.answer(services, session, dispatcher, tracker, customer, shown.year, shown.month)
+            return [SlotSet("topic_month", month_key(shown.year, shown.month)), *events]
         findings = check_month(services, session, customer, bills)
-        if findings:
-            return self.wrong_bill(services, dispatcher, tracker, customer, bills[0], findings, label)
-        return self.show(services, session, dispatcher, customer, bills[0], label)
+        shown = self.show(services, session, dispatcher, customer, bills[0], label)
+        if findings:  # the bill as issued, then why it is being checked
+            return [*shown, *self.wrong_bill(services, dispatcher, tracker, customer, bills[0], findings, label)]
+        return shown
 
     def show(
         self,
@@ -133,8 +157,19 @@ class ActionQueryBill(_BillLookup):
 
 
 class ActionExplainBill(_BillLookup):
+    """Why a bill is what it is, against the month before and the same month last year (or a month the customer
+    names to compare with). With no month named: the bill under discussion ("为什么这么贵" after a bill)."""
+
+    task = "explain"
+
+    def __init__(self, compare_with: tuple[int, int] | None = None) -> None:
+        self.compare_with = compare_with
+
     def name(self) -> str:
         return "action_explain_bill"
+
+    def default_month(self, tracker: Tracker) -> tuple[int, int] | None:
+        return topic_month(tracker)
 
     def show(
         self,
@@ -146,7 +181,8 @@ class ActionExplainBill(_BillLookup):
         label: str,
     ) -> Events:
         year, month = bill.period_start.year, bill.period_start.month
-        previous = _bills(session, customer.id, _shift(year, month, -1), _shift(year, month, -1))
+        other = _shift(*self.compare_with, 0) if self.compare_with else _shift(year, month, -1)
+        previous = _bills(session, customer.id, other, other)
         last_year = _bills(session, customer.id, _shift(year, month, -12), _shift(year, month, -12))
         book = services.tariff_book()
         tariff = book.schedule_for(bill.category, bill.period_start).categories[bill.category]
@@ -157,6 +193,7 @@ class ActionExplainBill(_BillLookup):
             label,
             services.bill_wording(),
             tariff.tier_bounds,
+            previous_label=month_label(*self.compare_with) if self.compare_with else None,
         )
         dispatcher.utter_message(response="utter_bill_explained", explanation=text)
         return []

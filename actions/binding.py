@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, channel_user, find_bound_customer, latest_text
+from actions.forms import CheckedForm
 from actions.lookups import AFTER_BINDING
-from actions.parsing import extract_account_no, extract_last4
+from actions.parsing import extract_account_no, extract_last4, extract_phone
 from actions.services import Services, get_services
 from core.db import transaction
 from core.identity import mask_account, mask_name
@@ -46,7 +47,13 @@ class ActionStartBinding(PowerDeskAction):
         if (tracker.get_slot("bind_attempts") or 0) >= MAX_ATTEMPTS:
             dispatcher.utter_message(response="utter_bind_locked")
             return []
-        return [SlotSet("phone_last4", None), FollowupAction("bind_account_form")]
+        # an account number from an earlier turn never skips the question: only one typed in this message counts
+        # (a slot set to None counts as filled in this turn and would be validated: reset only what holds a value)
+        typed = extract_account_no(text)
+        events: Events = [SlotSet(s, None) for s in ("phone_last4", "account_no") if tracker.get_slot(s) is not None]
+        if typed:
+            events.append(SlotSet("account_no", typed))
+        return [*events, FollowupAction("bind_account_form")]
 
 
 def _account_phone(account_no: str) -> str | None:
@@ -56,16 +63,21 @@ def _account_phone(account_no: str) -> str | None:
         return None if customer is None else (customer.phone or "")
 
 
-class ValidateBindAccountForm(FormValidationAction):
+class ValidateBindAccountForm(CheckedForm):
+    cleared_on_cancel = ("account_no", "phone_last4")
+
     def name(self) -> str:
         return "validate_bind_account_form"
 
     async def validate_account_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        account_no = extract_account_no(str(value or ""))
+        if value is None:
+            return {"account_no": None}
+        account_no = extract_account_no(str(value))
         if account_no is None:
-            dispatcher.utter_message(response="utter_account_no_invalid")
+            phone = extract_phone(str(value or ""))
+            dispatcher.utter_message(response="utter_account_is_phone" if phone else "utter_account_no_invalid")
             return {"account_no": None}
         if await asyncio.to_thread(_account_phone, account_no) is None:
             dispatcher.utter_message(response="utter_account_not_found")
@@ -75,7 +87,9 @@ class ValidateBindAccountForm(FormValidationAction):
     async def validate_phone_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        last4 = extract_last4(str(value or ""))
+        if value is None:
+            return {"phone_last4": None}
+        last4 = extract_last4(str(value))
         if last4 is None:
             dispatcher.utter_message(response="utter_phone_last4_invalid")
             return {"phone_last4": None}

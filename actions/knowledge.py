@@ -39,8 +39,11 @@ def search_latest(retriever: Any, tracker: Tracker, k: int) -> Result:
     return retriever.search(latest_text(tracker)[:MAX_QUERY_CHARS] or "?", k=k)
 
 
-def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events | None:
-    """Answer the latest message from the index; None when the index is unavailable."""
+def answer_from_knowledge(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, result: Result | None = None
+) -> Events | None:
+    """Answer the latest message from the index (or from its `result`, already searched); None when the index is
+    unavailable."""
     retriever = services.knowledge()
     if retriever is None:
         return None
@@ -49,7 +52,7 @@ def answer_from_knowledge(services: Services, dispatcher: CollectingDispatcher, 
         entry = next((e for e in retriever.entries if e.id == chosen), None)
         if entry is not None:
             return answer_entry(dispatcher, entry)
-    result = search_latest(retriever, tracker, k=3)
+    result = result or search_latest(retriever, tracker, k=3)
     if result.answerable:
         return answer_entry(dispatcher, result.hits[0].entry)
     if result.out_of_scope:  # no topic covers it: say so and offer a person, rather than guesses

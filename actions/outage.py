@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, conversation_id, find_bound_customer
-from actions.parsing import extract_phone, normalise
-from actions.services import Services
+from actions.forms import CheckedForm
+from actions.parsing import extract_account_no, extract_phone, normalise
+from actions.services import Services, get_services
+from actions.understanding import looks_like_address
 from core.db import transaction
 from core.models import Conversation
 from services.tickets import create_ticket
@@ -19,33 +21,56 @@ MIN_ADDRESS_CHARS = 5
 MAX_FIELD_CHARS = 500
 
 
-class ValidateOutageReportForm(FormValidationAction):
+class ValidateOutageReportForm(CheckedForm):
+    """Each slot takes only a value of its kind: an address that names a place, an 11-digit mobile number (not a
+    10-digit 户号), a description that is not a question. A safety emergency typed as the description is kept,
+    marked urgent, after the safety advice."""
+
+    cleared_on_cancel = ("address", "phone", "description")
+    safety_is_answer = ("description",)
+
     def name(self) -> str:
         return "validate_outage_report_form"
 
     def validate_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:  # reset, not typed
+            return {"address": None}
         address = normalise(str(value or ""))[:200]
         if len(address) < MIN_ADDRESS_CHARS:
             dispatcher.utter_message(response="utter_address_too_short")
+            return {"address": None}
+        if not looks_like_address(get_services().lexicon(), address):
+            dispatcher.utter_message(response="utter_address_not_address")
             return {"address": None}
         return {"address": address}
 
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        phone = extract_phone(str(value or ""))
+        if value is None:  # reset, not typed
+            return {"phone": None}
+        text = str(value or "")
+        phone = extract_phone(text)
         if phone is None:
-            dispatcher.utter_message(response="utter_phone_invalid")
+            account = extract_account_no(text)
+            dispatcher.utter_message(response="utter_phone_is_account" if account else "utter_phone_invalid")
             return {"phone": None}
         return {"phone": phone}
 
     def validate_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:  # reset, not typed
+            return {"description": None}
         description = normalise(str(value or ""))[:MAX_FIELD_CHARS]
-        return {"description": description or None}
+        if not description:
+            dispatcher.utter_message(response="utter_description_is_question")
+            return {"description": None}
+        if get_services().lexicon().safety.search(description.replace(" ", "")):
+            description = "【安全紧急】" + description
+        return {"description": description}
 
 
 class ActionSubmitOutageReport(PowerDeskAction):
@@ -56,6 +81,8 @@ class ActionSubmitOutageReport(PowerDeskAction):
         self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         address = tracker.get_slot("address") or ""
+        if not address or not tracker.get_slot("phone") or not tracker.get_slot("description"):
+            return []  # the form was left (算了 / 取消 / a person asked for): nothing to file
         with transaction(services.sessions) as session:
             customer = find_bound_customer(session, tracker)
             conversation = conversation_id(tracker)

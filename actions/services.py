@@ -48,6 +48,7 @@ class Services:
     _retriever_failed: bool = False
     _tariffs: Any = None
     _wording: Any = None
+    _lexicon: Any = None
     _recommend: Any = None
     _estimates: Any = None
 
@@ -58,6 +59,14 @@ class Services:
 
             self._tariffs = load_tariff_book(self.settings.data_dir / "tariffs")
         return self._tariffs
+
+    def lexicon(self) -> Any:
+        """The understanding step's lexicon (data/dialogue/understanding.yml), loaded on first use."""
+        if self._lexicon is None:
+            from actions.understanding import load_lexicon
+
+            self._lexicon = load_lexicon(self.settings.data_dir / "dialogue" / "understanding.yml")
+        return self._lexicon
 
     def bill_wording(self) -> dict[str, Any]:
         if self._wording is None:

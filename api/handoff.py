@@ -114,7 +114,10 @@ class HandoffService:
             log.error("conversation %s: %s", conversation_id, exc)
         key = "handoff_no_agent" if self.hours.is_open(now) else "handoff_after_hours"
         when = self._format_time(callback_by) if callback_by else self.texts.say("callback_unknown_time")
-        return Outcome("bot", [Reply(text=self.texts.say(key, ticket_no=ticket_no, callback_time=when))])
+        callback = {"callback": {"ticket_no": ticket_no, "reason": reason}}
+        return Outcome(
+            "bot", [Reply(text=self.texts.say(key, ticket_no=ticket_no, callback_time=when), custom=callback)]
+        )
 
     def _book_callback(self, handoff_id: int, callback_by: dt.datetime, why: str) -> str:
         with transaction(self.sessions) as session:

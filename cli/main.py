@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from cli.anomaly import anomaly_app
 from cli.bill import bill_app, records_app
 from cli.console import console_app
+from cli.eval import eval_app
 from cli.events import events_app
 from cli.forecast import forecast_app
 from cli.kb import kb_app
@@ -44,6 +45,7 @@ app.add_typer(wechat_app, name="wechat")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(report_app, name="report")
 app.add_typer(events_app, name="events")
+app.add_typer(eval_app, name="eval")
 demo_app.command("simulate")(demo_simulate)
 err = Console(stderr=True)
 

@@ -19,7 +19,7 @@ from core.errors import ConfigError
 from core.settings import REPO_ROOT, Settings
 
 MODEL_NAME = "powerdesk"
-TRAINING_INPUTS = ("config.yml", "domain", "data", "dictionaries")
+TRAINING_INPUTS = ("config.yml", "domain", "data", "dictionaries", "components")
 
 
 def rasa_executable() -> Path:

@@ -156,19 +156,29 @@ def explain_text(
     month_label: str,
     w: dict[str, Any],
     tier_bounds: tuple[float, ...] = (),
+    previous_label: str | None = None,
 ) -> str:
-    """The month's bill against last month and the same month last year, with the reasons in numbers."""
+    """The month's bill against last month (or the month `previous_label` names, when the customer chose one to
+    compare with) and the same month last year, with the reasons in numbers."""
     e = w["explain"]
     parts = [e["intro"].format(month_label=month_label, total=_money(current.total))]
-    for other, key, missing in ((previous, "vs_previous", "no_previous"), (last_year, "vs_last_year", "no_last_year")):
+    vs_previous, other_previous = e["vs_previous"], e["other_previous"]
+    if previous_label:
+        vs_previous = e["vs_month"].replace("{other_label}", previous_label)
+        other_previous = previous_label
+    for other, key, missing in ((previous, vs_previous, "no_previous"), (last_year, e["vs_last_year"], "no_last_year")):
         if other is None:
-            parts.append(e[missing])
+            parts.append(
+                e[missing]
+                if not previous_label or missing != "no_previous"
+                else e["no_month"].format(other_label=previous_label)
+            )
             continue
         delta = current.total - other.total
         direction = e["up"] if delta > 0.005 else e["down"] if delta < -0.005 else e["same"]
-        parts.append(e[key].format(other_total=_money(other.total), direction=direction, delta=_money(abs(delta))))
+        parts.append(key.format(other_total=_money(other.total), direction=direction, delta=_money(abs(delta))))
     reasons = _own_reasons(current, previous, w, tier_bounds)
-    for other, label in ((previous, e["other_previous"]), (last_year, e["other_last_year"])):
+    for other, label in ((previous, other_previous), (last_year, e["other_last_year"])):
         if other is not None:
             reasons += [r for r in _compare(current, other, label, w) if r not in reasons]
     if not reasons and previous is not None:

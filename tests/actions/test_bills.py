@@ -73,14 +73,15 @@ def test_explain_bill_compares_with_last_month(services: Services) -> None:
     assert "去年同月没有账单记录" in text  # the demo starts in October 2025
 
 
-def test_a_wrong_bill_gets_an_apology_a_ticket_and_a_person(services: Services) -> None:
+def test_a_wrong_bill_is_shown_with_a_check_ticket_and_a_person(services: Services) -> None:
     with services.sessions() as session:
         fault = session.scalars(select(DemoFault).where(DemoFault.reason == "WRONG_PRICE")).first()
         assert fault is not None and fault.bill_id is not None
         bill = session.get_one(Bill, fault.bill_id)
     label = f"{bill.period_start.year}年{bill.period_start.month}月"
     for _ in range(2):  # asking twice keeps one ticket
-        [message] = ask(ActionQueryBill(), services, bill.customer_id, f"{label}的电费", "query_bill")
+        [shown, message] = ask(ActionQueryBill(), services, bill.customer_id, f"{label}的电费", "query_bill")
+        assert shown["response"] == "utter_bill_detail" and f"{bill.total:,.2f}" in shown["bill_text"]
         assert message["response"] == "utter_bill_under_review"
         assert message["ticket_no"].startswith("JZ")
     with services.sessions() as session:
@@ -92,7 +93,28 @@ def test_a_wrong_bill_gets_an_apology_a_ticket_and_a_person(services: Services) 
         assert tickets == 1
 
 
-def test_a_month_without_a_bill_falls_back_to_usage(services: Services) -> None:
+def test_a_month_not_billed_yet_says_so_and_shows_the_latest_issued_bill(services: Services) -> None:
     bill = _clean_bill(services, "residential")
     messages = ask(ActionQueryBill(), services, bill.customer_id, "2026年11月的电费", "query_bill")
+    assert [m["response"] for m in messages] == ["utter_bill_not_issued_latest", "utter_bill_detail"]
+    assert messages[0]["latest_label"] == "2026年10月"  # the demo's last complete month (DEMO_TODAY 2026-11-01)
+    assert "2026年10月" in messages[1]["bill_text"]
+
+
+def test_a_customer_with_no_bill_at_all_gets_the_usage_instead(services: Services) -> None:
+    bill = _clean_bill(services, "residential")
+    messages = ask(ActionQueryBill(), services, bill.customer_id, "2024年3月的电费", "query_bill")
     assert [m["response"] for m in messages] == ["utter_bill_not_issued", "utter_usage_no_data"]
+
+
+def test_a_comparison_states_both_months(services: Services) -> None:
+    bill = _clean_bill(services, "residential")
+    with services.sessions() as session:
+        july = session.scalars(
+            select(Bill).where(Bill.customer_id == bill.customer_id, Bill.period_start == dt.date(2026, 7, 1))
+        ).one()
+    [message] = ask(
+        ActionExplainBill(compare_with=(2026, 7)), services, bill.customer_id, "8月比7月多多少", "explain_bill"
+    )
+    text = message["explanation"]
+    assert f"{bill.total:,.2f}" in text and f"{july.total:,.2f}" in text and "2026年7月" in text

@@ -1,0 +1,219 @@
+"""The understanding step in the conversation: every turn outside a form that is not plain small talk comes here
+(rules.yml), is read (actions.understanding), and is answered by the knowledge base, a task, a clarifying
+question, the safety advice or a polite refusal — in this one action, so a turn costs one call to this server.
+
+Follow-ups in context are resolved first: a month for the look-up under discussion ("那8月呢", "不对，是9月"),
+a comparison ("跟8月比呢", "为什么9月比8月多"), an explanation of the bill just shown ("为什么这么贵").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import Events, PowerDeskAction, find_bound_customer, latest_entity, latest_text
+from actions.bills import ActionExplainBill, ActionQueryBill
+from actions.binding import ActionStartBinding
+from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, consecutive_fallbacks
+from actions.handoff import handoff
+from actions.knowledge import answer_from_knowledge, search_latest
+from actions.load_risk import ActionLoadRisk
+from actions.parsing import parse_days, parse_months
+from actions.recommend import ActionEnergySaving, ActionRecommendPlan
+from actions.services import Services
+from actions.understanding import (
+    Decision,
+    KnowledgeMatch,
+    Lexicon,
+    Route,
+    compact,
+    decide,
+    needs_knowledge,
+    read_text,
+)
+from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
+from knowledge.retriever import Result
+
+Task = Callable[[Services, CollectingDispatcher, Tracker, dict[str, Any]], Events]
+MONTHLY: dict[str, type[MonthlyLookup]] = {
+    "bill": ActionQueryBill,
+    "usage": ActionQueryUsage,
+    "explain": ActionExplainBill,
+}
+FOLLOW_UP_INTENTS = frozenset(
+    {"inform", "deny", "affirm", "query_bill", "query_usage", "explain_bill", "nlu_fallback", "out_of_scope"}
+)
+# words that name what is looked up: a month with none of them continues the look-up under discussion
+_DATA_WORDS = ("电费", "账单", "用电", "电量", "度电", "多少度", "花了", "交了", "缴了")
+_CORRECTION = ("不对", "不是", "我问的是", "我说的是", "是问", "错了")
+_TASK_WORDS = (
+    (("为什么", "为啥", "贵", "高"), "explain"),
+    (("电费", "账单", "多少钱"), "bill"),
+    (("用电", "电量", "度"), "usage"),
+)
+SHORT_FOLLOW_UP = 12  # characters: a follow-up is short ("那电费呢"); a long message is a question of its own
+
+
+def _continues(text: str) -> bool:
+    return text.startswith("那") or text.endswith(("呢", "呢?", "呢？")) or "那个月" in text or "同一个月" in text
+
+
+def _repair(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+    dispatcher.utter_message(response="utter_outage_self_check")
+    # a slot set to None counts as filled in this turn and would be validated: reset only what holds a value
+    cleared = [SlotSet(s, None) for s in ("address", "phone", "description") if tracker.get_slot(s) is not None]
+    return [*cleared, FollowupAction("outage_report_form")]
+
+
+def _complaint(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+) -> Events:
+    dispatcher.utter_message(response="utter_complain_ack")
+    return handoff(dispatcher, tracker, reason="complaint")
+
+
+def _human(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+    return handoff(dispatcher, tracker, reason="asked")
+
+
+TASKS: dict[str, Task] = {
+    "bill": ActionQueryBill().act,
+    "usage": ActionQueryUsage().act,
+    "explain": ActionExplainBill().act,
+    "plan": ActionRecommendPlan().act,
+    "saving": ActionEnergySaving().act,
+    "load_risk": ActionLoadRisk().act,
+    "binding": ActionStartBinding().act,
+    "repair": _repair,
+    "complaint": _complaint,
+    "human": _human,
+}
+
+
+def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: str) -> Callable[..., Events] | None:
+    """A follow-up about the month under discussion, as a ready-to-run look-up; None when this turn is not one."""
+    if intent not in FOLLOW_UP_INTENTS:
+        return None
+    text = compact(latest_text(tracker))
+    today = services.today()
+    months = parse_months(text, today)
+    current = topic_month(tracker)
+    last = str(tracker.get_slot("last_task") or "")
+    if lexicon.compare.search(text) and (len(months) >= 2 or (current is not None and months)):
+        this, other = (months[0], months[1]) if len(months) >= 2 else (current, months[0])
+        if this is not None and this != other:
+            lookup = ActionExplainBill(compare_with=other)
+            return lambda s, d, t, dom: lookup.lookup(s, d, t, this)
+    if lexicon.compare.search(text) and "去年同期" in text and current is not None:
+        return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
+    if intent == "explain_bill" and not months and current is not None and last in MONTHLY:
+        return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
+    if last == "usage" and len(text) <= SHORT_FOLLOW_UP and parse_days(text, today) is not None:
+        return lambda s, d, t, dom: ActionQueryUsage().act(s, d, t, dom)  # "前天呢" after yesterday's usage
+    if current is not None and not months and len(text) <= SHORT_FOLLOW_UP and _continues(text):
+        # "那电费呢" / "那个月用了多少度": the same month, the look-up the words name
+        wanted_task = next((task for words, task in _TASK_WORDS if any(w in text for w in words)), None)
+        if wanted_task is not None:
+            return lambda s, d, t, dom: MONTHLY[wanted_task]().lookup(s, d, t, current)
+    if last not in MONTHLY or len(months) != 1:
+        return None
+    names_what = any(w in text for w in _DATA_WORDS)
+    if intent in ("inform", "deny", "affirm", "nlu_fallback", "out_of_scope") or not names_what:
+        lookup_type = MONTHLY[last]
+    elif any(w in text for w in _CORRECTION):  # "不对，我问的是7月的电费": the words say which look-up
+        lookup_type = MONTHLY.get(
+            {"query_usage": "usage", "explain_bill": "explain"}.get(intent, "bill"), MONTHLY[last]
+        )
+    else:
+        return None  # a new question with its own month: the intent's task answers it
+    wanted = months[0]
+    return lambda s, d, t, dom: lookup_type().lookup(s, d, t, wanted)
+
+
+class ActionUnderstand(PowerDeskAction):
+    def name(self) -> str:
+        return "action_understand"
+
+    def act(
+        self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        parsed = tracker.latest_message.get("intent") or {}
+        intent, confidence = str(parsed.get("name") or "nlu_fallback"), float(parsed.get("confidence") or 0.0)
+        lexicon: Lexicon = services.lexicon()
+        reading = read_text(lexicon, latest_text(tracker))
+        if not reading.safety and not reading.payload:
+            continued = follow_up(services, lexicon, tracker, intent)
+            if continued is not None:
+                return continued(services, dispatcher, tracker, domain)
+        with services.sessions() as session:
+            bound = find_bound_customer(session, tracker) is not None
+        result: Result | None = None
+        retriever = services.knowledge() if needs_knowledge(intent, confidence, reading, bound) else None
+        if retriever is not None:
+            result = search_latest(retriever, tracker, k=3)
+        match = KnowledgeMatch(result.answerable, result.out_of_scope) if result is not None else None
+        ranking = [
+            (str(r.get("name")), float(r.get("confidence") or 0.0))
+            for r in tracker.latest_message.get("intent_ranking") or []
+            if isinstance(r, dict)
+        ]
+        decision = decide(intent, confidence, reading, match, bound, ranking)
+        return self.carry_out(decision, intent, result, lexicon, services, dispatcher, tracker, domain)
+
+    def carry_out(
+        self,
+        decision: Decision,
+        intent: str,
+        result: Result | None,
+        lexicon: Lexicon,
+        services: Services,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> Events:
+        route, task = decision.route, decision.task
+        if route is Route.SAFETY:
+            dispatcher.utter_message(response="utter_safety_emergency")
+            return []
+        if route is Route.TASK and task is not None:
+            return TASKS[task](services, dispatcher, tracker, domain)
+        if route is Route.CLARIFY and task is not None and result is not None and result.hits:
+            entry = result.hits[0].entry
+            button = lexicon.tasks[task]
+            buttons = [
+                {"title": entry.title, "payload": f'/kb_select{{"kb_entry":"{entry.id}"}}'},
+                {"title": button.label, "payload": button.payload},
+            ]
+            dispatcher.utter_message(response="utter_clarify_question_or_task", buttons=buttons)
+            return []
+        if route is Route.KNOWLEDGE:
+            events = answer_from_knowledge(services, dispatcher, tracker, result) if result is not None else None
+            if events is None:  # the index is unavailable: the intent's domain response
+                fallback = (
+                    f"utter_{intent}" if f"utter_{intent}" in (domain.get("responses") or {}) else "utter_default"
+                )
+                dispatcher.utter_message(response=fallback)
+                return []
+            if task is not None and result is not None and result.answerable:
+                button = lexicon.tasks[task]
+                dispatcher.utter_message(
+                    response="utter_offer_task", buttons=[{"title": button.label, "payload": button.payload}]
+                )
+            return events
+        if route is Route.SMALL_TALK:
+            small = {"affirm": ActionAffirm, "deny": ActionDeny}.get(intent, ActionInform)
+            return small().act(services, dispatcher, tracker, domain)
+        if route is Route.DECLINE:
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+        if consecutive_fallbacks(tracker) % 2 == 1:  # first miss: ask to rephrase; the second goes to a person
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        return handoff(dispatcher, tracker, reason="misunderstanding", response="utter_handoff_not_understood")
+
+
+__all__ = ["ActionUnderstand", "latest_entity"]

@@ -1,0 +1,249 @@
+"""The understanding step, pure: from the intent ranking, what the text says about itself and the knowledge base's
+own match, decide what this turn is — a knowledge answer, a task, a clarifying question, small talk, a safety
+emergency or something outside what we serve.
+
+A question *about* a process ("投诉一般几天答复") is answered; a request to *do* it ("我要投诉") starts it; when a
+message is both ("我家停电了，一般多久能修好"), one short question with two buttons lets the customer choose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from actions.parsing import normalise
+from core.datafiles import read_yaml_mapping
+from core.errors import DataError
+
+# the intents that start a task, and the task each starts
+TASK_OF_INTENT = {
+    "query_bill": "bill",
+    "query_usage": "usage",
+    "explain_bill": "explain",
+    "recommend_plan": "plan",
+    "energy_saving": "saving",
+    "load_risk": "load_risk",
+    "report_outage": "repair",
+    "bind_account": "binding",
+    "complain": "complaint",
+    "request_human": "human",
+}
+# tasks about the customer's own data: a period or "我家" makes them a request, never a clarifying question
+DATA_TASKS = frozenset({"bill", "usage", "explain", "plan", "saving", "load_risk"})
+KNOWLEDGE_INTENTS = frozenset(
+    {"ask_tariff", "query_balance", "pay_bill", "query_outage_plan", "new_connection", "account_change", "invoice"}
+    | {"meter_issue"}
+)
+SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "inform"})
+# a task intent this unsure, with nothing that makes it a request, is checked against the knowledge base
+UNSURE_TASK = 0.6
+RUNNER_UP_TASK = 0.1  # a task this far down the ranking still counts when the text asks to act
+MAX_CANCEL_CHARS = 20  # "算了" in a long message is part of a story, not a wish to leave
+
+
+class Route(StrEnum):
+    KNOWLEDGE = "knowledge"
+    TASK = "task"
+    CLARIFY = "clarify"
+    SMALL_TALK = "small_talk"
+    SAFETY = "safety"
+    DECLINE = "decline"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class TaskButton:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    about: re.Pattern[str]
+    asking: re.Pattern[str]
+    doing: re.Pattern[str]
+    personal: re.Pattern[str]
+    safety: re.Pattern[str]
+    prevention: re.Pattern[str]
+    cancel: re.Pattern[str]
+    compare: re.Pattern[str]
+    address: re.Pattern[str]
+    tasks: dict[str, TaskButton]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the text says about itself, before any model."""
+
+    about: bool  # asks how something works (时限, 流程, 费用, 地点…), or is phrased as a question (吗, ？)
+    strong_about: bool  # the first kind: a process word, not only a question mark
+    doing: bool  # asks to act now (帮我, 我要, 我家停电了…)
+    personal: bool  # names the customer's own data or a period (我家, 上个月, 9月, a 户号)
+    safety: bool  # a safety emergency (冒烟, 起火, 电线断落, 触电) rather than a question about safety
+    cancel: bool  # leaves what is going on (算了, 取消)
+    payload: bool  # a button's payload (/intent{...}): the customer chose, nothing to interpret
+
+
+@dataclass(frozen=True)
+class KnowledgeMatch:
+    """The knowledge base's verdict on the text: answerable, or placed outside every topic."""
+
+    answerable: bool
+    out_of_scope: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: Route
+    task: str | None = None  # TASK: the task to start; CLARIFY / KNOWLEDGE: the task to offer as a button
+
+
+def _pattern(raw: dict[str, object], key: str, path: Path) -> re.Pattern[str]:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"{path}: `{key}` must be a non-empty regular expression")
+    try:
+        return re.compile("".join(value.split()))
+    except re.error as exc:
+        raise DataError(f"{path}: `{key}` is not a valid regular expression ({exc}); fix the pattern") from exc
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    raw = read_yaml_mapping(path)
+    tasks_raw = raw.get("tasks")
+    if not isinstance(tasks_raw, dict):
+        raise DataError(f"{path}: `tasks` must map each task to {{label, payload}}")
+    tasks: dict[str, TaskButton] = {}
+    for task in set(TASK_OF_INTENT.values()):
+        entry = tasks_raw.get(task)
+        if not isinstance(entry, dict) or not entry.get("label") or not str(entry.get("payload", "")).startswith("/"):
+            raise DataError(f"{path}: task {task!r} needs a label and a payload starting with '/'")
+        tasks[task] = TaskButton(str(entry["label"]), str(entry["payload"]))
+    names = ("about", "asking", "doing", "personal", "safety", "prevention", "cancel", "compare", "address")
+    about, asking, doing, personal, safety, prevention, cancel, compare, address = (
+        _pattern(raw, n, path) for n in names
+    )
+    return Lexicon(about, asking, doing, personal, safety, prevention, cancel, compare, address, tasks)
+
+
+def compact(text: str) -> str:
+    return normalise(text).replace(" ", "")
+
+
+def read_text(lexicon: Lexicon, text: str) -> Reading:
+    s = compact(text)
+    payload = s.startswith("/")
+    if payload:
+        return Reading(False, False, True, False, False, False, True)
+    safety = bool(lexicon.safety.search(s)) and not lexicon.prevention.search(s)
+    strong = bool(lexicon.about.search(s))
+    return Reading(
+        about=strong or bool(lexicon.asking.search(s)),
+        strong_about=strong,
+        doing=bool(lexicon.doing.search(s)),
+        personal=bool(lexicon.personal.search(s)),
+        safety=safety,
+        cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),
+        payload=False,
+    )
+
+
+def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: bool) -> bool:
+    """Whether the decision depends on the knowledge base's match (a search costs ~15 ms: skip it when not)."""
+    if reading.payload or reading.safety:
+        return False
+    task = TASK_OF_INTENT.get(intent)
+    if task is None:
+        return True
+    if task in DATA_TASKS:
+        return not reading.doing and not (reading.personal and (bound or not reading.about))
+    return reading.about or (confidence < UNSURE_TASK and not reading.doing)
+
+
+def decide(
+    intent: str,
+    confidence: float,
+    reading: Reading,
+    match: KnowledgeMatch | None,
+    bound: bool,
+    ranking: Sequence[tuple[str, float]] = (),
+) -> Decision:
+    """The route of one turn. `match` is None when the knowledge base was not asked or is unavailable; `bound`:
+    the customer has bound an account (their own data is one step away); `ranking`: the NLU's intent ranking."""
+    if reading.safety:
+        return Decision(Route.SAFETY)
+    if intent not in TASK_OF_INTENT and reading.doing and not reading.strong_about:
+        # "我们小区停电了" read as a planned-outage question: a request to act takes the best task in the ranking
+        runner_up = next((n for n, c in ranking if n in TASK_OF_INTENT and c >= RUNNER_UP_TASK), None)
+        if runner_up is not None:
+            intent, confidence = runner_up, dict(ranking)[runner_up]
+    answerable = match is not None and match.answerable
+    task = TASK_OF_INTENT.get(intent)
+    if task is not None:
+        if reading.payload or (match is None and not answerable):
+            return Decision(Route.TASK, task)
+        if match is not None and match.out_of_scope and not reading.doing:
+            return Decision(Route.DECLINE)  # "热水器漏水怎么办": no topic of ours, whatever the intent
+        if not answerable:
+            return Decision(Route.TASK, task)
+        if task in DATA_TASKS:
+            # the customer's own data when they ask for it, name it (我家, 上个月) or are bound; otherwise the
+            # general answer, with the task one button away
+            if reading.doing or (reading.personal and (bound or not reading.about)):
+                return Decision(Route.TASK, task)
+            return Decision(Route.KNOWLEDGE, task)
+        if reading.about and reading.doing:  # "我家停电了，一般多久能修好": both readings; a bare 吗 is politeness
+            return Decision(Route.CLARIFY, task) if reading.strong_about else Decision(Route.TASK, task)
+        if reading.about:
+            return Decision(Route.KNOWLEDGE, task)
+        if confidence < UNSURE_TASK and not reading.doing:
+            return Decision(Route.KNOWLEDGE, task)
+        return Decision(Route.TASK, task)
+    if intent in KNOWLEDGE_INTENTS:
+        return Decision(Route.KNOWLEDGE) if match is None or not match.out_of_scope else Decision(Route.DECLINE)
+    if intent in SMALL_TALK_INTENTS:
+        return Decision(Route.KNOWLEDGE) if answerable and reading.about else Decision(Route.SMALL_TALK)
+    if answerable:  # out_of_scope or nlu_fallback, yet the knowledge base covers it ("停电了该找谁")
+        return Decision(Route.KNOWLEDGE)
+    if intent == "out_of_scope" or (match is not None and match.out_of_scope):
+        return Decision(Route.DECLINE)
+    return Decision(Route.FALLBACK)
+
+
+class FormInput(StrEnum):
+    VALUE = "value"  # an answer to the form's question (its own validator checks it)
+    CANCEL = "cancel"  # leave the form
+    SAFETY = "safety"  # a safety emergency: the advice at once
+    QUESTION = "question"  # a question the knowledge base answers; the form asks again
+
+
+def needs_knowledge_in_form(intent: str, confidence: float, reading: Reading) -> bool:
+    """Inside a form only a message that reads as a question, or that the NLU confidently places elsewhere, is
+    checked against the knowledge base; plain answers (an address, digits) cost nothing."""
+    if reading.cancel or reading.safety or reading.payload:
+        return False
+    return reading.about or (intent in KNOWLEDGE_INTENTS and confidence >= UNSURE_TASK)
+
+
+def screen_form_input(reading: Reading, match: KnowledgeMatch | None) -> FormInput:
+    if reading.cancel:
+        return FormInput.CANCEL
+    if reading.safety:
+        return FormInput.SAFETY
+    if match is not None and match.answerable and not reading.doing:
+        return FormInput.QUESTION
+    return FormInput.VALUE
+
+
+def looks_like_address(lexicon: Lexicon, text: str) -> bool:
+    """Five to 200 characters, mostly Chinese, naming a place (区, 路, 号, 小区…), and not a question."""
+    s = compact(text)
+    if not 5 <= len(s) <= 200:
+        return False
+    cjk = sum(1 for ch in s if "\u4e00" <= ch <= "\u9fff")
+    if cjk < 3 or cjk < len(s) * 0.3:
+        return False
+    return bool(lexicon.address.search(s)) and not lexicon.about.search(s)

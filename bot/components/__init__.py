@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components of PowerDesk (loaded by Rasa with bot/ on PYTHONPATH)."""
