@@ -89,19 +89,19 @@ class _BillLookup(MonthlyLookup):
                 dispatcher.utter_message(response="utter_bill_not_issued", month_label=label)
                 return super().answer(services, session, dispatcher, tracker, customer, year, month)
             # not issued yet: say so, and show the latest issued one (the month under discussion from now on)
-            shown = latest.period_start
+            issued = latest.period_start
             dispatcher.utter_message(
                 response="utter_bill_not_issued_latest",
                 month_label=label,
-                latest_label=month_label(shown.year, shown.month),
+                latest_label=month_label(issued.year, issued.month),
             )
-            events = self.answer(services, session, dispatcher, tracker, customer, shown.year, shown.month)
-            return [SlotSet("topic_month", month_key(shown.year, shown.month)), *events]
+            events = self.answer(services, session, dispatcher, tracker, customer, issued.year, issued.month)
+            return [SlotSet("topic_month", month_key(issued.year, issued.month)), *events]
         findings = check_month(services, session, customer, bills)
-        shown = self.show(services, session, dispatcher, customer, bills[0], label)
+        events = self.show(services, session, dispatcher, customer, bills[0], label)
         if findings:  # the bill as issued, then why it is being checked
-            return [*shown, *self.wrong_bill(services, dispatcher, tracker, customer, bills[0], findings, label)]
-        return shown
+            return [*events, *self.wrong_bill(services, dispatcher, tracker, customer, bills[0], findings, label)]
+        return events
 
     def show(
         self,
