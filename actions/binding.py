@@ -36,7 +36,7 @@ class ActionStartBinding(PowerDeskAction):
             current = find_bound_customer(session, tracker)
             if any(w in text for w in UNBIND_WORDS):
                 if current is None:
-                    dispatcher.utter_message(response="utter_ok")
+                    dispatcher.utter_message(response="utter_not_bound")
                     return [SlotSet("bound_account", None)]
                 unbind(session, channel, user)
                 dispatcher.utter_message(response="utter_unbind_done", account_masked=mask_account(current.account_no))

@@ -65,6 +65,7 @@ class Lexicon:
     about: re.Pattern[str]
     asking: re.Pattern[str]
     doing: re.Pattern[str]
+    hypothetical: re.Pattern[str]
     personal: re.Pattern[str]
     safety: re.Pattern[str]
     prevention: re.Pattern[str]
@@ -122,11 +123,14 @@ def load_lexicon(path: Path) -> Lexicon:
         if not isinstance(entry, dict) or not entry.get("label") or not str(entry.get("payload", "")).startswith("/"):
             raise DataError(f"{path}: task {task!r} needs a label and a payload starting with '/'")
         tasks[task] = TaskButton(str(entry["label"]), str(entry["payload"]))
-    names = ("about", "asking", "doing", "personal", "safety", "prevention", "cancel", "compare", "address")
-    about, asking, doing, personal, safety, prevention, cancel, compare, address = (
+    names = ("about", "asking", "doing", "hypothetical", "personal", "safety", "prevention", "cancel", "compare")
+    about, asking, doing, hypothetical, personal, safety, prevention, cancel, compare = (
         _pattern(raw, n, path) for n in names
     )
-    return Lexicon(about, asking, doing, personal, safety, prevention, cancel, compare, address, tasks)
+    address = _pattern(raw, "address", path)
+    return Lexicon(
+        about, asking, doing, hypothetical, personal, safety, prevention, cancel, compare, address, tasks=tasks
+    )
 
 
 def compact(text: str) -> str:
@@ -143,7 +147,7 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
     return Reading(
         about=strong or bool(lexicon.asking.search(s)),
         strong_about=strong,
-        doing=bool(lexicon.doing.search(s)),
+        doing=bool(lexicon.doing.search(s)) and not lexicon.hypothetical.search(s),
         personal=bool(lexicon.personal.search(s)),
         safety=safety,
         cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),

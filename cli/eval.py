@@ -96,3 +96,27 @@ def eval_conversations(
             f"{report['turns_passed']}/{report['turns']} turns; by pattern {report['by_pattern']}"
         )
     raise typer.Exit(0 if report["passed"] == report["dialogues"] else 1)
+
+
+@eval_app.command("tasks")
+def eval_tasks(
+    file: Annotated[Path, typer.Argument(help="a Rasa NLU YAML file; its task intents' examples are sent")],
+    url: UrlOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (with every miss)")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="customers at once")] = 4,
+) -> None:
+    """Requests to act (bills, usage, binding, repair, complaint, a person…) from fresh customers: did each start
+    its task — the account check, the repair form, the forecast, a person?"""
+    from ops.eval_runner import Api, run_tasks
+    from services.dialogue_eval import TASK_STARTS, load_nlu_examples
+
+    examples = [(i, t) for i, t in load_nlu_examples(file) if i in TASK_STARTS]
+    api = _api(url)
+    assert isinstance(api, Api)
+    report = asyncio.run(run_tasks(api, examples, concurrency))
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for miss in report["misses"]:
+        err.print(f"[red]✗[/red] {miss['intent']}: {miss['text']} → {' | '.join(miss['replies'])[:200]}")
+    err.print(f"task requests started correctly: {report['started']}/{report['n']} = {report['started_share']}")

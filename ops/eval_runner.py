@@ -25,6 +25,7 @@ from services.dialogue_eval import (
     fact_value,
     pick_customer,
     placeholders,
+    task_started,
 )
 
 OUTCOMES = ("right", "wrong_topic", "account_check", "refused", "handed_off", "asked_to_choose", "other")
@@ -217,4 +218,35 @@ def dialogues_json(results: list[DialogueResult]) -> dict[str, Any]:
             for r in results
             if not r.passed
         ],
+    }
+
+
+# --- task requests ------------------------------------------------------------------------------------------
+
+
+async def run_tasks(api: Api, examples: list[tuple[str, str]], concurrency: int = 4) -> dict[str, Any]:
+    """Each request to act, sent by a fresh customer: did its task start? Per intent and overall."""
+    gate = asyncio.Semaphore(concurrency)
+    per_intent: dict[str, Counter[str]] = {}
+    misses: list[dict[str, Any]] = []
+
+    async def one(client: httpx.AsyncClient, intent: str, text: str) -> None:
+        async with gate:
+            data = await api.say(client, fresh_user("eval-task"), text)
+        replies = list(data.get("replies") or [])
+        ok = task_started(intent, str(data.get("state", "")), replies)
+        per_intent.setdefault(intent, Counter())["started" if ok else "missed"] += 1
+        if not ok:
+            misses.append({"intent": intent, "text": text, "replies": [str(r.get("text") or "")[:80] for r in replies]})
+
+    async with httpx.AsyncClient(timeout=api.timeout) as client:
+        await asyncio.gather(*(one(client, i, t) for i, t in examples))
+    started = sum(c["started"] for c in per_intent.values())
+    total = sum(sum(c.values()) for c in per_intent.values())
+    return {
+        "n": total,
+        "started": started,
+        "started_share": round(started / total, 4) if total else None,
+        "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
+        "misses": misses,
     }

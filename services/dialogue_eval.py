@@ -11,6 +11,7 @@ A script (data/eval/conversations_*.yml) is a list of dialogues:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.datafiles import read_yaml_list
+from core.datafiles import read_yaml_list, read_yaml_mapping
 from core.errors import DataError
 from core.models import Customer
 from core.models_billing import Bill
@@ -218,3 +219,51 @@ def check_turn(
         elif not any(form in text for form in number_forms(value)):
             failures.append(f"{label} = {value:.2f} not stated")
     return failures
+
+
+# --- task requests: does a request to act start the right task? -------------------------------------------------
+
+TASK_STARTS = {
+    "query_bill": "binding",
+    "query_usage": "binding",
+    "explain_bill": "binding",
+    "recommend_plan": "binding",
+    "energy_saving": "binding",
+    "bind_account": "binding",
+    "report_outage": "repair",
+    "load_risk": "load_risk",
+    "complain": "handoff",
+    "request_human": "handoff",
+}
+
+
+def load_nlu_examples(path: Path) -> list[tuple[str, str]]:
+    """(intent, text) of a Rasa NLU YAML file (plain examples; entity annotations are unwrapped)."""
+    data = read_yaml_mapping(path)
+    examples: list[tuple[str, str]] = []
+    for block in data.get("nlu") or []:
+        if not isinstance(block, dict) or "intent" not in block:
+            continue
+        for line in str(block.get("examples") or "").splitlines():
+            text = line.strip()
+            if text.startswith("- "):
+                plain = re.sub(
+                    r"\[([^\]]+)\]\([^)]*\)|\[([^\]]+)\]\{[^}]*\}", lambda m: m.group(1) or m.group(2), text[2:]
+                )
+                examples.append((str(block["intent"]), plain.strip()))
+    return examples
+
+
+def task_started(intent: str, state: str, replies: list[dict[str, Any]]) -> bool:
+    """Whether a fresh (unbound) customer's request of `intent` started its task: the account check for their own
+    data and binding, the repair form (or the safety advice), the forecast, a person (or a booked callback)."""
+    customs = _customs(replies)
+    wanted = TASK_STARTS[intent]
+    if wanted == "binding":
+        return asked_slot(replies) == "account_no" or any(c.get("task") == "binding" for c in customs)
+    if wanted == "repair":
+        return asked_slot(replies) == "address" or any(c.get("safety") for c in customs)
+    if wanted == "load_risk":
+        topics = [(c.get("knowledge") or {}).get("topic") for c in customs if isinstance(c.get("knowledge"), dict)]
+        return any(c.get("task") == "load_risk" for c in customs) or "demand.response" in topics
+    return state != "bot" or any("handoff" in c or "callback" in c for c in customs)
