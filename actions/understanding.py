@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 
@@ -33,6 +33,8 @@ TASK_OF_INTENT = {
 }
 # tasks about the customer's own data: a period or "我家" makes them a request, never a clarifying question
 DATA_TASKS = frozenset({"bill", "usage", "explain", "plan", "saving", "load_risk"})
+# a person: asked for, or a complaint — only a question about the process itself is answered instead
+PERSON_TASKS = frozenset({"complaint", "human"})
 KNOWLEDGE_INTENTS = frozenset(
     {"ask_tariff", "query_balance", "pay_bill", "query_outage_plan", "new_connection", "account_change", "invoice"}
     | {"meter_issue"}
@@ -66,7 +68,9 @@ class Lexicon:
     asking: re.Pattern[str]
     doing: re.Pattern[str]
     hypothetical: re.Pattern[str]
-    personal: re.Pattern[str]
+    period: re.Pattern[str]
+    possessive: re.Pattern[str]
+    outage: re.Pattern[str]
     safety: re.Pattern[str]
     prevention: re.Pattern[str]
     cancel: re.Pattern[str]
@@ -82,7 +86,9 @@ class Reading:
     about: bool  # asks how something works (时限, 流程, 费用, 地点…), or is phrased as a question (吗, ？)
     strong_about: bool  # the first kind: a process word, not only a question mark
     doing: bool  # asks to act now (帮我, 我要, 我家停电了…)
-    personal: bool  # names the customer's own data or a period (我家, 上个月, 9月, a 户号)
+    period: bool  # names a period or an account (上个月, 9月, 昨天, a 户号): the customer's own data
+    possessive: bool  # 我家, 我的…
+    outage: bool  # names an outage (停电, 没电, 跳闸)
     safety: bool  # a safety emergency (冒烟, 起火, 电线断落, 触电) rather than a question about safety
     cancel: bool  # leaves what is going on (算了, 取消)
     payload: bool  # a button's payload (/intent{...}): the customer chose, nothing to interpret
@@ -123,14 +129,8 @@ def load_lexicon(path: Path) -> Lexicon:
         if not isinstance(entry, dict) or not entry.get("label") or not str(entry.get("payload", "")).startswith("/"):
             raise DataError(f"{path}: task {task!r} needs a label and a payload starting with '/'")
         tasks[task] = TaskButton(str(entry["label"]), str(entry["payload"]))
-    names = ("about", "asking", "doing", "hypothetical", "personal", "safety", "prevention", "cancel", "compare")
-    about, asking, doing, hypothetical, personal, safety, prevention, cancel, compare = (
-        _pattern(raw, n, path) for n in names
-    )
-    address = _pattern(raw, "address", path)
-    return Lexicon(
-        about, asking, doing, hypothetical, personal, safety, prevention, cancel, compare, address, tasks=tasks
-    )
+    names = [f.name for f in fields(Lexicon) if f.name != "tasks"]
+    return Lexicon(**{name: _pattern(raw, name, path) for name in names}, tasks=tasks)
 
 
 def compact(text: str) -> str:
@@ -141,18 +141,25 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
     s = compact(text)
     payload = s.startswith("/")
     if payload:
-        return Reading(False, False, True, False, False, False, True)
+        return Reading(False, False, True, False, False, False, False, False, True)
     safety = bool(lexicon.safety.search(s)) and not lexicon.prevention.search(s)
     strong = bool(lexicon.about.search(s))
     return Reading(
         about=strong or bool(lexicon.asking.search(s)),
         strong_about=strong,
         doing=bool(lexicon.doing.search(s)) and not lexicon.hypothetical.search(s),
-        personal=bool(lexicon.personal.search(s)),
+        period=bool(lexicon.period.search(s)),
+        possessive=bool(lexicon.possessive.search(s)),
+        outage=bool(lexicon.outage.search(s)),
         safety=safety,
         cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),
         payload=False,
     )
+
+
+def _names_own_data(reading: Reading, task: str) -> bool:
+    """A period (上个月, 这个月用了多少), or 我家 in a plain question ("我家开峰谷电划算吗": their own numbers)."""
+    return reading.period or (reading.possessive and (not reading.about or task == "plan"))
 
 
 def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: bool) -> bool:
@@ -163,7 +170,9 @@ def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: boo
     if task is None:
         return True
     if task in DATA_TASKS:
-        return not reading.doing and not (reading.personal and (bound or not reading.about))
+        return not (reading.doing or (_names_own_data(reading, task) and (bound or not reading.strong_about)))
+    if task in PERSON_TASKS:
+        return reading.strong_about
     return reading.about or (confidence < UNSURE_TASK and not reading.doing)
 
 
@@ -179,24 +188,31 @@ def decide(
     the customer has bound an account (their own data is one step away); `ranking`: the NLU's intent ranking."""
     if reading.safety:
         return Decision(Route.SAFETY)
-    if intent not in TASK_OF_INTENT and reading.doing and not reading.strong_about:
-        # "我们小区停电了" read as a planned-outage question: a request to act takes the best task in the ranking
+    asks_own_data = reading.doing or (reading.period and bound)  # "我们这个月要交多少电费" from a bound customer
+    if intent not in TASK_OF_INTENT and asks_own_data and not reading.strong_about:
+        # "我们小区停电了" read as a planned-outage question: a request to act takes the best task in the ranking,
+        # and one that names an outage is a repair report
         runner_up = next((n for n, c in ranking if n in TASK_OF_INTENT and c >= RUNNER_UP_TASK), None)
+        if runner_up is None and reading.outage:
+            runner_up = "report_outage"
         if runner_up is not None:
-            intent, confidence = runner_up, dict(ranking)[runner_up]
+            intent, confidence = runner_up, dict(ranking).get(runner_up, RUNNER_UP_TASK)
     answerable = match is not None and match.answerable
     task = TASK_OF_INTENT.get(intent)
     if task is not None:
         if reading.payload or (match is None and not answerable):
             return Decision(Route.TASK, task)
+        if task in PERSON_TASKS and not (reading.strong_about and answerable):
+            return Decision(Route.TASK, task)  # asking for a person, or angry: never refused, never a lecture
         if match is not None and match.out_of_scope and not reading.doing:
             return Decision(Route.DECLINE)  # "热水器漏水怎么办": no topic of ours, whatever the intent
         if not answerable:
             return Decision(Route.TASK, task)
         if task in DATA_TASKS:
-            # the customer's own data when they ask for it, name it (我家, 上个月) or are bound; otherwise the
-            # general answer, with the task one button away
-            if reading.doing or (reading.personal and (bound or not reading.about)):
+            # the customer's own data when they ask for it or name it (上个月, 我家); but a question about how things
+            # work ("这个月电费怎么这么高") from a customer not bound yet gets the general answer, with their own
+            # analysis one button away
+            if reading.doing or (_names_own_data(reading, task) and (bound or not reading.strong_about)):
                 return Decision(Route.TASK, task)
             return Decision(Route.KNOWLEDGE, task)
         if reading.about and reading.doing:  # "我家停电了，一般多久能修好": both readings; a bare 吗 is politeness

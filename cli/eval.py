@@ -118,5 +118,8 @@ def eval_tasks(
         typer.echo(json.dumps(report, ensure_ascii=False))
         return
     for miss in report["misses"]:
-        err.print(f"[red]✗[/red] {miss['intent']}: {miss['text']} → {' | '.join(miss['replies'])[:200]}")
-    err.print(f"task requests started correctly: {report['started']}/{report['n']} = {report['started_share']}")
+        err.print(f"{miss['outcome']} {miss['intent']}: {miss['text']} → {' | '.join(miss['replies'])[:200]}")
+    err.print(
+        f"task requests started: {report['started']}/{report['n']} = {report['started_share']}; "
+        f"with a general answer and the task's button: {report['started_or_offered_share']}"
+    )

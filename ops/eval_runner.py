@@ -25,7 +25,7 @@ from services.dialogue_eval import (
     fact_value,
     pick_customer,
     placeholders,
-    task_started,
+    task_start,
 )
 
 OUTCOMES = ("right", "wrong_topic", "account_check", "refused", "handed_off", "asked_to_choose", "other")
@@ -234,19 +234,23 @@ async def run_tasks(api: Api, examples: list[tuple[str, str]], concurrency: int 
         async with gate:
             data = await api.say(client, fresh_user("eval-task"), text)
         replies = list(data.get("replies") or [])
-        ok = task_started(intent, str(data.get("state", "")), replies)
-        per_intent.setdefault(intent, Counter())["started" if ok else "missed"] += 1
-        if not ok:
-            misses.append({"intent": intent, "text": text, "replies": [str(r.get("text") or "")[:80] for r in replies]})
+        outcome = task_start(intent, str(data.get("state", "")), replies)
+        per_intent.setdefault(intent, Counter())[outcome] += 1
+        if outcome != "started":
+            texts = [str(r.get("text") or "")[:80] for r in replies]
+            misses.append({"intent": intent, "text": text, "outcome": outcome, "replies": texts})
 
     async with httpx.AsyncClient(timeout=api.timeout) as client:
         await asyncio.gather(*(one(client, i, t) for i, t in examples))
     started = sum(c["started"] for c in per_intent.values())
+    offered = sum(c["offered"] for c in per_intent.values())
     total = sum(sum(c.values()) for c in per_intent.values())
     return {
         "n": total,
         "started": started,
+        "offered": offered,
         "started_share": round(started / total, 4) if total else None,
+        "started_or_offered_share": round((started + offered) / total, 4) if total else None,
         "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
         "misses": misses,
     }

@@ -237,6 +237,17 @@ TASK_STARTS = {
 }
 
 
+# the button that starts each task (data/dialogue/understanding.yml): a general answer with it is "offered"
+TASK_PAYLOADS = {
+    "query_bill": "/query_bill",
+    "query_usage": "/query_usage",
+    "explain_bill": "/explain_bill",
+    "recommend_plan": "/recommend_plan",
+    "energy_saving": "/energy_saving",
+    "bind_account": "/bind_account",
+}
+
+
 def load_nlu_examples(path: Path) -> list[tuple[str, str]]:
     """(intent, text) of a Rasa NLU YAML file (plain examples; entity annotations are unwrapped)."""
     data = read_yaml_mapping(path)
@@ -254,16 +265,23 @@ def load_nlu_examples(path: Path) -> list[tuple[str, str]]:
     return examples
 
 
-def task_started(intent: str, state: str, replies: list[dict[str, Any]]) -> bool:
-    """Whether a fresh (unbound) customer's request of `intent` started its task: the account check for their own
-    data and binding, the repair form (or the safety advice), the forecast, a person (or a booked callback)."""
+def task_start(intent: str, state: str, replies: list[dict[str, Any]]) -> str:
+    """How a fresh (unbound) customer's request of `intent` was met: "started" (the account check for their own
+    data and binding, the repair form or the safety advice, the forecast, a person or a booked callback),
+    "offered" (a general answer with the button that starts the task) or "missed"."""
     customs = _customs(replies)
     wanted = TASK_STARTS[intent]
+    topics = [(c.get("knowledge") or {}).get("topic") for c in customs if isinstance(c.get("knowledge"), dict)]
     if wanted == "binding":
-        return asked_slot(replies) == "account_no" or any(c.get("task") == "binding" for c in customs)
-    if wanted == "repair":
-        return asked_slot(replies) == "address" or any(c.get("safety") for c in customs)
-    if wanted == "load_risk":
-        topics = [(c.get("knowledge") or {}).get("topic") for c in customs if isinstance(c.get("knowledge"), dict)]
-        return any(c.get("task") == "load_risk" for c in customs) or "demand.response" in topics
-    return state != "bot" or any("handoff" in c or "callback" in c for c in customs)
+        started = asked_slot(replies) == "account_no" or any(c.get("task") == "binding" for c in customs)
+    elif wanted == "repair":
+        started = asked_slot(replies) == "address" or any(c.get("safety") for c in customs)
+    elif wanted == "load_risk":
+        started = any(c.get("task") == "load_risk" for c in customs) or "demand.response" in topics
+    else:
+        started = state != "bot" or any("handoff" in c or "callback" in c for c in customs)
+    if started:
+        return "started"
+    payload = TASK_PAYLOADS.get(intent)
+    offered = any(b.get("payload") == payload for r in replies for b in r.get("buttons") or [])
+    return "offered" if topics and offered else "missed"
