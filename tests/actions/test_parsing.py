@@ -47,3 +47,21 @@ def test_extractors() -> None:
     assert extract_phone("12345678901") is None
     assert extract_last4("后四位是5678") == "5678"
     assert extract_last4("56789") is None
+
+
+def test_days_and_runs_of_days_relative_to_today() -> None:
+    from actions.parsing import parse_days, parse_months
+
+    today = dt.date(2026, 12, 6)
+    assert parse_days("昨天用了多少电", today) == (dt.date(2026, 12, 5),) * 2
+    assert parse_days("前天呢", today) == (dt.date(2026, 12, 4),) * 2
+    assert parse_days("最近一周", today) == (dt.date(2026, 11, 29), dt.date(2026, 12, 5))
+    assert parse_days("近10天用电", today) == (dt.date(2026, 11, 26), dt.date(2026, 12, 5))
+    assert parse_days("本月到目前用了多少", today) == (dt.date(2026, 12, 1), today)
+    assert parse_days("11月3号", today) == (dt.date(2026, 11, 3),) * 2
+    assert parse_days("12月25日", today) == (dt.date(2025, 12, 25),) * 2  # not yet this year: last year's
+    assert parse_days("2月30日", today) is None
+    assert parse_days("上个月电费", today) is None
+    assert parse_months("为什么9月比8月多", today) == [(2026, 9), (2026, 8)]
+    assert parse_months("那上上个月呢", today) == [(2026, 10)]
+    assert parse_months("去年12月和今年11月", today) == [(2025, 12), (2026, 11)]

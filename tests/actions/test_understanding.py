@@ -1,0 +1,163 @@
+"""The understanding step's decisions (pure): questions about a process answered, requests started, both → a
+clarifying question; the customer's own data by period or binding; safety first; forms screen their input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actions.understanding import (
+    Decision,
+    FormInput,
+    KnowledgeMatch,
+    Lexicon,
+    Route,
+    decide,
+    load_lexicon,
+    looks_like_address,
+    needs_knowledge,
+    read_text,
+    screen_form_input,
+)
+from core.errors import DataError
+from core.settings import REPO_ROOT
+
+ANSWERABLE = KnowledgeMatch(answerable=True, out_of_scope=False)
+UNSURE = KnowledgeMatch(answerable=False, out_of_scope=False)
+OUTSIDE = KnowledgeMatch(answerable=False, out_of_scope=True)
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return load_lexicon(REPO_ROOT / "data" / "dialogue" / "understanding.yml")
+
+
+def route(
+    lexicon: Lexicon,
+    text: str,
+    intent: str,
+    match: KnowledgeMatch | None = ANSWERABLE,
+    bound: bool = False,
+    confidence: float = 0.9,
+    ranking: tuple[tuple[str, float], ...] = (),
+) -> Decision:
+    return decide(intent, confidence, read_text(lexicon, text), match, bound, ranking)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # questions about a process: answered, the task one button away
+        ("投诉一般几天给答复", "complain", Decision(Route.KNOWLEDGE, "complaint")),
+        ("每个月什么时候能查到账单", "query_bill", Decision(Route.KNOWLEDGE, "bill")),
+        ("解绑要去营业厅吗", "bind_account", Decision(Route.KNOWLEDGE, "binding")),
+        ("报修以后多久能来人", "report_outage", Decision(Route.KNOWLEDGE, "repair")),
+        ("万一家里停电了应该打哪个电话", "report_outage", Decision(Route.KNOWLEDGE, "repair")),
+        # requests: started
+        ("我要投诉", "complain", Decision(Route.TASK, "complaint")),
+        ("绑定户号", "bind_account", Decision(Route.TASK, "binding")),
+        ("我家停电了", "report_outage", Decision(Route.TASK, "repair")),
+        ("帮我查上个月电费", "query_bill", Decision(Route.TASK, "bill")),
+        ("上个月用了多少电", "query_usage", Decision(Route.TASK, "usage")),
+        ("我家开峰谷电划算吗", "recommend_plan", Decision(Route.TASK, "plan")),
+        # both readings: one question with two buttons
+        ("我家停电了，一般多久能修好", "report_outage", Decision(Route.CLARIFY, "repair")),
+        # a bare 吗 is politeness, not a question about the process
+        ("能帮我报修一下吗", "report_outage", Decision(Route.TASK, "repair")),
+        # a person asked for is never refused or lectured
+        ("有没有人工啊", "request_human", Decision(Route.TASK, "human")),
+        # a knowledge intent that is a request to act takes the task from the ranking (or names an outage)
+        ("我们小区停电了", "query_outage_plan", Decision(Route.TASK, "repair")),
+        # out of scope, yet covered by the knowledge base
+        ("停电了该找谁", "out_of_scope", Decision(Route.KNOWLEDGE)),
+    ],
+)
+def test_questions_are_answered_and_requests_started(
+    lexicon: Lexicon, text: str, intent: str, expected: Decision
+) -> None:
+    assert route(lexicon, text, intent) == expected
+
+
+def test_the_customers_own_data_depends_on_the_period_and_the_binding(lexicon: Lexicon) -> None:
+    text = "我家电费为什么这么高"
+    assert route(lexicon, text, "explain_bill", bound=False) == Decision(Route.KNOWLEDGE, "explain")
+    assert route(lexicon, text, "explain_bill", bound=True) == Decision(Route.TASK, "explain")
+    # a period makes it a look-up even as a question, unless it asks how things work and nobody is bound
+    assert route(lexicon, "这个月要交多少电费", "query_bill") == Decision(Route.TASK, "bill")
+    assert route(lexicon, "我们这个月要交多少电费", "pay_bill", bound=True, ranking=(("query_bill", 0.2),)) == Decision(
+        Route.TASK, "bill"
+    )
+
+
+def test_safety_comes_first_but_prevention_questions_are_answered(lexicon: Lexicon) -> None:
+    assert route(lexicon, "楼下配电箱冒烟了", "report_outage").route is Route.SAFETY
+    assert route(lexicon, "有人触电了怎么办啊", "greet").route is Route.SAFETY
+    assert route(lexicon, "怎么预防触电", "ask_tariff").route is Route.KNOWLEDGE
+
+
+def test_outside_every_topic_is_declined_and_the_unknown_asks_to_rephrase(lexicon: Lexicon) -> None:
+    assert route(lexicon, "热水器漏水怎么办", "report_outage", OUTSIDE).route is Route.DECLINE
+    assert route(lexicon, "今天天气怎么样", "out_of_scope", OUTSIDE).route is Route.DECLINE
+    assert route(lexicon, "asdfgh", "nlu_fallback", UNSURE).route is Route.FALLBACK
+    assert route(lexicon, "asdfgh", "nlu_fallback", None).route is Route.FALLBACK
+    # the index unavailable: a task still starts
+    assert route(lexicon, "报修以后多久能来人", "report_outage", None) == Decision(Route.TASK, "repair")
+
+
+def test_a_button_payload_is_a_choice_made(lexicon: Lexicon) -> None:
+    reading = read_text(lexicon, "/complain")
+    assert reading.payload and not needs_knowledge("complain", 1.0, reading, False)
+    assert route(lexicon, "/complain", "complain") == Decision(Route.TASK, "complaint")
+
+
+def test_searching_the_index_only_when_the_decision_needs_it(lexicon: Lexicon) -> None:
+    assert not needs_knowledge("query_usage", 0.9, read_text(lexicon, "上个月用了多少电"), False)
+    assert needs_knowledge("query_bill", 0.9, read_text(lexicon, "每个月什么时候出账单"), False)
+    assert not needs_knowledge("request_human", 0.3, read_text(lexicon, "转人工"), False)
+    assert needs_knowledge("ask_tariff", 0.9, read_text(lexicon, "阶梯电价"), False)
+
+
+@pytest.mark.parametrize(
+    ("text", "match", "expected"),
+    [
+        ("算了", None, FormInput.CANCEL),
+        ("哦来电了，不用了", None, FormInput.CANCEL),
+        ("楼下配电箱冒烟了", None, FormInput.SAFETY),
+        ("你们一般多久能修好", ANSWERABLE, FormInput.QUESTION),
+        ("西湖区文三路100号3幢2单元501", None, FormInput.VALUE),
+        # a long story that mentions 算了 is not a wish to leave
+        ("上次报修说算了不用来了结果又停了，这次是整栋楼都没电，麻烦尽快派人来看看", None, FormInput.VALUE),
+    ],
+)
+def test_forms_screen_what_they_are_given(
+    lexicon: Lexicon, text: str, match: KnowledgeMatch | None, expected: FormInput
+) -> None:
+    assert screen_form_input(read_text(lexicon, text), match) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("西湖区文三路100号3幢2单元501", True),
+        ("杭州市拱墅区莫干山路88号", True),
+        ("你们一般多久能修好", False),
+        ("😭😭😭", False),
+        ("my house has no power", False),
+        ("13812345678", False),
+        ("x" * 300, False),
+    ],
+)
+def test_an_address_names_a_place(lexicon: Lexicon, text: str, ok: bool) -> None:
+    assert looks_like_address(lexicon, text) is ok
+
+
+def test_a_broken_lexicon_says_what_to_fix(tmp_path: Path) -> None:
+    path = tmp_path / "understanding.yml"
+    source = (REPO_ROOT / "data" / "dialogue" / "understanding.yml").read_text(encoding="utf-8")
+    path.write_text(source.replace("cancel: >-", "cancel: >-\n  (unclosed"), encoding="utf-8")
+    with pytest.raises(DataError, match="cancel.*not a valid regular expression"):
+        load_lexicon(path)
+    path.write_text("about: 怎么\n", encoding="utf-8")
+    with pytest.raises(DataError, match="tasks"):
+        load_lexicon(path)

@@ -1,0 +1,41 @@
+"""A dozen of the development dialogues (data/eval/conversations_dev.yml) through the real stack, checked the way
+`powerdesk eval conversations` checks them: topics, form questions, tickets, handoffs and values from the database.
+The held-out set is never run here (it is for reporting only)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.clock import local_today
+from core.settings import REPO_ROOT
+from ops.eval_runner import Api, dialogues_json, run_dialogues
+from services.dialogue_eval import load_dialogues
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+IN_CI = (
+    "问投诉处理时限，不转人工",
+    "问解绑户号要不要去营业厅，不启动绑定表单",
+    "说绑定户号就问户号",
+    "报修时地址处反问抢修时间",
+    "报修电话填成10位户号",
+    "报修问电话时说不用了",
+    "报修填地址时说冒烟了",
+    "昨天和前天用电量",
+    "纠正月份",
+    "查完电费跟另一个月比",
+    "上个月账单后问为什么这么贵",
+    "这个月电费多少",
+    "我要投诉直接转人工",
+)
+
+
+def test_a_dozen_scripted_dialogues_pass(stack: Stack) -> None:
+    dialogues = [d for d in load_dialogues(REPO_ROOT / "data" / "eval" / "conversations_dev.yml") if d.name in IN_CI]
+    assert len(dialogues) == len(IN_CI)
+    results = asyncio.run(run_dialogues(Api(stack.base_url), stack.sessions(), dialogues, local_today()))
+    report = dialogues_json(results)
+    assert report["passed"] == report["dialogues"], report["failures"]
