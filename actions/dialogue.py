@@ -11,7 +11,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import Events, PowerDeskAction, latest_entity
 from actions.handoff import handoff
 from actions.knowledge import answer_entry, search_latest
-from actions.lookups import MONTHLY_LOOKUPS
 from actions.services import Services
 
 
@@ -26,6 +25,14 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
             break
         count += 1
     return count
+
+
+def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker, out_of_scope: bool) -> Events:
+    """The first miss in a row: outside what we serve, or please rephrase; the second goes to a person."""
+    if consecutive_fallbacks(tracker) % 2 == 1:
+        dispatcher.utter_message(response="utter_out_of_scope" if out_of_scope else "utter_ask_rephrase")
+        return []
+    return handoff(dispatcher, tracker, reason="misunderstanding", response="utter_handoff_not_understood")
 
 
 class ActionFallback(PowerDeskAction):
@@ -44,10 +51,7 @@ class ActionFallback(PowerDeskAction):
             if result.answerable:
                 return answer_entry(dispatcher, result.hits[0].entry)
             out_of_scope = result.out_of_scope
-        if consecutive_fallbacks(tracker) % 2 == 1:  # first miss: outside what we serve, or ask to rephrase
-            dispatcher.utter_message(response="utter_out_of_scope" if out_of_scope else "utter_ask_rephrase")
-            return []
-        return handoff(dispatcher, tracker, reason="misunderstanding", response="utter_handoff_not_understood")
+        return not_understood(dispatcher, tracker, out_of_scope)
 
 
 class ActionHandoff(PowerDeskAction):
@@ -87,7 +91,8 @@ class ActionDeny(PowerDeskAction):
 
 
 class ActionInform(PowerDeskAction):
-    """A bare piece of information outside a form: a month continues the last look-up, a 户号 starts binding."""
+    """A bare piece of information outside a form (a month for the look-up under discussion is the understanding
+    step's follow-up): a 户号 starts binding, anything else asks what the customer needs."""
 
     def name(self) -> str:
         return "action_inform"
@@ -95,12 +100,6 @@ class ActionInform(PowerDeskAction):
     def act(
         self, services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
-        if latest_entity(tracker, "month"):
-            for event in reversed(tracker.events):
-                name = event.get("name") if event.get("event") == "action" else None
-                lookup = MONTHLY_LOOKUPS.get(name or "")
-                if lookup is not None:
-                    return lookup().act(services, dispatcher, tracker, domain)
         if latest_entity(tracker, "account_no"):
             return [FollowupAction("bind_account_form")]
         dispatcher.utter_message(response="utter_anything_else")

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import Events, PowerDeskAction, find_bound_customer, latest_entity, latest_text
 from actions.bills import ActionExplainBill, ActionQueryBill
 from actions.binding import ActionStartBinding
-from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, consecutive_fallbacks
+from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, not_understood
 from actions.handoff import handoff
 from actions.knowledge import answer_from_knowledge, search_latest
 from actions.load_risk import ActionLoadRisk
@@ -210,10 +210,7 @@ class ActionUnderstand(PowerDeskAction):
         if route is Route.DECLINE:
             dispatcher.utter_message(response="utter_out_of_scope")
             return []
-        if consecutive_fallbacks(tracker) % 2 == 1:  # first miss: ask to rephrase; the second goes to a person
-            dispatcher.utter_message(response="utter_ask_rephrase")
-            return []
-        return handoff(dispatcher, tracker, reason="misunderstanding", response="utter_handoff_not_understood")
+        return not_understood(dispatcher, tracker, result is not None and result.out_of_scope)
 
 
 __all__ = ["ActionUnderstand", "latest_entity"]

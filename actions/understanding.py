@@ -228,9 +228,9 @@ def decide(
         return Decision(Route.KNOWLEDGE) if answerable and reading.about else Decision(Route.SMALL_TALK)
     if answerable:  # out_of_scope or nlu_fallback, yet the knowledge base covers it ("停电了该找谁")
         return Decision(Route.KNOWLEDGE)
-    if intent == "out_of_scope" or (match is not None and match.out_of_scope):
+    if intent == "out_of_scope":
         return Decision(Route.DECLINE)
-    return Decision(Route.FALLBACK)
+    return Decision(Route.FALLBACK)  # not understood: the first time asks again (or declines), the second hands over
 
 
 class FormInput(StrEnum):

@@ -12,8 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.binding import ActionBindAccountSubmit, ActionStartBinding, ValidateBindAccountForm
-from actions.dialogue import ActionFallback, ActionInform, consecutive_fallbacks
+from actions.dialogue import ActionFallback, consecutive_fallbacks
 from actions.outage import ActionSubmitOutageReport, ValidateOutageReportForm
+from actions.router import ActionUnderstand
 from actions.services import Services
 from actions.usage import ActionQueryUsage
 from core.models import Customer, Ticket
@@ -106,13 +107,14 @@ def test_usage_of_a_tou_household_has_peak_and_valley(services: Services) -> Non
     assert responses(messages) == ["utter_usage_no_data"]
     messages, _ = run(ActionQueryUsage(), tracker("13月", "query_usage", slots={"month": "13月"}, sender=sender))
     assert responses(messages) == ["utter_month_not_understood"]
-    # a bare month after a usage question continues it
-    events = [{"event": "action", "name": "action_query_usage"}]
-    messages, _ = run(
-        ActionInform(),
-        tracker("那3月呢", "inform", entities=[{"entity": "month", "value": "3月"}], sender=sender, events=events),
+    # a bare month after a usage question continues it (the understanding step's follow-up)
+    slots = {"last_task": "usage", "topic_month": "2026-07"}
+    messages, events = run(
+        ActionUnderstand(),
+        tracker("那3月呢", "inform", entities=[{"entity": "month", "value": "3月"}], sender=sender, slots=slots),
     )
-    assert messages[0]["month_label"] == "2026年3月"
+    assert messages[0]["response"] == "utter_usage_month_tou" and messages[0]["month_label"] == "2026年3月"
+    assert {"event": "slot", "timestamp": None, "name": "topic_month", "value": "2026-03"} in events
 
 
 def test_phone_lock_after_three_misses(services: Services) -> None:

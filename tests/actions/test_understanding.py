@@ -100,6 +100,7 @@ def test_outside_every_topic_is_declined_and_the_unknown_asks_to_rephrase(lexico
     assert route(lexicon, "热水器漏水怎么办", "report_outage", OUTSIDE).route is Route.DECLINE
     assert route(lexicon, "今天天气怎么样", "out_of_scope", OUTSIDE).route is Route.DECLINE
     assert route(lexicon, "asdfgh", "nlu_fallback", UNSURE).route is Route.FALLBACK
+    assert route(lexicon, "qwpoeiru", "nlu_fallback", OUTSIDE).route is Route.FALLBACK  # the second one hands over
     assert route(lexicon, "asdfgh", "nlu_fallback", None).route is Route.FALLBACK
     # the index unavailable: a task still starts
     assert route(lexicon, "报修以后多久能来人", "report_outage", None) == Decision(Route.TASK, "repair")
