@@ -20,7 +20,7 @@ from actions.bills import ActionExplainBill, ActionQueryBill
 from actions.binding import ActionStartBinding
 from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, not_understood
 from actions.handoff import handoff
-from actions.knowledge import answer_from_knowledge, search_latest
+from actions.knowledge import answer_entry, answer_from_knowledge, search_latest
 from actions.load_risk import ActionLoadRisk
 from actions.parsing import parse_days, parse_months
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
@@ -178,6 +178,8 @@ class ActionUnderstand(PowerDeskAction):
         route, task = decision.route, decision.task
         if route is Route.SAFETY:
             dispatcher.utter_message(response="utter_safety_emergency")
+            if result is not None and result.answerable:  # "有人触电了怎么急救": the advice, then the answer
+                return answer_entry(dispatcher, result.hits[0].entry)
             return []
         if route is Route.TASK and task is not None:
             return TASKS[task](services, dispatcher, tracker, domain)

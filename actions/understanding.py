@@ -164,8 +164,10 @@ def _names_own_data(reading: Reading, task: str, bound: bool) -> bool:
 
 def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: bool) -> bool:
     """Whether the decision depends on the knowledge base's match (a search costs ~15 ms: skip it when not)."""
-    if reading.payload or reading.safety:
+    if reading.payload:
         return False
+    if reading.safety:  # the advice comes first; a question about it ("有人触电了怎么急救") is answered as well
+        return reading.strong_about
     task = TASK_OF_INTENT.get(intent)
     if task is None:
         return True
@@ -187,7 +189,7 @@ def decide(
     """The route of one turn. `match` is None when the knowledge base was not asked or is unavailable; `bound`:
     the customer has bound an account (their own data is one step away); `ranking`: the NLU's intent ranking."""
     if reading.safety:
-        return Decision(Route.SAFETY)
+        return Decision(Route.SAFETY)  # with the knowledge answer too when `match` is answerable (carry_out)
     asks_own_data = reading.doing or (reading.period and bound)  # "我们这个月要交多少电费" from a bound customer
     if intent not in TASK_OF_INTENT and asks_own_data and not reading.strong_about:
         # "我们小区停电了" read as a planned-outage question: a request to act takes the best task in the ranking,
