@@ -8,6 +8,7 @@ a comparison ("跟8月比呢", "为什么9月比8月多"), an explanation of the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -38,15 +39,20 @@ from actions.understanding import (
 from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
 from knowledge.retriever import Result
 
+Month = tuple[int, int]
 Task = Callable[[Services, CollectingDispatcher, Tracker, dict[str, Any]], Events]
 MONTHLY: dict[str, type[MonthlyLookup]] = {
     "bill": ActionQueryBill,
     "usage": ActionQueryUsage,
     "explain": ActionExplainBill,
 }
-FOLLOW_UP_INTENTS = frozenset(
-    {"inform", "deny", "affirm", "query_bill", "query_usage", "explain_bill", "nlu_fallback", "out_of_scope"}
-)
+# a follow-up may come with any intent but these (a request to act, or small talk Rasa answers itself)
+NOT_FOLLOW_UPS = frozenset({"complain", "request_human", "bind_account", "report_outage", "greet", "goodbye", "thank"})
+_STEP_BACK = re.compile(r"(再)?往前(一|1)?个?月|前一个月|再早一个月|再前一个月")
+_STEP_ON = re.compile(r"(再)?往后(一|1)?个?月|后一个月|下一个月")
+_HOW_COMPUTED = re.compile(r"怎么算|怎么来的|怎么计算|这个钱|这么多钱|贵在哪|为什么这么|为啥这么|咋这么")
+_USAGE_WORDS = ("用电", "电量", "度")
+_BILL_WORDS = ("电费", "账单", "钱", "元")
 # words that name what is looked up: a month with none of them continues the look-up under discussion
 _DATA_WORDS = ("电费", "账单", "用电", "电量", "度电", "多少度", "花了", "交了", "缴了")
 _CORRECTION = ("不对", "不是", "我问的是", "我说的是", "是问", "错了")
@@ -94,9 +100,16 @@ TASKS: dict[str, Task] = {
 }
 
 
+def _both_usages(
+    services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, first: Month, second: Month
+) -> Events:
+    events = ActionQueryUsage().lookup(services, dispatcher, tracker, first)
+    return [*events, *ActionQueryUsage().lookup(services, dispatcher, tracker, second)]
+
+
 def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: str) -> Callable[..., Events] | None:
     """A follow-up about the month under discussion, as a ready-to-run look-up; None when this turn is not one."""
-    if intent not in FOLLOW_UP_INTENTS:
+    if intent in NOT_FOLLOW_UPS:
         return None
     text = compact(latest_text(tracker))
     today = services.today()
@@ -106,12 +119,22 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
     if lexicon.compare.search(text) and (len(months) >= 2 or (current is not None and months)):
         this, other = (months[0], months[1]) if len(months) >= 2 else (current, months[0])
         if this is not None and this != other:
+            if any(w in text for w in _USAGE_WORDS) and not any(w in text for w in _BILL_WORDS):
+                return lambda s, d, t, dom: _both_usages(s, d, t, other, this)  # "上个月用电比上上个月多了多少度"
             lookup = ActionExplainBill(compare_with=other)
             return lambda s, d, t, dom: lookup.lookup(s, d, t, this)
     if lexicon.compare.search(text) and "去年同期" in text and current is not None:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
     if intent == "explain_bill" and not months and current is not None and last in MONTHLY:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
+    if current is not None and last in MONTHLY and len(text) <= SHORT_FOLLOW_UP:
+        step = -1 if _STEP_BACK.search(text) else (1 if _STEP_ON.search(text) else 0)
+        if step:  # "再往前一个月呢"
+            index = current[0] * 12 + current[1] - 1 + step
+            stepped = (index // 12, index % 12 + 1)
+            return lambda s, d, t, dom: MONTHLY[last]().lookup(s, d, t, stepped)
+        if _HOW_COMPUTED.search(text) and not months:  # "这个钱是怎么算出来的" after a bill
+            return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
     if last == "usage" and len(text) <= SHORT_FOLLOW_UP and parse_days(text, today) is not None:
         return lambda s, d, t, dom: ActionQueryUsage().act(s, d, t, dom)  # "前天呢" after yesterday's usage
     if current is not None and not months and len(text) <= SHORT_FOLLOW_UP and _continues(text):

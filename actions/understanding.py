@@ -204,12 +204,14 @@ def decide(
     if task is not None:
         if reading.payload or (match is None and not answerable):
             return Decision(Route.TASK, task)
-        if task in PERSON_TASKS and not (reading.strong_about and answerable):
+        if task in PERSON_TASKS and (reading.doing or not (reading.strong_about and answerable)):
             return Decision(Route.TASK, task)  # asking for a person, or angry: never refused, never a lecture
         if match is not None and match.out_of_scope and not reading.doing:
             return Decision(Route.DECLINE)  # "热水器漏水怎么办": no topic of ours, whatever the intent
         if not answerable:
-            return Decision(Route.TASK, task)
+            general = task in DATA_TASKS and reading.strong_about and not reading.doing and not reading.period
+            # "一般在哪些地方能查账单" with no sure answer: the best guess and the task, to choose from
+            return Decision(Route.CLARIFY if general and match is not None else Route.TASK, task)
         if task in DATA_TASKS:
             # the customer's own data when they ask for it or name it (上个月, 我家); but a question about how things
             # work ("这个月电费怎么这么高") from a customer not bound yet gets the general answer, with their own

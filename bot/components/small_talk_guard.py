@@ -1,5 +1,5 @@
 """A greeting, thanks or goodbye longer than a few characters is rarely only that: "你好，我家停电了",
-"有人触电了怎么办啊". Such a message keeps the next intent of the ranking (when it has some confidence), so the
+"有人触电了怎么办啊", "再往前一个月呢". Such a message keeps the next intent of the ranking (when it has some confidence), so the
 understanding step in the action server sees it; short small talk still costs no action call.
 """
 
@@ -41,8 +41,10 @@ class SmallTalkGuard(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             text = "".join(str(message.get(TEXT) or "").split())
-            if intent.get("name") not in SMALL_TALK or len(text) <= self.max_chars or text.startswith("/"):
+            if intent.get("name") not in SMALL_TALK or text.startswith("/"):
                 continue
+            if len(text) <= self.max_chars and not (len(text) > 3 and text.endswith(("呢", "呢?", "呢？"))):
+                continue  # "在吗", "好的谢谢": small talk; "再往前一个月呢": a follow-up
             ranking = message.get(INTENT_RANKING_KEY) or []
             other = next((r for r in ranking if r.get("name") not in SMALL_TALK), None)
             if other is not None and float(other.get("confidence") or 0.0) >= self.min_confidence:

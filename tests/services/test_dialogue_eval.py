@@ -54,7 +54,7 @@ def test_scripts_are_checked_when_loaded(tmp_path: Path) -> None:
         load_dialogues(path)
 
 
-@pytest.mark.parametrize("name", ["conversations_dev.yml", "conversations_holdout.yml"])
+@pytest.mark.parametrize("name", ["conversations_dev.yml", "conversations_dev2.yml"])
 def test_the_shipped_scripts_load(name: str) -> None:
     from core.settings import REPO_ROOT
 
