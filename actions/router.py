@@ -50,7 +50,7 @@ MONTHLY: dict[str, type[MonthlyLookup]] = {
 NOT_FOLLOW_UPS = frozenset({"complain", "request_human", "bind_account", "report_outage", "greet", "goodbye", "thank"})
 _STEP_BACK = re.compile(r"(再)?往前(一|1)?个?月|前一个月|再早一个月|再前一个月")
 _STEP_ON = re.compile(r"(再)?往后(一|1)?个?月|后一个月|下一个月")
-_HOW_COMPUTED = re.compile(r"怎么算|怎么来的|怎么计算|这个钱|这么多钱|贵在哪|为什么这么|为啥这么|咋这么")
+_HOW_COMPUTED = re.compile(r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么")
 _USAGE_WORDS = ("用电", "电量", "度")
 _BILL_WORDS = ("电费", "账单", "钱", "元")
 # words that name what is looked up: a month with none of them continues the look-up under discussion
