@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.models import ChannelBinding, Customer
+from core.models_billing import DemoState
+
+SHOWCASE_KINDS = ("residential", "residential_tou", "commercial", "industrial")
 
 
 def find_by_account(session: Session, account_no: str) -> Customer | None:
@@ -46,3 +50,27 @@ def unbind(session: Session, channel: str, external_user_id: str) -> bool:
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    kind: str  # residential / residential_tou / commercial …
+    account_no: str
+    phone_last4: str
+
+
+def demo_showcase(session: Session, per_kind: int = 1) -> list[DemoAccount]:
+    """A few demo accounts of each kind with the phone digits that bind them — only in a demo database (one made by
+    `powerdesk demo seed`, with its DemoState row); empty otherwise, so real customers are never listed."""
+    if session.scalar(select(DemoState.id).limit(1)) is None:
+        return []
+    shown: list[DemoAccount] = []
+    for kind in SHOWCASE_KINDS:
+        wanted = (
+            Customer.tariff_category == "residential_tou"
+            if kind == "residential_tou"
+            else (Customer.customer_category == kind) & (Customer.tariff_category != "residential_tou")
+        )
+        query = select(Customer).where(wanted, Customer.phone.is_not(None)).order_by(Customer.id).limit(per_kind)
+        shown += [DemoAccount(kind, c.account_no, (c.phone or "")[-4:]) for c in session.scalars(query)]
+    return shown

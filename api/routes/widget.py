@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.schemas import Button, HistoryItem, HistoryOut
 from core.errors import PowerDeskError, RateLimited
+from services.customers import DemoAccount, demo_showcase
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["widget"])
@@ -30,7 +31,16 @@ async def widget_script(request: Request) -> Response:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def demo_page(request: Request) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, "demo.html", {})
+    """The demo page; on a demo database outside production it lists demo accounts with their phone digits."""
+    accounts: list[DemoAccount] = []
+    if request.app.state.settings.powerdesk_env != "production":
+
+        def showcase() -> list[DemoAccount]:
+            with request.app.state.sessions() as session:
+                return demo_showcase(session)
+
+        accounts = await run_in_threadpool(showcase)
+    return request.app.state.templates.TemplateResponse(request, "demo.html", {"accounts": accounts})
 
 
 @router.get("/api/v1/widget/history", response_model=HistoryOut)

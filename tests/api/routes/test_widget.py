@@ -47,3 +47,32 @@ def test_websocket_rate_limit_is_a_message_not_a_disconnect(client: TestClient) 
             socket.send_text(f'{{"text": "第{i}条"}}')
             codes.append(socket.receive_json().get("code", "ok"))
         assert codes.count("rate_limited") >= 3 and codes[:10] == ["ok"] * 10
+
+
+def test_the_demo_page_lists_demo_accounts_only_on_a_demo_database(client: TestClient) -> None:
+    import datetime as dt
+
+    from core.db import transaction
+    from core.models import Customer
+    from core.models_billing import DemoState
+
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    with transaction(sessions) as session:
+        session.add(
+            Customer(
+                account_no="3309990001",
+                name="演示客户",
+                phone="13900001234",
+                address="西湖区文三路1号",
+                area="西湖",
+                customer_category="residential",
+                tariff_category="residential_tiered",
+                opened_on=dt.date(2020, 1, 1),
+            )
+        )
+    assert "3309990001" not in client.get("/").text  # not a demo database: no account is shown
+    with transaction(sessions) as session:
+        day = dt.date(2026, 1, 1)
+        session.add(DemoState(seed=1, customers=1, fingerprint="x" * 64, first_day=day, last_day=day))
+    page = client.get("/").text
+    assert "<code>3309990001</code>" in page and "<code>1234</code>" in page and "居民" in page
