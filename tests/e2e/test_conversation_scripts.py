@@ -39,3 +39,41 @@ def test_a_dozen_scripted_dialogues_pass(stack: Stack) -> None:
     results = asyncio.run(run_dialogues(Api(stack.base_url), stack.sessions(), dialogues, local_today()))
     report = dialogues_json(results)
     assert report["passed"] == report["dialogues"], report["failures"]
+
+
+def test_hostile_input_inside_the_repair_form_files_nothing_wrong(stack: Stack) -> None:
+    import httpx
+    from sqlalchemy import func, select
+
+    from core.models import Conversation, Ticket
+
+    user = "e2e-hostile-form"
+
+    def say(text: str) -> dict:
+        response = httpx.post(f"{stack.base_url}/api/v1/messages", json={"user_id": user, "text": text}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def asks(data: dict) -> str:
+        marks = [r["custom"]["asks"] for r in data["replies"] if (r.get("custom") or {}).get("asks")]
+        return marks[-1] if marks else "none"
+
+    assert asks(say("我家停电了")) == "address"
+    for hostile in (
+        "停电" * 1000,
+        "😡🔥💡" * 50,
+        "my power is out since this morning",
+        "13812345678",
+        "你们一般多久能修好",
+    ):
+        assert asks(say(hostile)) == "address", hostile  # answered (or refused) and asked again
+    assert asks(say("西湖区文三路100号3幢2单元501")) == "phone"
+    assert asks(say("3301234567")) == "phone"  # a 户号 is not a contact phone
+    assert asks(say("13812345678")) == "description"
+    assert asks(say("取消")) == "none"
+    with stack.sessions()() as session:
+        conversation = session.scalars(select(Conversation).where(Conversation.external_user_id == user)).one()
+        tickets = session.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.conversation_id == conversation.id)
+        )
+        assert tickets == 0  # cancelled before the description: nothing filed
