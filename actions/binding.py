@@ -14,6 +14,7 @@ from actions.forms import CheckedForm
 from actions.lookups import AFTER_BINDING
 from actions.parsing import extract_account_no, extract_last4, extract_phone
 from actions.services import Services, get_services
+from actions.understanding import read_text
 from core.db import transaction
 from core.identity import mask_account, mask_name
 from services.customers import bind, find_by_account, unbind
@@ -38,6 +39,12 @@ class ActionStartBinding(PowerDeskAction):
                 if current is None:
                     dispatcher.utter_message(response="utter_not_bound")
                     return [SlotSet("bound_account", None)]
+                reading = read_text(services.lexicon(), text)
+                if reading.about and not reading.doing:  # "解绑完了能马上绑新的吗": a question never unbinds
+                    dispatcher.utter_message(
+                        response="utter_confirm_unbind", account_masked=mask_account(current.account_no)
+                    )
+                    return [SlotSet("bound_account", current.account_no)]
                 unbind(session, channel, user)
                 dispatcher.utter_message(response="utter_unbind_done", account_masked=mask_account(current.account_no))
                 return [SlotSet("bound_account", None)]

@@ -90,6 +90,11 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
     assert messages[1]["month_label"] == "2026年10月" and float(messages[1]["kwh"]) > 0
     messages, _ = run(ActionStartBinding(), tracker("绑定户号", "bind_account", sender=sender))
     assert responses(messages) == ["utter_already_bound"]
+    # a question about unbinding never unbinds: it asks to confirm
+    messages, _ = run(ActionStartBinding(), tracker("解绑完了能马上绑新的户号吗", "bind_account", sender=sender))
+    assert responses(messages) == ["utter_confirm_unbind"]
+    messages, _ = run(ActionStartBinding(), tracker("绑定户号", "bind_account", sender=sender))
+    assert responses(messages) == ["utter_already_bound"]
     messages, _ = run(ActionStartBinding(), tracker("解绑户号", "bind_account", sender=sender))
     assert responses(messages) == ["utter_unbind_done"]
 
