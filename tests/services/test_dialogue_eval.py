@@ -54,7 +54,9 @@ def test_scripts_are_checked_when_loaded(tmp_path: Path) -> None:
         load_dialogues(path)
 
 
-@pytest.mark.parametrize("name", ["conversations_dev.yml", "conversations_dev2.yml"])
+@pytest.mark.parametrize(
+    "name", ["conversations_dev.yml", "conversations_dev2.yml", "conversations_dev3.yml", "conversations_holdout3.yml"]
+)
 def test_the_shipped_scripts_load(name: str) -> None:
     from core.settings import REPO_ROOT
 
