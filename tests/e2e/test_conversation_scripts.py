@@ -63,7 +63,7 @@ def test_hostile_input_inside_the_repair_form_files_nothing_wrong(stack: Stack) 
         "停电" * 1000,
         "😡🔥💡" * 50,
         "my power is out since this morning",
-        "13812345678",
+        "3301234567",  # (a phone typed here is kept as the contact phone: the form maps the entity)
         "你们一般多久能修好",
     ):
         assert asks(say(hostile)) == "address", hostile  # answered (or refused) and asked again
