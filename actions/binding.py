@@ -40,7 +40,7 @@ class ActionStartBinding(PowerDeskAction):
                     dispatcher.utter_message(response="utter_not_bound")
                     return [SlotSet("bound_account", None)]
                 reading = read_text(services.lexicon(), text)
-                if reading.about and not reading.doing:  # "解绑完了能马上绑新的吗": a question never unbinds
+                if reading.about:  # "解绑完了能马上绑新的吗": a question never unbinds, it asks to confirm
                     dispatcher.utter_message(
                         response="utter_confirm_unbind", account_masked=mask_account(current.account_no)
                     )
