@@ -17,8 +17,8 @@ from actions.services import get_services
 from actions.understanding import FormInput, KnowledgeMatch, needs_knowledge_in_form, read_text, screen_form_input
 
 
-def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[FormInput, bool]:
-    """(what the latest message is, whether it was a safety emergency) — in a worker thread (index search)."""
+def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> FormInput:
+    """What the latest message is (a question is answered here) — in a worker thread (index search)."""
     services = get_services()
     parsed = tracker.latest_message.get("intent") or {}
     intent, confidence = str(parsed.get("name") or ""), float(parsed.get("confidence") or 0.0)
@@ -30,7 +30,7 @@ def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> tuple[FormInp
     verdict = screen_form_input(reading, KnowledgeMatch(result.answerable, result.out_of_scope) if result else None)
     if verdict is FormInput.QUESTION and result is not None:
         answer_entry(dispatcher, result.hits[0].entry)
-    return verdict, reading.safety
+    return verdict
 
 
 class CheckedForm(FormValidationAction):
@@ -47,7 +47,7 @@ class CheckedForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if not requested or tracker.latest_message.get("text") is None:
             return await super().run(dispatcher, tracker, domain)
-        verdict, _ = await asyncio.to_thread(_screen, dispatcher, tracker)
+        verdict = await asyncio.to_thread(_screen, dispatcher, tracker)
         if verdict is FormInput.CANCEL:
             dispatcher.utter_message(response="utter_form_cancelled")
             cleared = [SlotSet(name, None) for name in self.cleared_on_cancel]

@@ -47,7 +47,8 @@ def _cn_number(token: str) -> int | None:
     return None
 
 
-def _shift(year: int, month: int, delta: int) -> tuple[int, int]:
+def shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
+    """The (year, month) `delta` months after (negative: before) the given one."""
     index = year * 12 + (month - 1) + delta
     return index // 12, index % 12 + 1
 
@@ -62,9 +63,9 @@ def parse_month(text: str | None, today: dt.date) -> tuple[int, int] | None:
         return None
     s = normalise(text).replace(" ", "")
     if any(w in s for w in ("上上个月", "上上月", "前两个月", "前2个月")):
-        return _shift(today.year, today.month, -2)
+        return shift_month(today.year, today.month, -2)
     if any(w in s for w in ("上个月", "上月", "上一个月", "上个月份")):
-        return _shift(today.year, today.month, -1)
+        return shift_month(today.year, today.month, -1)
     if any(w in s for w in ("本月", "这个月", "当月", "这月", "本期")):
         return today.year, today.month
     year_offset = -1 if "去年" in s else (-2 if "前年" in s else 0)

@@ -16,14 +16,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PowerDeskAction, find_bound_customer, latest_entity, latest_text
+from actions.base import Events, PowerDeskAction, find_bound_customer, latest_text
 from actions.bills import ActionExplainBill, ActionQueryBill
 from actions.binding import ActionStartBinding
 from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, not_understood
 from actions.handoff import handoff
 from actions.knowledge import answer_entry, answer_from_knowledge, search_latest
 from actions.load_risk import ActionLoadRisk
-from actions.parsing import parse_days, parse_months
+from actions.parsing import parse_days, parse_months, shift_month
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
 from actions.services import Services
 from actions.understanding import (
@@ -130,8 +130,7 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
     if current is not None and last in MONTHLY and len(text) <= SHORT_FOLLOW_UP:
         step = -1 if _STEP_BACK.search(text) else (1 if _STEP_ON.search(text) else 0)
         if step:  # "再往前一个月呢"
-            index = current[0] * 12 + current[1] - 1 + step
-            stepped = (index // 12, index % 12 + 1)
+            stepped = shift_month(*current, step)
             return lambda s, d, t, dom: MONTHLY[last]().lookup(s, d, t, stepped)
         if _HOW_COMPUTED.search(text) and not months:  # "这个钱是怎么算出来的" after a bill
             return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
@@ -172,8 +171,10 @@ class ActionUnderstand(PowerDeskAction):
             continued = follow_up(services, lexicon, tracker, intent)
             if continued is not None:
                 return continued(services, dispatcher, tracker, domain)
-        with services.sessions() as session:
-            bound = find_bound_customer(session, tracker) is not None
+        bound = False  # whether the customer is bound matters only when the text names a period or 我家
+        if reading.period or reading.possessive:
+            with services.sessions() as session:
+                bound = find_bound_customer(session, tracker) is not None
         result: Result | None = None
         retriever = services.knowledge() if needs_knowledge(intent, confidence, reading, bound) else None
         if retriever is not None:
@@ -236,6 +237,3 @@ class ActionUnderstand(PowerDeskAction):
             dispatcher.utter_message(response="utter_out_of_scope")
             return []
         return not_understood(dispatcher, tracker, result is not None and result.out_of_scope)
-
-
-__all__ = ["ActionUnderstand", "latest_entity"]

@@ -157,9 +157,12 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
     )
 
 
-def _names_own_data(reading: Reading, task: str, bound: bool) -> bool:
-    """A period (上个月, 这个月用了多少), or 我家 from a bound customer or in a plain question ("我家开峰谷电划算吗")."""
-    return reading.period or (reading.possessive and (bound or not reading.about or task == "plan"))
+def _asks_for_own_data(reading: Reading, task: str, bound: bool) -> bool:
+    """A data task the customer asks for (帮我查…) or names: a period (上个月, 这个月用了多少), or 我家 from a bound
+    customer or in a plain question ("我家开峰谷电划算吗") — but a question about how things work from a customer
+    not bound yet is not ("这个月电费怎么这么高": the general answer, their own analysis one button away)."""
+    names = reading.period or (reading.possessive and (bound or not reading.about or task == "plan"))
+    return reading.doing or (names and (bound or not reading.strong_about))
 
 
 def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: bool) -> bool:
@@ -172,7 +175,7 @@ def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: boo
     if task is None:
         return True
     if task in DATA_TASKS:
-        return not (reading.doing or (_names_own_data(reading, task, bound) and (bound or not reading.strong_about)))
+        return not _asks_for_own_data(reading, task, bound)
     if task in PERSON_TASKS:
         return reading.strong_about
     return reading.about or (confidence < UNSURE_TASK and not reading.doing)
@@ -213,10 +216,7 @@ def decide(
             # "一般在哪些地方能查账单" with no sure answer: the best guess and the task, to choose from
             return Decision(Route.CLARIFY if general and match is not None else Route.TASK, task)
         if task in DATA_TASKS:
-            # the customer's own data when they ask for it or name it (上个月, 我家); but a question about how things
-            # work ("这个月电费怎么这么高") from a customer not bound yet gets the general answer, with their own
-            # analysis one button away
-            if reading.doing or (_names_own_data(reading, task, bound) and (bound or not reading.strong_about)):
+            if _asks_for_own_data(reading, task, bound):
                 return Decision(Route.TASK, task)
             return Decision(Route.KNOWLEDGE, task)
         if reading.about and reading.doing:  # "我家停电了，一般多久能修好": both readings; a bare 吗 is politeness

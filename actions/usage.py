@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.base import Events, PowerDeskAction, find_bound_customer, latest_text, start_binding_then
-from actions.parsing import day_label, month_label, parse_days, parse_month
+from actions.parsing import day_label, month_label, parse_days, parse_month, shift_month
 from actions.services import Services
 from analytics.usage import MonthUsage, month_bounds, peak_mask, usage_from_daily, usage_from_intervals
 from core.models import Customer
@@ -30,17 +30,13 @@ def topic_month(tracker: Tracker) -> tuple[int, int] | None:
     return None
 
 
-def last_month(today: dt.date) -> tuple[int, int]:
-    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-
-
 def _wanted_month(services: Services, tracker: Tracker, default: tuple[int, int] | None) -> tuple[int, int] | None:
     """The month asked for (slot or text); `default` (else last month) when the customer named none."""
     today = services.today()
     spoken = tracker.get_slot("month")
     parsed = parse_month(spoken, today) or parse_month(latest_text(tracker), today)
     if parsed is None and not spoken:
-        return default or last_month(today)
+        return default or shift_month(today.year, today.month, -1)
     return parsed
 
 
@@ -79,9 +75,10 @@ class _MonthlyLookup(PowerDeskAction):
                 dispatcher.utter_message(response="utter_month_not_understood")
                 return [SlotSet("month", None)]
             events = self.answer(services, session, dispatcher, tracker, customer, *wanted)
-        shown = next((e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "topic_month"), None)
-        context = [SlotSet("topic_month", shown or month_key(*wanted)), SlotSet("last_task", self.task)]
-        return [SlotSet("month", None), *context, *[e for e in events if e.get("name") != "topic_month"]]
+        # an answer that shows another month (a bill not issued yet: the latest issued one) sets `topic_month`
+        # again in its own events, which come later and so win
+        context = [SlotSet("topic_month", month_key(*wanted)), SlotSet("last_task", self.task)]
+        return [SlotSet("month", None), *context, *events]
 
     def answer(
         self,
