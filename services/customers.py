@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.models import ChannelBinding, Customer
 from core.models_billing import DemoState
 
+CUSTOMER_KINDS = ("residential", "residential_tou", "shared", "commercial", "industrial")
 SHOWCASE_KINDS = ("residential", "residential_tou", "commercial", "industrial")
 
 
@@ -52,6 +54,14 @@ def unbind(session: Session, channel: str, external_user_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def of_kind(kind: str) -> Any:
+    """The SQL condition for a kind of customer: residential_tou by its tariff, the others by customer category
+    (residential without the TOU households)."""
+    if kind == "residential_tou":
+        return Customer.tariff_category == "residential_tou"
+    return (Customer.customer_category == kind) & (Customer.tariff_category != "residential_tou")
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     kind: str  # residential / residential_tou / commercial …
@@ -66,11 +76,6 @@ def demo_showcase(session: Session, per_kind: int = 1) -> list[DemoAccount]:
         return []
     shown: list[DemoAccount] = []
     for kind in SHOWCASE_KINDS:
-        wanted = (
-            Customer.tariff_category == "residential_tou"
-            if kind == "residential_tou"
-            else (Customer.customer_category == kind) & (Customer.tariff_category != "residential_tou")
-        )
-        query = select(Customer).where(wanted, Customer.phone.is_not(None)).order_by(Customer.id).limit(per_kind)
+        query = select(Customer).where(of_kind(kind), Customer.phone.is_not(None)).order_by(Customer.id).limit(per_kind)
         shown += [DemoAccount(kind, c.account_no, (c.phone or "")[-4:]) for c in session.scalars(query)]
     return shown

@@ -23,9 +23,10 @@ from core.datafiles import read_yaml_list, read_yaml_mapping
 from core.errors import DataError
 from core.models import Customer
 from core.models_billing import Bill
+from services.customers import CUSTOMER_KINDS, of_kind
 from services.meter_data import daily_kwh, interval_days, meters_of
 
-KINDS = ("residential", "residential_tou", "shared", "commercial", "industrial")
+KINDS = CUSTOMER_KINDS
 EXPECT_KEYS = frozenset(
     {"topic", "no_knowledge", "asks", "handoff", "ticket", "declined", "buttons", "contains", "contains_any"}
     | {"not_contains", "facts"}
@@ -98,20 +99,12 @@ def load_dialogues(path: Path) -> list[Dialogue]:
 # --- the demo customer a dialogue plays, and the values its replies must state ---------------------------------
 
 
-def _kind_filter(kind: str) -> Any:
-    if kind == "residential":
-        return (Customer.customer_category == "residential") & (Customer.tariff_category != "residential_tou")
-    if kind == "residential_tou":
-        return Customer.tariff_category == "residential_tou"
-    return Customer.customer_category == kind
-
-
 def pick_customer(session: Session, kind: str, index: int) -> Customer:
     """A demo customer of `kind` with a phone and bills (a different one per `index`, deterministically)."""
     with_bills = select(Bill.customer_id).distinct()
     query = (
         select(Customer)
-        .where(_kind_filter(kind), Customer.phone.is_not(None), Customer.id.in_(with_bills))
+        .where(of_kind(kind), Customer.phone.is_not(None), Customer.id.in_(with_bills))
         .order_by(Customer.id)
     )
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
