@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,12 +14,20 @@ from rich.table import Table
 from core.clock import local_today
 from core.settings import get_settings
 
+if TYPE_CHECKING:
+    from ops.eval_runner import Api
+
 eval_app = typer.Typer(help="End-to-end evaluation through the running api, as fresh customers.", no_args_is_help=True)
 err = Console(stderr=True)
 UrlOption = Annotated[str | None, typer.Option("--url", help="the api's base url (default: this machine's api port)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON (with every miss or failed turn)")]
 
 
-def _api(url: str | None) -> object:
+def _concurrency(what: str) -> object:
+    return typer.Option(min=1, max=32, help=f"{what} at once")
+
+
+def _api(url: str | None) -> Api:
     from ops.eval_runner import Api
 
     settings = get_settings()
@@ -30,19 +38,18 @@ def _api(url: str | None) -> object:
 def eval_faq(
     file: Annotated[Path, typer.Argument(help="YAML list of {text, topic}; topic 'none' = out of scope")],
     url: UrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON (with every miss)")] = False,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="customers asking at once")] = 4,
+    as_json: JsonOption = False,
+    concurrency: Annotated[int, _concurrency("customers asking")] = 4,
 ) -> None:
     """Every question asked as a fresh customer: right topic / wrong topic / sent to the account check / refused /
     handed off / asked to choose — beside `powerdesk kb eval`'s retrieval-only numbers."""
     from knowledge.documents import load_topics
     from knowledge.evaluation import load_items
-    from ops.eval_runner import Api, run_faq
+    from ops.eval_runner import run_faq
 
     settings = get_settings()
     items = [{"text": i.text, "topic": i.topic} for i in load_items(file, load_topics(settings.data_dir))]
     api = _api(url)
-    assert isinstance(api, Api)
     report = asyncio.run(run_faq(api, items, concurrency)).as_json()
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
@@ -65,19 +72,18 @@ def eval_faq(
 def eval_conversations(
     file: Annotated[Path, typer.Argument(help="YAML dialogues (see services/dialogue_eval.py)")],
     url: UrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON (with every failed turn)")] = False,
+    as_json: JsonOption = False,
     pattern: Annotated[str | None, typer.Option(help="only the dialogues of this pattern")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="dialogues at once")] = 4,
+    concurrency: Annotated[int, _concurrency("dialogues")] = 4,
 ) -> None:
     """Multi-turn scripts as fresh customers (demo customers bound where the script says), each reply checked:
     knowledge topic, the form question pending, handoff, ticket, refusal, texts, and values from the database."""
     from core.db import make_engine, make_session_factory
-    from ops.eval_runner import Api, dialogues_json, run_dialogues
+    from ops.eval_runner import dialogues_json, run_dialogues
     from services.dialogue_eval import load_dialogues
 
     dialogues = [d for d in load_dialogues(file) if pattern is None or d.pattern == pattern]
     api = _api(url)
-    assert isinstance(api, Api)
     sessions = make_session_factory(make_engine(get_settings().effective_database_url))
     results = asyncio.run(run_dialogues(api, sessions, dialogues, local_today(), concurrency))
     report = dialogues_json(results)
@@ -102,17 +108,16 @@ def eval_conversations(
 def eval_tasks(
     file: Annotated[Path, typer.Argument(help="a Rasa NLU YAML file; its task intents' examples are sent")],
     url: UrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON (with every miss)")] = False,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="customers at once")] = 4,
+    as_json: JsonOption = False,
+    concurrency: Annotated[int, _concurrency("customers")] = 4,
 ) -> None:
     """Requests to act (bills, usage, binding, repair, complaint, a person…) from fresh customers: did each start
     its task — the account check, the repair form, the forecast, a person?"""
-    from ops.eval_runner import Api, run_tasks
+    from ops.eval_runner import run_tasks
     from services.dialogue_eval import TASK_STARTS, load_nlu_examples
 
     examples = [(i, t) for i, t in load_nlu_examples(file) if i in TASK_STARTS]
     api = _api(url)
-    assert isinstance(api, Api)
     report = asyncio.run(run_tasks(api, examples, concurrency))
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
