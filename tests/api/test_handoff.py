@@ -13,14 +13,11 @@ from core.models import Handoff, Message, Ticket
 from core.settings import Settings
 from tests.api.console_helpers import login
 from tests.api.fakes import FakeBot
+from tests.api.stored import stored_rows
 
 
 def _handoffs(settings: Settings) -> list[Handoff]:
-    engine = create_engine(settings.effective_database_url)
-    with Session(engine) as session:
-        rows = list(session.scalars(select(Handoff).order_by(Handoff.id)))
-    engine.dispose()
-    return rows
+    return stored_rows(settings, Handoff)
 
 
 def _send(client: TestClient, user: str, text: str) -> dict:

@@ -9,14 +9,11 @@ from sqlalchemy.orm import Session
 from core.models import Conversation, Handoff, Message
 from core.settings import Settings
 from tests.api.fakes import FakeBot
+from tests.api.stored import stored_rows
 
 
 def _messages(settings: Settings) -> list[Message]:
-    engine = create_engine(settings.effective_database_url)
-    with Session(engine) as session:
-        rows = list(session.scalars(select(Message).order_by(Message.id)))
-    engine.dispose()
-    return rows
+    return stored_rows(settings, Message)
 
 
 def _send(client: TestClient, text: str, user: str = "u-1") -> dict:
