@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from actions.services import Services, get_services
 from core.identity import parse_sender_id
-from core.models import Customer
+from core.models import Conversation, Customer
 from services.customers import bound_customer
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,13 @@ def conversation_id(tracker: Tracker) -> int | None:
     metadata = tracker.latest_message.get("metadata") or {}
     value = metadata.get("conversation_id")
     return value if isinstance(value, int) else None
+
+
+def known_conversation(session: Session, tracker: Tracker) -> int | None:
+    """The api's conversation id when it names a stored conversation (metadata from an unknown caller is not
+    linked: what it files is kept, without the link)."""
+    value = conversation_id(tracker)
+    return value if value is not None and session.get(Conversation, value) is not None else None
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.base import Events, conversation_id
+from actions.base import Events, known_conversation
 from actions.parsing import month_label
 from actions.services import Services
 from actions.usage import MonthlyLookup, month_key, topic_month
@@ -129,7 +129,9 @@ class _BillLookup(MonthlyLookup):
     ) -> Events:
         """Apologise, open (or reuse) a correction ticket, offer a person."""
         marker = f"账单#{bill.id}"
-        description = f"{marker} {label}账单稽核异常：" + "；".join(f"{f.reason} {f.detail}" for f in findings)
+        description = f"{marker} {label}账单稽核异常：" + "；".join(
+            f"{services.labels()(f.reason, 'audit_reason')}：{f.detail}" for f in findings
+        )
         with transaction(services.sessions) as session:
             existing = session.scalars(
                 select(Ticket).where(
@@ -144,7 +146,7 @@ class _BillLookup(MonthlyLookup):
                 "correction",
                 description=description,
                 customer_id=customer.id,
-                conversation_id=conversation_id(tracker),
+                conversation_id=known_conversation(session, tracker),
             )
             ticket_no = ticket.ticket_no
         dispatcher.utter_message(response="utter_bill_under_review", month_label=label, ticket_no=ticket_no)

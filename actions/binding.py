@@ -136,7 +136,7 @@ class ActionBindAccountSubmit(PowerDeskAction):
         with transaction(services.sessions) as session:
             customer = find_by_account(session, account_no)
             if customer is None or not (customer.phone or "").endswith(last4):
-                dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=0)
+                dispatcher.utter_message(response="utter_bind_failed")
                 return [*reset, SlotSet("pending_action", None)]
             bind(session, channel, user, customer)
             dispatcher.utter_message(

@@ -1,4 +1,5 @@
-"""Answers from the knowledge base (FAISS + BM25), with the entry's title as the source.
+"""Answers from the knowledge base (FAISS + BM25), citing the entry's source (and saying so when its prices
+are sample data).
 
 Unsure: the top three entries are offered as buttons. Two misses in a row: the case goes to a
 person (the handoff signal `low_confidence`). When the index is unavailable the intent's domain
@@ -26,10 +27,12 @@ MISSES_BEFORE_HUMAN = 2
 
 def answer_entry(dispatcher: CollectingDispatcher, entry: Entry) -> Events:
     dispatcher.utter_message(
-        response="utter_knowledge_answer",
+        response="utter_knowledge_answer_sample" if entry.sample else "utter_knowledge_answer",
         answer=entry.answer,
-        title=entry.title,
-        json_message={"knowledge": {"id": entry.id, "topic": entry.topic, "source": entry.source}},
+        source=entry.source,
+        json_message={
+            "knowledge": {"id": entry.id, "topic": entry.topic, "source": entry.source, "sample": entry.sample}
+        },
     )
     return [SlotSet("kb_misses", 0)]
 

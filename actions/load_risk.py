@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, find_bound_customer, latest_text
 from actions.knowledge import answer_from_knowledge
+from actions.parsing import day_label
 from actions.services import Services
 from core.errors import InvalidInput, PowerDeskError
 from core.settings import Settings
@@ -31,6 +32,11 @@ FORECAST_QUESTION = re.compile(
 )
 HIGH_LEVELS = ("orange", "red")
 INDUSTRIAL = ("industrial", "commercial")
+
+
+def _day(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    return day_label(day, day)
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,7 @@ class ActionLoadRisk(PowerDeskAction):
         main = top_driver(risk.drivers)
         dispatcher.utter_message(
             response="utter_load_risk_forecast",
-            date=risk.day,
+            date=_day(risk.day),
             area=area or "本地区",
             level_zh=risk.level_zh,
             probability=f"{risk.probability:.0%}",

@@ -8,13 +8,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PowerDeskAction, conversation_id, find_bound_customer
+from actions.base import Events, PowerDeskAction, find_bound_customer, known_conversation
 from actions.forms import CheckedForm
 from actions.parsing import extract_account_no, extract_phone, normalise
 from actions.services import Services, get_services
 from actions.understanding import looks_like_address
 from core.db import transaction
-from core.models import Conversation
 from services.tickets import create_ticket
 
 MIN_ADDRESS_CHARS = 5
@@ -85,15 +84,12 @@ class ActionSubmitOutageReport(PowerDeskAction):
             return []  # the form was left (算了 / 取消 / a person asked for): nothing to file
         with transaction(services.sessions) as session:
             customer = find_bound_customer(session, tracker)
-            conversation = conversation_id(tracker)
-            if conversation is not None and session.get(Conversation, conversation) is None:
-                conversation = None  # metadata from an unknown caller: keep the ticket, drop the link
             ticket = create_ticket(
                 session,
                 "outage",
                 description=tracker.get_slot("description") or "",
                 customer_id=customer.id if customer else None,
-                conversation_id=conversation,
+                conversation_id=known_conversation(session, tracker),
                 address=address,
                 phone=tracker.get_slot("phone"),
             )

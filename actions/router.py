@@ -16,14 +16,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PowerDeskAction, find_bound_customer, latest_text
+from actions.base import Events, PowerDeskAction, find_bound_customer, known_conversation, latest_text
 from actions.bills import ActionExplainBill, ActionQueryBill
 from actions.binding import ActionStartBinding
 from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, not_understood
 from actions.handoff import handoff
 from actions.knowledge import answer_entry, answer_from_knowledge, search_latest
 from actions.load_risk import ActionLoadRisk
-from actions.parsing import parse_days, parse_months, shift_month
+from actions.parsing import day_label, parse_days, parse_months, shift_month
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
 from actions.services import Services
 from actions.understanding import (
@@ -37,7 +37,10 @@ from actions.understanding import (
     read_text,
 )
 from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
+from core.clock import local_now
+from core.db import transaction
 from knowledge.retriever import Result
+from services.tickets import create_complaint
 
 Month = tuple[int, int]
 Task = Callable[[Services, CollectingDispatcher, Tracker, dict[str, Any]], Events]
@@ -61,6 +64,7 @@ _TASK_WORDS = (
     (("电费", "账单", "多少钱"), "bill"),
     (("用电", "电量", "度"), "usage"),
 )
+MAX_COMPLAINT_CHARS = 500
 SHORT_FOLLOW_UP = 12  # characters: a follow-up is short ("那电费呢"); a long message is a question of its own
 
 
@@ -78,7 +82,33 @@ def _repair(services: Services, dispatcher: CollectingDispatcher, tracker: Track
 def _complaint(
     services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
 ) -> Events:
-    dispatcher.utter_message(response="utter_complain_ack")
+    """A complaint is registered as a ticket carrying the commitment's times, told to the customer, then handed
+    to a person (who sees the ticket in the case view)."""
+    with transaction(services.sessions) as session:
+        customer = find_bound_customer(session, tracker)
+        ticket = create_complaint(
+            session,
+            description=latest_text(tracker)[:MAX_COMPLAINT_CHARS],
+            accepted_local=local_now(),
+            customer_id=customer.id if customer else None,
+            conversation_id=known_conversation(session, tracker),
+        )
+        ticket_no, contact_by, reply_by = ticket.ticket_no, ticket.contact_by, ticket.reply_by
+    assert contact_by is not None and reply_by is not None
+    dispatcher.utter_message(
+        response="utter_complain_ack",
+        ticket_no=ticket_no,
+        contact_by=f"{day_label(contact_by.date(), contact_by.date())}{contact_by:%H:%M}",
+        reply_by=day_label(reply_by.date(), reply_by.date()),
+        json_message={
+            "ticket": {
+                "ticket_no": ticket_no,
+                "kind": "complaint",
+                "contact_by": contact_by.isoformat(timespec="minutes"),
+                "reply_by": reply_by.isoformat(timespec="minutes"),
+            }
+        },
+    )
     return handoff(dispatcher, tracker, reason="complaint")
 
 

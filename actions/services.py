@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import local_today, seconds_to_next_local_day
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
+from services.labels import Labels, load_labels
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Services:
     _tariffs: Any = None
     _wording: Any = None
     _lexicon: Any = None
+    _labels: Labels | None = None
     _recommend: Any = None
     _estimates: Any = None
 
@@ -67,6 +69,12 @@ class Services:
 
             self._lexicon = load_lexicon(self.settings.data_dir / "dialogue" / "understanding.yml")
         return self._lexicon
+
+    def labels(self) -> Labels:
+        """The Chinese names of codes (audit reasons...) for texts people read."""
+        if self._labels is None:
+            self._labels = load_labels(self.settings.data_dir)
+        return self._labels
 
     def bill_wording(self) -> dict[str, Any]:
         if self._wording is None:

@@ -27,6 +27,16 @@ def parse_span(text: str) -> Span | None:
     return start, end
 
 
+def working_days_after(day: dt.date, n: int) -> dt.date:
+    """The n-th working day after `day` (weekends and public holidays skipped, 调休 working days counted)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    while n:
+        day += dt.timedelta(days=1)
+        n -= day_type(day) == DayType.WORKDAY
+    return day
+
+
 @dataclass(frozen=True)
 class ServiceHours:
     workday: Span | None

@@ -107,21 +107,24 @@ class HandoffService:
             return Outcome("waiting_agent", [])
         callback_by = self.hours.callback_by(now, dt.timedelta(minutes=self.settings.callback_within_minutes))
         why = "非服务时间" if not self.hours.is_open(now) else "无客服在线"
-        ticket_no = await run_in_threadpool(self._book_callback, handoff_id, callback_by or now, why)
+        ticket_no, kind = await run_in_threadpool(self._book_callback, handoff_id, callback_by or now, why)
         try:
             await self.bot.resume(sender)
         except UpstreamUnavailable as exc:
             log.error("conversation %s: %s", conversation_id, exc)
         key = "handoff_no_agent" if self.hours.is_open(now) else "handoff_after_hours"
+        if kind == "complaint":  # its contact time was just told with the complaint's ticket
+            key = "handoff_complaint_later"
         when = self._format_time(callback_by) if callback_by else self.texts.say("callback_unknown_time")
         callback = {"callback": {"ticket_no": ticket_no, "reason": reason}}
         return Outcome(
             "bot", [Reply(text=self.texts.say(key, ticket_no=ticket_no, callback_time=when), custom=callback)]
         )
 
-    def _book_callback(self, handoff_id: int, callback_by: dt.datetime, why: str) -> str:
+    def _book_callback(self, handoff_id: int, callback_by: dt.datetime, why: str) -> tuple[str, str]:
         with transaction(self.sessions) as session:
-            return handoffs.book_callback(session, handoff_id, callback_by, why).ticket_no
+            ticket = handoffs.book_callback(session, handoff_id, callback_by, why)
+            return ticket.ticket_no, ticket.kind
 
     def _online_names(self) -> list[str]:
         with self.sessions() as session:

@@ -151,7 +151,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_no: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # outage / callback / correction / other
+    kind: Mapped[str] = mapped_column(String(20))  # outage / callback / correction / complaint / other
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
@@ -160,6 +160,9 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # what was promised to the customer, in local time (0010): contact them by, give the outcome by
+    contact_by: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reply_by: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Handoff(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,18 @@ from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
 REQUIRED = ("id", "topic", "title", "questions", "answer", "source", "updated")
+SAMPLE_MARK = "示例"  # a source naming sample (reference) data carries it; the customer is told
 MIN_QUESTIONS = 3
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    """The inputs of a calculation an answer shows, as a bill request (../shared/spec/billing-io.md), and the
+    figures the answer states, each named by what of the bill it is (`total`, `basic`, `energy.tier1`,
+    `pf_adjustment:percent`...): a test recomputes them with the billing engine."""
+
+    request: dict[str, Any]
+    figures: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,12 @@ class Entry:
     source: str
     updated: dt.date
     file: str
+    examples: tuple[WorkedExample, ...] = field(default=(), compare=False)
+
+    @property
+    def sample(self) -> bool:
+        """The answer quotes sample (reference) prices, not ones in force: the customer must be told."""
+        return SAMPLE_MARK in self.source
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ def _check(raw: Any, where: str, topics: dict[str, str], problems: list[str]) ->
         if raw.get("updated") is not None:
             problems.append(f"{where}: field 'updated' must be a date YYYY-MM-DD, got {raw.get('updated')!r}")
         updated = dt.date.min
+    examples = _examples(raw.get("examples"), where, problems)
     if len(problems) > before:
         return None
     return Entry(
@@ -88,7 +106,32 @@ def _check(raw: Any, where: str, topics: dict[str, str], problems: list[str]) ->
         source=str(raw["source"]).strip(),
         updated=updated,
         file=where.split(":")[0],
+        examples=examples,
     )
+
+
+def _examples(raw: Any, where: str, problems: list[str]) -> tuple[WorkedExample, ...]:
+    """The optional `examples:` of an entry that computes something: [{request: {...}, figures: {name: number}}]."""
+    if raw is None:
+        return ()
+    shape = "a list of {request: {...a bill request...}, figures: {name: number}}"
+    if not isinstance(raw, list):
+        problems.append(f"{where}: field 'examples' must be {shape}")
+        return ()
+    out = []
+    for item in raw:
+        request = item.get("request") if isinstance(item, dict) else None
+        figures = item.get("figures") if isinstance(item, dict) else None
+        if (
+            not isinstance(request, dict)
+            or not isinstance(figures, dict)
+            or not figures
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in figures.values())
+        ):
+            problems.append(f"{where}: field 'examples' must be {shape}")
+            return ()
+        out.append(WorkedExample(request, {str(k): float(v) for k, v in figures.items()}))
+    return tuple(out)
 
 
 def load_entries(folder: Path, topics: dict[str, str]) -> list[Entry]:

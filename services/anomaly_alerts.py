@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidInput, NotFound
 from core.models import Customer
 from core.models_anomaly import AnomalyAlert
+from services.labels import Labels
 
 STATUSES = ("open", "acknowledged")
 
@@ -172,12 +173,12 @@ def acknowledge(session: Session, alert_id: int, by: str, now: dt.datetime | Non
     return view_of(alert, account)
 
 
-def console_alert_rows(session: Session, customer_id: int) -> list[dict[str, str]]:
+def console_alert_rows(session: Session, customer_id: int, labels: Labels) -> list[dict[str, str]]:
     """The customer's anomaly alerts for the agent console (newest first)."""
     return [
         {
             "告警": f"#{a.id}",
-            "类型": a.kind,
+            "类型": labels(a.kind, "alert_kind"),
             "评分": f"{a.score:.2f}",
             "说明": a.summary,
             "时间": a.last_seen[:16].replace("T", " "),

@@ -16,6 +16,7 @@ from analytics.billing.schedule import TariffBook
 from core.models import Customer, DailyReading, Meter
 from core.models_billing import AuditFinding, Bill
 from core.readings import unpack_many
+from services.labels import Labels
 from services.meter_data import interval_rows_by_meter
 
 
@@ -125,7 +126,7 @@ def write_findings(session: Session, run_id: int, findings: list[Finding]) -> No
     )
 
 
-def console_bill_rows(session: Session, customer_id: int, months: int = 6) -> list[dict[str, str]]:
+def console_bill_rows(session: Session, customer_id: int, labels: Labels, months: int = 6) -> list[dict[str, str]]:
     """The customer's latest bills for the agent console, each with its latest audit finding (if any)."""
     bills = list(
         session.scalars(
@@ -150,7 +151,20 @@ def console_bill_rows(session: Session, customer_id: int, months: int = 6) -> li
                 "账期": f"{b.period_start:%Y-%m}",
                 "电量(kWh)": f"{kwh:,.1f}",
                 "金额(元)": f"{b.total:,.2f}",
-                "稽核": f"{found.reason}：{found.detail}（差额 {found.difference} 元）" if found else "未发现问题",
+                "稽核": _finding_text(found, labels) if found else "未发现问题",
             }
         )
     return rows
+
+
+def _finding_text(found: AuditFinding, labels: Labels) -> str:
+    """An audit finding as the agent reads it: what was found, and by how much when an amount is known (+: the
+    stored bill is higher than the recomputed one). A finding is to be verified, not a verdict."""
+    text = f"{labels(found.reason, 'audit_reason')}：{found.detail}"
+    if found.difference:  # None: no amount recomputed; 0: nothing to add
+        text += (
+            f"（账单比重算多 {found.difference:,.2f} 元）"
+            if found.difference > 0
+            else f"（账单比重算少 {-found.difference:,.2f} 元）"
+        )
+    return text + "，需核实"

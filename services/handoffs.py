@@ -44,8 +44,7 @@ def open_handoff(session: Session, conversation_id: int, reason: str) -> int:
     customer = bound_customer(session, conversation.channel, conversation.external_user_id)
     last_question = next((m.text for m in messages if m.direction == "in"), "")
     who = (
-        f"{mask_name(customer.name)}（户号 {mask_account(customer.account_no)}，{customer.tariff_category}，"
-        f"{customer.area}）"
+        f"{mask_name(customer.name)}（户号 {mask_account(customer.account_no)}，{customer.area}）"
         if customer
         else "未绑定户号的客户"
     )
@@ -53,7 +52,7 @@ def open_handoff(session: Session, conversation_id: int, reason: str) -> int:
         conversation_id=conversation_id,
         reason=reason,
         priority=HANDOFF_PRIORITY.get(reason, 0),
-        summary=f"{who}；转人工原因：{reason}；最后的问题：{last_question[:200]}",
+        summary=f"{who}；最后的问题：{last_question[:200]}",
         transcript=transcript,
     )
     session.add(handoff)
@@ -218,15 +217,27 @@ def close(
 
 
 def book_callback(session: Session, handoff_id: int, callback_by: dt.datetime, why: str) -> Ticket:
-    """Nobody can answer now: a callback ticket, the case leaves the queue, the conversation goes back to the bot."""
+    """Nobody can answer now: a callback ticket, the case leaves the queue, the conversation goes back to the bot.
+    A complaint's own ticket (registered with its contact time) serves as the callback: one promise, not two."""
     handoff = session.get_one(Handoff, handoff_id)
     conversation = session.get_one(Conversation, handoff.conversation_id)
-    ticket = create_ticket(
+    complaint = (
+        session.scalar(
+            select(Ticket)
+            .where(Ticket.conversation_id == conversation.id, Ticket.kind == "complaint", Ticket.status == "open")
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+        if handoff.reason == "complaint"
+        else None
+    )
+    ticket = complaint or create_ticket(
         session,
         "callback",
         description=f"{handoff.summary}；{why}；回电时限 {callback_by:%Y-%m-%d %H:%M}",
         customer_id=conversation.customer_id,
         conversation_id=conversation.id,
+        contact_by=callback_by,
     )
     handoff.status, handoff.ticket_id, handoff.resolution = "callback", ticket.id, "callback"
     handoff.closed_at = _now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from analytics.satisfaction.metrics import Params, contacts, escalation_reasons,
 from analytics.satisfaction.sentiment import SentimentModel
 from core.errors import InvalidInput
 from core.settings import Settings
+from services.labels import Labels, load_labels
 from services.report_render import bar_chart, line_chart, print_pdf, render_html
 from services.sentiment import sentiment_model
 
@@ -26,21 +28,30 @@ TITLES = (
     ("matter", "按事项（意图）", "事项"),
     ("agent", "按坐席", "坐席"),
 )
+CODES = {"channel": "channel", "matter": "intent"}  # breakdown key → its group in data/labels.yml
 Log_ = Callable[[str], Any]
 
 
-def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+def _records(frame: pd.DataFrame, key: str, name_of: Callable[[object], str] = str) -> list[dict[str, Any]]:
     rows = []
     for row in frame.to_dict("records"):
         name = row[key]
-        row["name"] = name.strftime("%Y-%m-%d") if isinstance(name, pd.Timestamp) else str(name)
+        row["name"] = name.strftime("%Y-%m-%d") if isinstance(name, pd.Timestamp) else name_of(name)
         rows.append(row)
     return rows
 
 
 def build_context(
-    c: pd.DataFrame, log: Log, gaps: list[Gap] | None, start: dt.date, end: dt.date, params: Params, model_name: str
+    c: pd.DataFrame,
+    log: Log,
+    gaps: list[Gap] | None,
+    start: dt.date,
+    end: dt.date,
+    params: Params,
+    model_name: str,
+    labels: Labels,
 ) -> dict[str, Any]:
+    """What the report template shows; codes (reasons, channels, intents) by their Chinese names."""
     overall = summarise(c, None, params)
     daily = summarise(c, "day", params)
     days = [d.strftime("%m-%d") for d in daily["day"]]
@@ -66,12 +77,21 @@ def build_context(
                 percent=False,
                 bounds=(-1.0, 1.0),
             ),
-            "reasons": bar_chart(reasons["reason"].tolist(), reasons["escalations"].astype(float).tolist()),
-            "intents": bar_chart(mix["intent"].tolist(), mix["messages"].astype(float).tolist()),
+            "reasons": bar_chart(
+                [labels(r, "reason") for r in reasons["reason"]], reasons["escalations"].astype(float).tolist()
+            ),
+            "intents": bar_chart([labels(i, "intent") for i in mix["intent"]], mix["messages"].astype(float).tolist()),
         },
         "reasons": len(reasons) > 0,
         "breakdowns": [
-            {"key": key, "title": title, "label": label, "rows": _records(summarise(c, key, params), key)}
+            {
+                "key": key,
+                "title": title,
+                "label": label,
+                "rows": _records(
+                    summarise(c, key, params), key, partial(labels, group=CODES[key]) if key in CODES else str
+                ),
+            }
             for key, title, label in TITLES
         ],
         "gaps": gaps or [],
@@ -139,7 +159,7 @@ def run_report(
     rasa_daily.to_csv(out / "rasa_events_by_day.csv", index=False, encoding="utf-8-sig", float_format="%.6g")
     written.append(out / "rasa_events_by_day.csv")
     html_path = out / "report.html"
-    context = build_context(c, view, found, start, end, params, model_name)
+    context = build_context(c, view, found, start, end, params, model_name, load_labels(settings.data_dir))
     context["rasa_days"] = _records(rasa_daily, "day") if len(rasa_daily) else []
     html_path.write_text(render_html(context), encoding="utf-8")
     written.insert(0, html_path)

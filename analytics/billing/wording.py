@@ -107,7 +107,7 @@ def _compare(current: BillView, other: BillView, other_label: str, w: dict[str, 
                 e[key].format(share=round(share_now), other=other_label, delta=round(abs(share_now - share_then)))
             )
     if current.schedule_id != other.schedule_id:
-        reasons.append(e["price_change"].format(old=other.schedule_id, new=current.schedule_id))
+        reasons.append(e["price_change"])
     basic_now, basic_then = current.amount_of("basic"), other.amount_of("basic")
     if abs(basic_now - basic_then) >= 1:
         reasons.append(
@@ -175,8 +175,11 @@ def explain_text(
             )
             continue
         delta = current.total - other.total
-        direction = e["up"] if delta > 0.005 else e["down"] if delta < -0.005 else e["same"]
-        parts.append(key.format(other_total=_money(other.total), direction=direction, delta=_money(abs(delta))))
+        if abs(delta) < 0.005:
+            change = e["same"]
+        else:
+            change = e["change"].format(direction=e["up"] if delta > 0 else e["down"], delta=_money(abs(delta)))
+        parts.append(key.format(other_total=_money(other.total), change=change))
     reasons = _own_reasons(current, previous, w, tier_bounds)
     for other, label in ((previous, other_previous), (last_year, e["other_last_year"])):
         if other is not None:

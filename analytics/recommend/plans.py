@@ -73,12 +73,13 @@ class PlanComparison:
         """Month-to-month spread of the saving of the recommended plan."""
         s = self.monthly_saving
         if s.size == 0:
-            return {"min": 0.0, "max": 0.0, "std": 0.0, "months_cheaper": 0}
+            return {"min": 0.0, "max": 0.0, "std": 0.0, "months_cheaper": 0, "months_costlier": 0}
         return {
             "min": float(s.min()),
             "max": float(s.max()),
             "std": round(float(s.std()), 2),
             "months_cheaper": int((s > 0).sum()),
+            "months_costlier": int((s < 0).sum()),
         }
 
     def to_json(self) -> dict[str, object]:

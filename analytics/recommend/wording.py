@@ -33,7 +33,8 @@ def plan_text(c: PlanComparison, wording: dict[str, Any], valley_share: dict[int
     label = plan_label(c.recommended, wording)
     if c.reason == "no_alternative":
         return str(w["no_alternative"].format(label=plan_label(c.current, wording)))
-    lines = [w["intro"].format(first=f"{c.months[0]:%Y年%-m月}", last=f"{c.months[-1]:%Y年%-m月}")]
+    intro = w["intro"] if c.current.startswith("residential") else w["intro_sample"]  # C&I: the sample schedule
+    lines = [intro.format(first=f"{c.months[0]:%Y年%-m月}", last=f"{c.months[-1]:%Y年%-m月}")]
     for o in c.options:
         mark = w["current_mark"] if o.plan == c.current else ""
         lines.append(w["option"].format(label=plan_label(o.plan, wording), cost=money(o.annual_cost), mark=mark))
@@ -43,12 +44,13 @@ def plan_text(c: PlanComparison, wording: dict[str, Any], valley_share: dict[int
             w["switch"].format(
                 label=label,
                 saving=money(c.saving),
-                min=money(s["min"]),
                 max=money(s["max"]),
                 cheaper=s["months_cheaper"],
                 months=len(c.months),
             )
         )
+        if s["months_costlier"]:  # months that cost more on the new plan: said as such, not as a negative saving
+            lines.append(w["switch_costlier"].format(costlier=s["months_costlier"], most=money(-s["min"])))
         if c.option(c.recommended).estimated and valley_share:
             pct = round(100 * sum(valley_share.values()) / len(valley_share))
             lines.append(w["switch_estimated"].format(valley_pct=pct))

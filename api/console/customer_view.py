@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.identity import mask_id_number, mask_phone
 from core.models import Customer, DailyReading, IntervalReading, Meter, Ticket
+from services.labels import Labels
 
-SectionProvider = Callable[[Session, int], list[dict[str, str]]]
+SectionProvider = Callable[[Session, int, Labels], list[dict[str, str]]]  # codes shown by their names
 # key → heading; providers for these are registered by the modules that own the data
 EXTENSION_SECTIONS = {"bills": "账单与稽核发现", "anomalies": "用电异常告警"}
 
@@ -84,7 +85,19 @@ def monthly_usage(session: Session, customer_id: int, months: int = 12) -> list[
     return [MonthBar(k, round(v, 1), round(100 * v / peak, 1)) for k, v in sorted(totals.items())]
 
 
-def customer_view(session: Session, customer_id: int | None, providers: SectionProviders) -> CustomerView:
+def _promised(ticket: Ticket) -> str:
+    """The times promised to the customer, as the agent must keep them (local time)."""
+    parts = []
+    if ticket.contact_by is not None:
+        parts.append(f"联系时限 {ticket.contact_by:%m-%d %H:%M}")
+    if ticket.reply_by is not None:
+        parts.append(f"答复时限 {ticket.reply_by:%m-%d}")
+    return "，".join(parts)
+
+
+def customer_view(
+    session: Session, customer_id: int | None, providers: SectionProviders, labels: Labels
+) -> CustomerView:
     if customer_id is None:
         sections = [Section(k, t, providers.get(k) is not None, []) for k, t in EXTENSION_SECTIONS.items()]
         return CustomerView(None, [], [], sections)
@@ -94,8 +107,8 @@ def customer_view(session: Session, customer_id: int | None, providers: SectionP
         "户名": customer.name,
         "地址": customer.address,
         "供电区域": customer.area,
-        "用户类别": customer.customer_category,
-        "电价类别": customer.tariff_category,
+        "用户类别": labels(customer.customer_category, "customer_category"),
+        "电价类别": labels(customer.tariff_category, "tariff_category"),
         "联系电话": mask_phone(customer.phone or ""),
         "证件号": mask_id_number(customer.id_number or ""),
         "立户日期": customer.opened_on.isoformat(),
@@ -107,6 +120,7 @@ def customer_view(session: Session, customer_id: int | None, providers: SectionP
             "状态": t.status,
             "内容": t.description[:120],
             "创建": f"{t.created_at:%Y-%m-%d %H:%M}",
+            "承诺": _promised(t),
         }
         for t in session.scalars(
             select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status == "open").order_by(Ticket.id.desc())
@@ -115,5 +129,7 @@ def customer_view(session: Session, customer_id: int | None, providers: SectionP
     sections = []
     for key, title in EXTENSION_SECTIONS.items():
         provider = providers.get(key)
-        sections.append(Section(key, title, provider is not None, provider(session, customer_id) if provider else []))
+        sections.append(
+            Section(key, title, provider is not None, provider(session, customer_id, labels) if provider else [])
+        )
     return CustomerView(account, monthly_usage(session, customer_id), tickets, sections)

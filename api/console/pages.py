@@ -173,7 +173,7 @@ async def case_page(request: Request, handoff_id: int) -> Response:
             handoffs.check_access(case, who.username, who.is_supervisor)
             handoffs.mark_read_by_agent(session, case, who.username)
             messages = [message_json(m) for m in handoffs.transcript(session, case.conversation_id)]
-            view = customer_view(session, case.customer_id, state.customer_sections)
+            view = customer_view(session, case.customer_id, state.customer_sections, state.labels)
             others = [a for a in agents.list_agents(session) if a.active and a.username != who.username]
             return {"case": case, "messages": messages, "view": view, "agents": others}
 

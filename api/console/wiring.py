@@ -27,6 +27,7 @@ from services import agents, handoffs
 from services.anomaly_alerts import console_alert_rows
 from services.bills import console_bill_rows
 from services.conversation_log import ConversationStore
+from services.labels import load_labels
 from services.sentiment import handoff_scorer
 
 IP_FACTOR = 10
@@ -118,6 +119,9 @@ async def start_console(
     app.state.handoffs = service
     app.state.login_limiters = LoginLimiters(user=limiters[0], address=limiters[1], namespace=namespace)
     app.state.console_data = load_console_data(settings.data_dir)
+    app.state.labels = labels = load_labels(settings.data_dir)
+    app.state.templates.env.filters["zh"] = labels  # {{ case.reason | zh("reason") }}
+    app.state.templates.env.globals["code_names"] = labels.by_group  # for the console's JavaScript
     sections = SectionProviders()
     sections.register("bills", console_bill_rows)
     sections.register("anomalies", console_alert_rows)

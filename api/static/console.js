@@ -5,6 +5,9 @@
   var body = document.body;
   var page = body.getAttribute("data-page");
   var csrf = body.getAttribute("data-csrf") || "";
+  var labels = {};
+  try { labels = JSON.parse(body.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
+  function zh(group, code) { return (labels[group] || {})[code] || code; }  /* data/labels.yml */
   if (page === "login" || page === "error") return;
 
   function $(id) { return document.getElementById(id); }
@@ -53,7 +56,7 @@
     var li = el("li", "case prio-" + (c.priority >= 8 ? "high" : "normal"));
     li.setAttribute("data-id", c.handoff_id);
     var a = el("a", "", "#" + c.handoff_id); a.href = "/console/cases/" + c.handoff_id; li.appendChild(a);
-    li.appendChild(el("span", "reason", c.reason));
+    li.appendChild(el("span", "reason", zh("reason", c.reason)));
     li.appendChild(el("span", "wait", Math.round(c.waiting_s) + " 秒"));
     li.appendChild(el("span", "summary", c.summary));
     if (claim) {
@@ -107,7 +110,7 @@
       }).catch(function (e) { status(e.message); });
     };
     var setStatus = function (s) {
-      $("case-status").textContent = s;
+      $("case-status").textContent = zh("case_status", s);
       body.setAttribute("data-status", s);
       var claimed = s === "claimed";
       $("reply-form").hidden = !claimed; $("case-actions").hidden = !claimed;
@@ -180,7 +183,7 @@
           dd.textContent = Array.isArray(v) ? (v.join("、") || "无") : (v === null ? "—" : v);
         });
         var byReason = $("by-reason"), perAgent = $("per-agent");
-        byReason.replaceChildren.apply(byReason, Object.keys(n.waiting_by_reason).map(function (k) { return el("li", "", k + "：" + n.waiting_by_reason[k]); }));
+        byReason.replaceChildren.apply(byReason, Object.keys(n.waiting_by_reason).map(function (k) { return el("li", "", zh("reason", k) + "：" + n.waiting_by_reason[k]); }));
         perAgent.replaceChildren.apply(perAgent, Object.keys(n.cases_per_agent).map(function (k) { return el("li", "", k + "：" + n.cases_per_agent[k]); }));
       }).catch(function (e) { status(e.message); });
     };

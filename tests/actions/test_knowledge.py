@@ -21,12 +21,19 @@ ENTRY = Entry(
     "交电费的渠道",
     ("怎么交电费",) * 3,
     "网上国网App……",
-    "国网",
+    "网上国网App功能说明",
     dt.date(2026, 1, 1),
     "b.yml",
 )
 OTHER = Entry(
-    "inv-1", "billing.invoice", "电子发票", ("发票",) * 3, "在网上国网下载……", "国网", dt.date(2026, 1, 1), "b.yml"
+    "inv-1",
+    "billing.invoice",
+    "电子发票",
+    ("发票",) * 3,
+    "工商业示例价……",
+    "参考工商业电价表（示例数据，非正式电价）",
+    dt.date(2026, 1, 1),
+    "b.yml",
 )
 
 
@@ -68,8 +75,13 @@ def run(  # type: ignore[no-untyped-def]
 
 def test_confident_answer_names_its_source() -> None:
     messages, events = run(ActionAnswerKnowledge(), services(StubRetriever(True)), "电费在哪交", "pay_bill")
-    assert messages[0]["response"] == "utter_knowledge_answer" and messages[0]["title"] == "交电费的渠道"
-    assert messages[0]["custom"]["knowledge"]["id"] == "pay-1"
+    assert messages[0]["response"] == "utter_knowledge_answer" and messages[0]["source"] == "网上国网App功能说明"
+    assert messages[0]["custom"]["knowledge"] == {
+        "id": "pay-1",
+        "topic": "billing.payment_methods",
+        "source": "网上国网App功能说明",
+        "sample": False,
+    }
     assert {"event": "slot", "timestamp": None, "name": "kb_misses", "value": 0} in events
 
 
@@ -91,7 +103,9 @@ def test_a_picked_button_answers_that_entry() -> None:
     svc = services(StubRetriever(False))
     entities = [{"entity": "kb_entry", "value": "inv-1"}]
     messages, _ = run(ActionAnswerKnowledge(), svc, '/kb_select{"kb_entry":"inv-1"}', "kb_select", entities=entities)
-    assert messages[0]["title"] == "电子发票"
+    assert messages[0]["custom"]["knowledge"]["id"] == "inv-1"
+    # its source names sample prices: the reply says so (the note is in the response's text)
+    assert messages[0]["response"] == "utter_knowledge_answer_sample" and messages[0]["custom"]["knowledge"]["sample"]
 
 
 def test_without_an_index_the_domain_answers() -> None:

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from analytics.service_hours import ServiceHours, parse_span
+from analytics.service_hours import ServiceHours, parse_span, working_days_after
 
 HOURS = ServiceHours.parse("08:00-20:00", "09:00-17:00")
 TWO_HOURS = dt.timedelta(hours=2)
@@ -35,3 +35,12 @@ def test_callback_times() -> None:
     assert ServiceHours.parse("", "").callback_by(dt.datetime(2026, 11, 24, 10, 0), TWO_HOURS) is None
     always = ServiceHours.parse("00:00-24:00", "00:00-24:00")
     assert always.is_open(dt.datetime(2026, 11, 24, 23, 59))
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_adjusted_workdays() -> None:
+    assert working_days_after(dt.date(2026, 11, 24), 5) == dt.date(2026, 12, 1)  # Tue → the next Tue
+    assert working_days_after(dt.date(2026, 11, 27), 1) == dt.date(2026, 11, 30)  # Fri → Mon
+    # accepted on 29 Sep 2026: 30 Sep, then the National Day holiday (1–7 Oct), 调休 Saturday 10 Oct counts
+    assert working_days_after(dt.date(2026, 9, 29), 5) == dt.date(2026, 10, 12)
+    with pytest.raises(ValueError, match="at least 1"):
+        working_days_after(dt.date(2026, 11, 24), 0)

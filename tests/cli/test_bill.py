@@ -41,6 +41,17 @@ def test_compute_from_stdin_and_file(tmp_path: Path) -> None:
     assert json.loads(bill("compute", str(path)).stdout)[0]["total"] == 168.40
 
 
+def test_a_missing_register_is_an_error_naming_it_not_a_zero() -> None:
+    tou = {**EXAMPLE, "id": "tou", "category": "residential_tou", "energy_kwh": {"peak": 150}}
+    done = bill("compute", "-", stdin=json.dumps([tou, {**tou, "id": "ok", "energy_kwh": {"peak": 150, "valley": 0}}]))
+    missing, given = json.loads(done.stdout)
+    assert missing == {
+        "id": "tou",
+        "error": "residential_tou needs energy_kwh.valley for this period (give 0 if the register read nothing)",
+    }
+    assert given["total"] > 0
+
+
 def test_malformed_input_is_refused_with_where_it_broke(tmp_path: Path) -> None:
     broken = bill("compute", "-", stdin='[{"id": "a",')
     assert broken.returncode == 2 and "not valid JSON" in broken.stderr and "line 1" in broken.stderr

@@ -6,12 +6,13 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
 from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated
-from core.models import Conversation, Handoff, Message
-from services import agents, handoffs
+from core.models import Conversation, Handoff, Message, Ticket
+from services import agents, handoffs, tickets
 
 pytestmark = pytest.mark.db
 T0 = dt.datetime(2026, 11, 24, 9, 0)
@@ -134,3 +135,24 @@ def test_agent_accounts_sessions_and_presence(sessions: sessionmaker[Session]) -
         agents.set_password(s, "wang", "another long one")
     with sessions() as s:
         assert agents.principal_for(s, token, now=T0) is None  # a new password logs out everywhere
+
+
+def test_a_complaint_is_a_ticket_with_its_commitments_and_is_its_own_callback(sessions: sessionmaker[Session]) -> None:
+    accepted = dt.datetime(2026, 11, 27, 19, 30)  # a Friday evening
+    with transaction(sessions) as s:
+        handoff_id = _case(s, "complaint", 10, 0, "complainer")
+        conversation_id = s.get_one(Handoff, handoff_id).conversation_id
+        complaint = tickets.create_complaint(
+            s, description="乱收费", accepted_local=accepted, conversation_id=conversation_id
+        )
+        assert complaint.ticket_no.startswith("TS") and complaint.kind == "complaint"
+        # contact within 24 hours; an answer by the end of the 5th working day (Mon 30 Nov … Fri 4 Dec)
+        assert complaint.contact_by == dt.datetime(2026, 11, 28, 19, 30)
+        assert complaint.reply_by == dt.datetime(2026, 12, 4, 23, 59)
+        # nobody can answer now: the complaint's ticket is the callback, not a second ticket with another time
+        booked = handoffs.book_callback(s, handoff_id, accepted + dt.timedelta(hours=14), "非服务时间")
+        assert booked.id == complaint.id and s.get_one(Handoff, handoff_id).ticket_id == complaint.id
+        other = handoffs.book_callback(s, _case(s, "asked", 0, 1, "asker"), accepted, "非服务时间")
+        assert other.kind == "callback" and other.contact_by == accepted
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 2

@@ -36,6 +36,16 @@ def _with(**changes: object) -> dict:
         (_with(energy_kwh=None, registers={"start": 900, "end": 100}), "went backwards"),
         (_with(unexpected=1), "unexpected"),
         (
+            _with(category="residential_tou", energy_kwh={"peak": 150}),
+            "residential_tou needs energy_kwh.valley for this period",
+        ),
+        (
+            _with(
+                category="commercial_tou", period={"start": "2024-07-01", "end": "2024-07-31"}, energy_kwh={"peak": 1}
+            ),
+            "commercial_tou needs energy_kwh.sharp, energy_kwh.flat, energy_kwh.valley",
+        ),
+        (
             {**_with(category="industrial_demand", energy_kwh={"peak": 1}), "year_to_date_kwh": None},
             "needs capacity_kva",
         ),
@@ -66,7 +76,7 @@ def _with(**changes: object) -> dict:
         (
             _with(
                 category="industrial_capacity",
-                energy_kwh={"peak": 1},
+                energy_kwh={"peak": 1, "flat": 0, "valley": 0},
                 capacity_kva=100,
                 reactive_kvarh=1,
                 pf_standard=0.7,

@@ -35,8 +35,8 @@ def _view(book: TariffBook, month: int, ytd: float, kwh: float, **extra: object)
 
 def test_bill_text_lists_every_line(book: TariffBook) -> None:
     text = bill_text(_view(book, 5, 2600, 300), "2026年5月", WORDING)
-    assert "第1档电量 160 千瓦时 × 0.538 元 = 86.08 元" in text
-    assert "第2档电量 140 千瓦时 × 0.588 元 = 82.32 元" in text
+    assert "第1档电量 160 千瓦时 × 0.538 元/千瓦时 = 86.08 元" in text
+    assert "第2档电量 140 千瓦时 × 0.588 元/千瓦时 = 82.32 元" in text
     assert text.endswith("合计 168.40 元。")
 
 
@@ -47,5 +47,5 @@ def test_explanation_names_more_energy_and_the_tier_crossing(book: TariffBook) -
     assert f"电费 {current.total:,.2f} 元" in text
     assert f"比上月（{previous.total:,.2f} 元）多 {current.total - previous.total:,.2f} 元" in text
     assert "用电量 450 千瓦时，比上月多 150 千瓦时（+50%）" in text
-    assert "超过 2,760 千瓦时，本月有 190 千瓦时进入第2档，按 0.588 元计费" in text
+    assert "超过 2,760 千瓦时，本月有 190 千瓦时进入第2档，按 0.588 元/千瓦时计费" in text
     assert "去年同月没有账单记录" in text
