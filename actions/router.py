@@ -23,7 +23,7 @@ from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, not_underst
 from actions.handoff import handoff
 from actions.knowledge import answer_entry, answer_from_knowledge, search_latest
 from actions.load_risk import ActionLoadRisk
-from actions.parsing import day_label, parse_days, parse_months, shift_month
+from actions.parsing import parse_days, parse_months, shift_month
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
 from actions.services import Services
 from actions.understanding import (
@@ -40,7 +40,7 @@ from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
 from core.clock import local_now
 from core.db import transaction
 from knowledge.retriever import Result
-from services.tickets import create_complaint
+from services import tickets
 
 Month = tuple[int, int]
 Task = Callable[[Services, CollectingDispatcher, Tracker, dict[str, Any]], Events]
@@ -64,7 +64,6 @@ _TASK_WORDS = (
     (("电费", "账单", "多少钱"), "bill"),
     (("用电", "电量", "度"), "usage"),
 )
-MAX_COMPLAINT_CHARS = 500
 SHORT_FOLLOW_UP = 12  # characters: a follow-up is short ("那电费呢"); a long message is a question of its own
 
 
@@ -86,28 +85,19 @@ def _complaint(
     to a person (who sees the ticket in the case view)."""
     with transaction(services.sessions) as session:
         customer = find_bound_customer(session, tracker)
-        ticket = create_complaint(
+        ticket = tickets.create_complaint(
             session,
-            description=latest_text(tracker)[:MAX_COMPLAINT_CHARS],
+            description=latest_text(tracker)[: tickets.MAX_DESCRIPTION_CHARS],
             accepted_local=local_now(),
             customer_id=customer.id if customer else None,
             conversation_id=known_conversation(session, tracker),
         )
-        ticket_no, contact_by, reply_by = ticket.ticket_no, ticket.contact_by, ticket.reply_by
-    assert contact_by is not None and reply_by is not None
+        ticket_no, said, iso = ticket.ticket_no, tickets.promised_text(ticket), tickets.promised_iso(ticket)
     dispatcher.utter_message(
         response="utter_complain_ack",
         ticket_no=ticket_no,
-        contact_by=f"{day_label(contact_by.date(), contact_by.date())}{contact_by:%H:%M}",
-        reply_by=day_label(reply_by.date(), reply_by.date()),
-        json_message={
-            "ticket": {
-                "ticket_no": ticket_no,
-                "kind": "complaint",
-                "contact_by": contact_by.isoformat(timespec="minutes"),
-                "reply_by": reply_by.isoformat(timespec="minutes"),
-            }
-        },
+        **said,
+        json_message={"ticket": {"ticket_no": ticket_no, "kind": "complaint", **iso}},
     )
     return handoff(dispatcher, tracker, reason="complaint")
 

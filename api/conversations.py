@@ -103,7 +103,7 @@ class ConversationService:
             return TurnResult(inbound.conversation_id, inbound.state, replies)
         sender = sender_id(channel, user)
         if self.handoffs is not None and self.handoffs.strongly_negative(text):
-            return await self._upset_customer(inbound.id, inbound.conversation_id, sender)
+            return await self._upset_customer(inbound.id, inbound.conversation_id, sender, text)
         started = time.perf_counter()
         try:
             turn = await self.bot.send(sender, text, {"conversation_id": inbound.conversation_id, "channel": channel})
@@ -152,16 +152,20 @@ class ConversationService:
             except PowerDeskError as exc:  # rated already: the bot has thanked them anyway
                 log.info("rating in conversation %s not stored: %s", conversation_id, exc)
 
-    async def _upset_customer(self, message_id: int, conversation_id: int, sender: str) -> TurnResult:
-        """A strongly negative message goes to a person without asking the bot (which is paused)."""
+    async def _upset_customer(self, message_id: int, conversation_id: int, sender: str, text: str) -> TurnResult:
+        """A strongly negative message goes to a person without asking the bot (which is paused); one that says it
+        is a complaint is registered as one first, as the bot would."""
         assert self.handoffs is not None
         await run_in_threadpool(self.store.mark_processed, message_id, None, None)
         try:
             await self.bot.pause(sender)
         except UpstreamUnavailable as exc:
             log.error("could not pause Rasa for %s: %s", sender, exc)
-        outcome = await self.handoffs.begin(conversation_id, "sentiment", sender)
-        replies = [Reply(text=self.texts.say("handoff_sentiment"))] if outcome.state == "waiting_agent" else []
+        complaint = self.handoffs.is_complaint(text)
+        replies = [await self.handoffs.register_complaint(conversation_id, text)] if complaint else []
+        outcome = await self.handoffs.begin(conversation_id, "complaint" if complaint else "sentiment", sender)
+        if outcome.state == "waiting_agent":
+            replies.append(Reply(text=self.texts.say("handoff_sentiment")))
         replies += outcome.replies
         await self._store_replies(conversation_id, "system", replies)
         return TurnResult(conversation_id, outcome.state, replies)

@@ -26,14 +26,16 @@ from api.conversations import clean_text
 from api.schemas import Reply
 from api.texts import Texts
 from core.clock import local_now
+from core.datafiles import read_yaml_mapping
 from core.db import transaction
-from core.errors import Forbidden, InvalidInput, UpstreamUnavailable
+from core.errors import DataError, Forbidden, InvalidInput, UpstreamUnavailable
 from core.identity import sender_id
-from core.models import Message
+from core.models import Conversation, Message
 from core.settings import Settings
-from services import agents, handoffs
+from services import agents, handoffs, tickets
 from services.agents import Principal
 from services.conversation_log import ConversationStore, OutMessage
+from services.customers import bound_customer
 
 log = logging.getLogger(__name__)
 QUEUE_KEY = "console:queue"
@@ -69,6 +71,14 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
+def load_complaint_cue(path: Any) -> re.Pattern[str]:
+    cue = read_yaml_mapping(path, required=("cue",))["cue"]
+    try:
+        return re.compile(str(cue))
+    except re.error as exc:
+        raise DataError(f"{path}: `cue` is not a regular expression ({exc})") from exc
+
+
 @dataclass(frozen=True)
 class Outcome:
     state: str  # waiting_agent, or bot when a callback was booked instead
@@ -91,11 +101,37 @@ class HandoffService:
         self.sessions, self.store, self.bot, self.bus, self.channels = sessions, store, bot, bus, channels
         self.texts, self.settings, self.sentiment, self.local_now = texts, settings, sentiment, local_now
         self.hours = ServiceHours.parse(settings.service_hours_workday, settings.service_hours_restday)
+        self.complaint_cue = load_complaint_cue(settings.data_dir / "console" / "complaint.yml")
 
     # --- the customer's side ---------------------------------------------------------------
 
     def strongly_negative(self, text: str) -> bool:
         return self.sentiment.score(text) <= self.settings.sentiment_handoff_below
+
+    def is_complaint(self, text: str) -> bool:
+        return self.complaint_cue.search(text) is not None
+
+    async def register_complaint(self, conversation_id: int, text: str) -> Reply:
+        """A complaint ticket with its commitment times, and the reply that tells the customer (as the bot's)."""
+
+        def work() -> tuple[str, dict[str, str], dict[str, str]]:
+            with transaction(self.sessions) as session:
+                conversation = session.get_one(Conversation, conversation_id)
+                customer = bound_customer(session, conversation.channel, conversation.external_user_id)
+                ticket = tickets.create_complaint(
+                    session,
+                    description=text[: tickets.MAX_DESCRIPTION_CHARS],
+                    accepted_local=self.local_now(),
+                    customer_id=customer.id if customer else None,
+                    conversation_id=conversation_id,
+                )
+                return ticket.ticket_no, tickets.promised_text(ticket), tickets.promised_iso(ticket)
+
+        ticket_no, said, iso = await run_in_threadpool(work)
+        return Reply(
+            text=self.texts.say("complaint_registered", ticket_no=ticket_no, **said),
+            custom={"ticket": {"ticket_no": ticket_no, "kind": "complaint", **iso}},
+        )
 
     async def begin(self, conversation_id: int, reason: str, sender: str) -> Outcome:
         """Queue the case when someone can answer now; otherwise book a callback and give the bot back."""

@@ -15,6 +15,7 @@ PREFIXES = {"outage": "GZ", "callback": "HF", "correction": "JZ", "complaint": "
 # answered within 5 working days of its acceptance
 COMPLAINT_CONTACT_WITHIN = dt.timedelta(hours=24)
 COMPLAINT_REPLY_WORKING_DAYS = 5
+MAX_DESCRIPTION_CHARS = 500
 
 
 def complaint_commitments(accepted_local: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -79,3 +80,19 @@ def create_complaint(
         contact_by=contact_by,
         reply_by=reply_by,
     )
+
+
+def promised_text(ticket: Ticket) -> dict[str, str]:
+    """The ticket's promised times as a customer reads them: {"contact_by": "12月8日19:30", "reply_by": "12月14日"}."""
+    out = {}
+    if ticket.contact_by is not None:
+        out["contact_by"] = f"{ticket.contact_by.month}月{ticket.contact_by.day}日{ticket.contact_by:%H:%M}"
+    if ticket.reply_by is not None:
+        out["reply_by"] = f"{ticket.reply_by.month}月{ticket.reply_by.day}日"
+    return out
+
+
+def promised_iso(ticket: Ticket) -> dict[str, str]:
+    """The same times for machines (local time, ISO 8601 to the minute)."""
+    times = {"contact_by": ticket.contact_by, "reply_by": ticket.reply_by}
+    return {k: v.isoformat(timespec="minutes") for k, v in times.items() if v is not None}

@@ -69,7 +69,7 @@ class LiveDay:
         base, risk = engine.risk(capacity, config)
         k = base.band.p50.size
         live = cls(engine, capacity, config, alerts, base, risk, np.full(k, np.nan), base.band)
-        reason = "day-ahead forecast" + (f"; extreme weather: {', '.join(risk.alerts)}" if risk.alerts else "")
+        reason = config.day_ahead_reason(list(risk.alerts))
         alerts.observe(live.day, risk.level, risk.probability, reason, now or dt.datetime.now())
         return live
 
@@ -115,7 +115,7 @@ class LiveDay:
             observed_max,
             self.risk.alerts,
         )
-        reason = f"{int(seen.sum())}/{k} intervals measured, correction {self.correction:+.1%}"
+        reason = self.config.measured_reason(int(seen.sum()), k, self.correction)
         alert = self.alerts.observe(self.day, self.risk.level, self.risk.probability, reason, now or dt.datetime.now())
         return Update(accepted, rejected[:20], self.correction, time.perf_counter() - t0, alert)
 

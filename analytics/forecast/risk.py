@@ -26,6 +26,18 @@ class RiskConfig:
     drivers: dict[str, str]
     day_types: dict[str, str]
     extreme: dict[str, float]
+    reasons: dict[str, str] = field(default_factory=dict)  # alert reasons' wording
+    alert_kinds: dict[str, str] = field(default_factory=dict)  # extreme_heat → 极端高温
+
+    def day_ahead_reason(self, alerts: list[str]) -> str:
+        reason = self.reasons["day_ahead"]
+        if alerts:
+            names = "、".join(self.alert_kinds.get(a, a) for a in alerts)
+            reason += "；" + self.reasons["extreme"].format(alerts=names)
+        return reason
+
+    def measured_reason(self, seen: int, total: int, correction: float) -> str:
+        return self.reasons["measured"].format(seen=seen, total=total, correction=f"{correction:+.1%}")
 
     def level(self, probability: float) -> tuple[str, str]:
         for row in self.levels:
@@ -41,7 +53,12 @@ def load_risk_config(data_dir: Path) -> RiskConfig:
     try:
         levels = sorted(raw["levels"], key=lambda r: -float(r["min_probability"]))
         config = RiskConfig(
-            levels, dict(raw["drivers"]), {str(k): v for k, v in raw["day_types"].items()}, raw["extreme"]
+            levels,
+            dict(raw["drivers"]),
+            {str(k): v for k, v in raw["day_types"].items()},
+            raw["extreme"],
+            {str(k): str(v) for k, v in raw["reasons"].items()},
+            {str(k): str(v) for k, v in raw["alert_kinds"].items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"cannot read {path}: {exc}; restore it from git") from exc

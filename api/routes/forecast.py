@@ -47,7 +47,13 @@ async def console(request: Request) -> Response:
     live = await request.app.state.forecast.live()
     snapshot = live.snapshot()
     return request.app.state.templates.TemplateResponse(
-        request, "forecast.html", {"snapshot": snapshot, "chart": _chart(snapshot)}
+        request,
+        "forecast.html",
+        {
+            "snapshot": snapshot,
+            "chart": _chart(snapshot),
+            "level_names": {str(row["level"]): str(row["zh"]) for row in live.config.levels},
+        },
     )
 
 

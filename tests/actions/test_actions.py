@@ -151,6 +151,21 @@ def test_outage_report_creates_a_ticket(services: Services) -> None:
     assert {"event": "slot", "timestamp": None, "name": "address", "value": None} in events
 
 
+def test_a_complaint_is_registered_with_its_commitment_times_then_handed_to_a_person(services: Services) -> None:
+    messages, events = run(ActionUnderstand(), tracker("我要投诉，抄表员态度很差", "complain"))
+    assert responses(messages) == ["utter_complain_ack", "utter_handoff_queued"]
+    ack = messages[0]
+    assert ack["ticket_no"].startswith("TS") and "月" in ack["contact_by"] and ack["reply_by"].endswith("日")
+    assert ack["custom"]["ticket"]["kind"] == "complaint" and messages[1]["custom"] == {
+        "handoff": {"reason": "complaint"}
+    }
+    with services.sessions() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.ticket_no == ack["ticket_no"])).one()
+        assert ticket.kind == "complaint" and ticket.description == "我要投诉，抄表员态度很差"
+        assert ticket.contact_by is not None and ticket.reply_by is not None and ticket.reply_by > ticket.contact_by
+    assert any(e["event"] == "pause" for e in events)
+
+
 def test_two_stage_fallback(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     # the index's part is tested in tests/actions/test_knowledge.py
     monkeypatch.setattr(services, "knowledge", lambda: None)

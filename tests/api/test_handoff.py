@@ -37,6 +37,26 @@ def test_a_strongly_negative_message_goes_to_a_person_without_the_bot(
     assert _send(client, "calm", "我对这个月电费不太满意，能解释一下吗")["state"] == "bot"
 
 
+def test_an_angry_complaint_is_registered_as_a_complaint_before_it_goes_to_a_person(
+    agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    body = _send(client, "furious", "你们这什么破服务，气死我了，我要投诉！！！")
+    assert body["state"] == "waiting_agent" and bot.sent == []
+    registered, transferring = body["replies"]
+    ticket = registered["custom"]["ticket"]
+    assert (
+        ticket["kind"] == "complaint"
+        and ticket["ticket_no"].startswith("TS")
+        and ticket["ticket_no"] in registered["text"]
+    )
+    assert "12398" in registered["text"] and "contact_by" in ticket and "reply_by" in ticket
+    assert "正在为您转接" in transferring["text"]
+    [handoff] = _handoffs(api_settings)
+    assert handoff.reason == "complaint" and handoff.priority == 10  # served first, as a complaint
+    [stored] = stored_rows(api_settings, Ticket)
+    assert stored.description == "你们这什么破服务，气死我了，我要投诉！！！" and stored.conversation_id is not None
+
+
 def test_complaints_are_served_first_then_the_longest_waiting(
     agent_online: str, client: TestClient, api_settings: Settings
 ) -> None:

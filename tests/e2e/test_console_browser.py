@@ -48,7 +48,7 @@ def test_customer_widget_and_agent_console(stack: Stack, browser) -> None:  # no
     # the case appears in the agent's queue without a reload (the newest of its priority comes last)
     row = console.locator("#waiting li")
     expect(row).to_have_count(before + 1, timeout=15_000)
-    expect(row.last).to_contain_text("asked")
+    expect(row.last).to_contain_text("客户要求人工")  # the reason `asked`, by its Chinese name
     row.last.locator("button.claim").click()
     expect(console.locator("#case-status")).to_have_text("claimed", timeout=15_000)
     expect(console.locator("#transcript")).to_contain_text("转人工")
