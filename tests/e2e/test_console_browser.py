@@ -50,7 +50,7 @@ def test_customer_widget_and_agent_console(stack: Stack, browser) -> None:  # no
     expect(row).to_have_count(before + 1, timeout=15_000)
     expect(row.last).to_contain_text("客户要求人工")  # the reason `asked`, by its Chinese name
     row.last.locator("button.claim").click()
-    expect(console.locator("#case-status")).to_have_text("claimed", timeout=15_000)
+    expect(console.locator("#case-status")).to_have_text("处理中", timeout=15_000)  # `claimed`, by its Chinese name
     expect(console.locator("#transcript")).to_contain_text("转人工")
     expect(widget.locator("#powerdesk-widget .pd-out").last).to_contain_text("王敏", timeout=15_000)
 
@@ -73,7 +73,7 @@ def test_customer_widget_and_agent_console(stack: Stack, browser) -> None:  # no
 
     console.select_option("#resolution", "answered")
     console.click("#close-form button[type=submit]")
-    expect(console.locator("#case-status")).to_have_text("closed", timeout=15_000)
+    expect(console.locator("#case-status")).to_have_text("已结束", timeout=15_000)  # `closed`
 
     stars = widget.locator("#powerdesk-widget .pd-star")
     expect(stars).to_have_count(5, timeout=15_000)
