@@ -85,19 +85,15 @@ def _complaint(
     to a person (who sees the ticket in the case view)."""
     with transaction(services.sessions) as session:
         customer = find_bound_customer(session, tracker)
-        ticket = tickets.create_complaint(
+        filed = tickets.file_complaint(
             session,
-            description=latest_text(tracker)[: tickets.MAX_DESCRIPTION_CHARS],
+            text=latest_text(tracker),
             accepted_local=local_now(),
             customer_id=customer.id if customer else None,
             conversation_id=known_conversation(session, tracker),
         )
-        ticket_no, said, iso = ticket.ticket_no, tickets.promised_text(ticket), tickets.promised_iso(ticket)
     dispatcher.utter_message(
-        response="utter_complain_ack",
-        ticket_no=ticket_no,
-        **said,
-        json_message={"ticket": {"ticket_no": ticket_no, "kind": "complaint", **iso}},
+        response="utter_complain_ack", ticket_no=filed.ticket_no, **filed.said, json_message=filed.payload
     )
     return handoff(dispatcher, tracker, reason="complaint")
 

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,7 +72,7 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def load_complaint_cue(path: Any) -> re.Pattern[str]:
+def load_complaint_cue(path: Path) -> re.Pattern[str]:
     cue = read_yaml_mapping(path, required=("cue",))["cue"]
     try:
         return re.compile(str(cue))
@@ -114,23 +115,21 @@ class HandoffService:
     async def register_complaint(self, conversation_id: int, text: str) -> Reply:
         """A complaint ticket with its commitment times, and the reply that tells the customer (as the bot's)."""
 
-        def work() -> tuple[str, dict[str, str], dict[str, str]]:
+        def work() -> tickets.FiledComplaint:
             with transaction(self.sessions) as session:
                 conversation = session.get_one(Conversation, conversation_id)
                 customer = bound_customer(session, conversation.channel, conversation.external_user_id)
-                ticket = tickets.create_complaint(
+                return tickets.file_complaint(
                     session,
-                    description=text[: tickets.MAX_DESCRIPTION_CHARS],
+                    text=text,
                     accepted_local=self.local_now(),
                     customer_id=customer.id if customer else None,
                     conversation_id=conversation_id,
                 )
-                return ticket.ticket_no, tickets.promised_text(ticket), tickets.promised_iso(ticket)
 
-        ticket_no, said, iso = await run_in_threadpool(work)
+        filed = await run_in_threadpool(work)
         return Reply(
-            text=self.texts.say("complaint_registered", ticket_no=ticket_no, **said),
-            custom={"ticket": {"ticket_no": ticket_no, "kind": "complaint", **iso}},
+            text=self.texts.say("complaint_registered", ticket_no=filed.ticket_no, **filed.said), custom=filed.payload
         )
 
     async def begin(self, conversation_id: int, reason: str, sender: str) -> Outcome:

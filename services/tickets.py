@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -61,38 +63,41 @@ def create_ticket(
     return ticket
 
 
-def create_complaint(
+@dataclass(frozen=True)
+class FiledComplaint:
+    """A complaint ticket as its reply needs it: the number, the promised times as the customer reads them, and
+    the payload (custom.ticket) with the same times for machines."""
+
+    ticket_no: str
+    said: dict[str, str]  # {"contact_by": "12月8日19:30", "reply_by": "12月14日"}
+    payload: dict[str, Any]  # {"ticket": {"ticket_no", "kind", "contact_by", "reply_by"}} (local, ISO 8601)
+
+
+def file_complaint(
     session: Session,
     *,
-    description: str,
+    text: str,
     accepted_local: dt.datetime,
     customer_id: int | None = None,
     conversation_id: int | None = None,
-) -> Ticket:
-    """A complaint ticket carrying the service commitment's contact and reply times."""
+) -> FiledComplaint:
+    """A complaint ticket carrying the service commitment's contact and reply times (the bot's "我要投诉" and the
+    api's angry complaint both file it here)."""
     contact_by, reply_by = complaint_commitments(accepted_local)
-    return create_ticket(
+    ticket = create_ticket(
         session,
         "complaint",
-        description=description,
+        description=text[:MAX_DESCRIPTION_CHARS],
         customer_id=customer_id,
         conversation_id=conversation_id,
         contact_by=contact_by,
         reply_by=reply_by,
     )
-
-
-def promised_text(ticket: Ticket) -> dict[str, str]:
-    """The ticket's promised times as a customer reads them: {"contact_by": "12月8日19:30", "reply_by": "12月14日"}."""
-    out = {}
-    if ticket.contact_by is not None:
-        out["contact_by"] = f"{ticket.contact_by.month}月{ticket.contact_by.day}日{ticket.contact_by:%H:%M}"
-    if ticket.reply_by is not None:
-        out["reply_by"] = f"{ticket.reply_by.month}月{ticket.reply_by.day}日"
-    return out
-
-
-def promised_iso(ticket: Ticket) -> dict[str, str]:
-    """The same times for machines (local time, ISO 8601 to the minute)."""
-    times = {"contact_by": ticket.contact_by, "reply_by": ticket.reply_by}
-    return {k: v.isoformat(timespec="minutes") for k, v in times.items() if v is not None}
+    said = {
+        "contact_by": f"{contact_by.month}月{contact_by.day}日{contact_by:%H:%M}",
+        "reply_by": f"{reply_by.month}月{reply_by.day}日",
+    }
+    times = {"contact_by": contact_by.isoformat(timespec="minutes"), "reply_by": reply_by.isoformat(timespec="minutes")}
+    return FiledComplaint(
+        ticket.ticket_no, said, {"ticket": {"ticket_no": ticket.ticket_no, "kind": "complaint", **times}}
+    )

@@ -201,29 +201,26 @@ def prepare(index: int, req: BillRequest, book: TariffBook) -> Prepared:
     else:
         for key, kwh in (req.energy_kwh or {}).items():
             energy[PERIOD_INDEX[key]] = kwh
-        _check_periods_exist(req, tariff, energy)
-        _check_registers_given(req, tariff)
+        _check_registers(req, tariff, energy)
     if req.pf_standard is not None:
         book.pf_table(req.pf_standard)
     return Prepared(index, req, schedule, tariff, energy, max_demand, _tier_fraction(req, tariff))
 
 
-def _check_periods_exist(req: BillRequest, tariff: CategoryTariff, energy: np.ndarray) -> None:
+def _check_registers(req: BillRequest, tariff: CategoryTariff, energy: np.ndarray) -> None:
+    """The registers given match the schedule's periods in this period: energy only where it has hours, and every
+    register it has hours for given (a missing one is not a zero)."""
     months = {req.period.start.month, req.period.end.month}
     present = {int(p) for m in months for p in np.unique(tariff.slot_period[m - 1])}
     for p in np.flatnonzero(energy > 0):
         if int(p) not in present:
             raise InvalidInput(f"energy_kwh.{PERIODS[p]}: the schedule has no {PERIODS[p]} hours in this period")
-
-
-def _check_registers_given(req: BillRequest, tariff: CategoryTariff) -> None:
-    """Every register the category's schedule uses in this period must be given: a missing one is not a zero."""
     given = set(req.energy_kwh or {})
     if given == {"total"}:
         return
-    months = {req.period.start.month, req.period.end.month}
-    present = {PERIODS[int(p)] for m in months for p in np.unique(tariff.slot_period[m - 1])}
-    missing = [key for key in PERIODS if key in ENERGY_KEYS[req.category] and key in present and key not in given]
+    missing = [
+        key for key in PERIODS if key in ENERGY_KEYS[req.category] and PERIOD_INDEX[key] in present and key not in given
+    ]
     if missing:
         names = ", ".join(f"energy_kwh.{key}" for key in missing)
         raise InvalidInput(f"{req.category} needs {names} for this period (give 0 if the register read nothing)")

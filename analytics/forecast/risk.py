@@ -26,8 +26,8 @@ class RiskConfig:
     drivers: dict[str, str]
     day_types: dict[str, str]
     extreme: dict[str, float]
-    reasons: dict[str, str] = field(default_factory=dict)  # alert reasons' wording
-    alert_kinds: dict[str, str] = field(default_factory=dict)  # extreme_heat → 极端高温
+    reasons: dict[str, str]  # alert reasons' wording
+    alert_kinds: dict[str, str]  # extreme_heat → 极端高温
 
     def day_ahead_reason(self, alerts: list[str]) -> str:
         reason = self.reasons["day_ahead"]

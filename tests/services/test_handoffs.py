@@ -142,10 +142,20 @@ def test_a_complaint_is_a_ticket_with_its_commitments_and_is_its_own_callback(se
     with transaction(sessions) as s:
         handoff_id = _case(s, "complaint", 10, 0, "complainer")
         conversation_id = s.get_one(Handoff, handoff_id).conversation_id
-        complaint = tickets.create_complaint(
-            s, description="乱收费", accepted_local=accepted, conversation_id=conversation_id
+        filed = tickets.file_complaint(s, text="乱收费", accepted_local=accepted, conversation_id=conversation_id)
+        complaint = s.scalars(select(Ticket).where(Ticket.ticket_no == filed.ticket_no)).one()
+        assert (
+            complaint.ticket_no.startswith("TS") and complaint.kind == "complaint" and complaint.description == "乱收费"
         )
-        assert complaint.ticket_no.startswith("TS") and complaint.kind == "complaint"
+        assert filed.said == {"contact_by": "11月28日19:30", "reply_by": "12月4日"}
+        assert filed.payload == {
+            "ticket": {
+                "ticket_no": filed.ticket_no,
+                "kind": "complaint",
+                "contact_by": "2026-11-28T19:30",
+                "reply_by": "2026-12-04T23:59",
+            }
+        }
         # contact within 24 hours; an answer by the end of the 5th working day (Mon 30 Nov … Fri 4 Dec)
         assert complaint.contact_by == dt.datetime(2026, 11, 28, 19, 30)
         assert complaint.reply_by == dt.datetime(2026, 12, 4, 23, 59)
