@@ -1,4 +1,9 @@
-"""Binding a channel user to an account: 户号 plus the last 4 digits of the registered phone."""
+"""Binding a channel user to an account: 户号 plus the last 4 digits of the registered phone.
+
+Every check goes through `services.binding_guard` (failures counted in the database per account and per
+user); the submit checks again, so a tracker that arrives with slots already filled binds nothing unless
+the database agrees.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,12 @@ from actions.lookups import AFTER_BINDING
 from actions.parsing import extract_account_no, extract_last4, extract_phone
 from actions.services import Services, get_services
 from actions.understanding import read_text
+from core.clock import utc_now
 from core.db import transaction
 from core.identity import mask_account, mask_name
-from services.customers import bind, find_by_account, unbind
+from services.binding_guard import BindCheck, BindLimits, attempts_left, check_binding
+from services.customers import bind, unbind
 
-MAX_ATTEMPTS = 3
 UNBIND_WORDS = ("解绑", "解除绑定", "取消绑定")
 REBIND_WORDS = ("换绑", "更换", "换一个", "重新绑定", "改绑")
 
@@ -51,7 +57,11 @@ class ActionStartBinding(PowerDeskAction):
         if current is not None and not any(w in text for w in REBIND_WORDS):
             dispatcher.utter_message(response="utter_already_bound", account_masked=mask_account(current.account_no))
             return [SlotSet("bound_account", current.account_no)]
-        if (tracker.get_slot("bind_attempts") or 0) >= MAX_ATTEMPTS:
+        with services.sessions() as session:
+            left = attempts_left(
+                session, *_source(tracker), None, utc_now(), BindLimits.from_settings(services.settings)
+            )
+        if left <= 0:
             dispatcher.utter_message(response="utter_bind_locked")
             return []
         # an account number from an earlier turn never skips the question: only one typed in this message counts
@@ -63,11 +73,22 @@ class ActionStartBinding(PowerDeskAction):
         return [*events, FollowupAction("bind_account_form")]
 
 
-def _account_phone(account_no: str) -> str | None:
-    """The phone on record for an account ("" when none), None when there is no such account (a worker thread)."""
-    with get_services().sessions() as session:
-        customer = find_by_account(session, account_no)
-        return None if customer is None else (customer.phone or "")
+def _source(tracker: Tracker) -> tuple[str, str | None]:
+    """Who is trying: the channel user, and the client address when the channel passed one."""
+    channel, user = channel_user(tracker)
+    client = (tracker.latest_message.get("metadata") or {}).get("client")
+    return f"{channel}:{user}", client[:64] if isinstance(client, str) and client else None
+
+
+def _check(services: Services, tracker: Tracker, account_no: str, last4: str) -> BindCheck:
+    """One recorded check (a worker thread)."""
+    with transaction(services.sessions) as session:
+        result = check_binding(
+            session, account_no, last4, *_source(tracker), utc_now(), BindLimits.from_settings(services.settings)
+        )
+        if result.customer is not None:
+            session.expunge(result.customer)
+        return result
 
 
 class ValidateBindAccountForm(CheckedForm):
@@ -79,15 +100,14 @@ class ValidateBindAccountForm(CheckedForm):
     async def validate_account_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        """The form only reads a 10-digit number here: whether the account exists is told by nobody (the phone
+        digits are checked together with it)."""
         if value is None:
             return {"account_no": None}
         account_no = extract_account_no(str(value))
         if account_no is None:
             phone = extract_phone(str(value or ""))
             dispatcher.utter_message(response="utter_account_is_phone" if phone else "utter_account_no_invalid")
-            return {"account_no": None}
-        if await asyncio.to_thread(_account_phone, account_no) is None:
-            dispatcher.utter_message(response="utter_account_not_found")
             return {"account_no": None}
         return {"account_no": account_no}
 
@@ -101,22 +121,19 @@ class ValidateBindAccountForm(CheckedForm):
             dispatcher.utter_message(response="utter_phone_last4_invalid")
             return {"phone_last4": None}
         account_no = tracker.get_slot("account_no") or ""
-        phone = await asyncio.to_thread(_account_phone, account_no) or ""
-        if phone.endswith(last4) and len(phone) >= 4:
-            return {"phone_last4": last4, "bind_attempts": 0}
-        attempts = int(tracker.get_slot("bind_attempts") or 0) + 1
-        if attempts >= MAX_ATTEMPTS:
+        result = await asyncio.to_thread(_check, get_services(), tracker, account_no, last4)
+        if result.outcome == "verified":
+            return {"phone_last4": last4}
+        if result.outcome == "locked":
             dispatcher.utter_message(response="utter_bind_locked")
-            return {"phone_last4": None, "account_no": None, "bind_attempts": attempts, "requested_slot": None}
-        dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=MAX_ATTEMPTS - attempts)
-        return {"phone_last4": None, "bind_attempts": attempts}
+            return {"phone_last4": None, "account_no": None, "requested_slot": None}
+        # account and digits are asked again: an unknown account and a wrong phone get the same answer
+        dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=result.attempts_left)
+        return {"phone_last4": None, "account_no": None}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         events = await super().run(dispatcher, tracker, domain)
-        locked = any(
-            e.get("event") == "slot" and e.get("name") == "bind_attempts" and (e.get("value") or 0) >= MAX_ATTEMPTS
-            for e in events
-        )
+        locked = any(m.get("response") == "utter_bind_locked" for m in dispatcher.messages)
         return [*events, ActiveLoop(None)] if locked else events
 
 
@@ -133,18 +150,21 @@ class ActionBindAccountSubmit(PowerDeskAction):
         if not account_no or not last4:
             return [*reset, SlotSet("pending_action", None)]
         channel, user = channel_user(tracker)
-        with transaction(services.sessions) as session:
-            customer = find_by_account(session, account_no)
-            if customer is None or not (customer.phone or "").endswith(last4):
-                dispatcher.utter_message(response="utter_bind_failed")
-                return [*reset, SlotSet("pending_action", None)]
-            bind(session, channel, user, customer)
+        result = _check(services, tracker, account_no, last4)  # again: the slots may not come from the form
+        customer = result.customer
+        if customer is None:
             dispatcher.utter_message(
-                response="utter_bind_success",
-                account_masked=mask_account(customer.account_no),
-                customer_name_masked=mask_name(customer.name),
+                response="utter_bind_locked" if result.outcome == "locked" else "utter_bind_failed"
             )
-        events: Events = [*reset, SlotSet("bound_account", account_no), SlotSet("bind_attempts", 0)]
+            return [*reset, SlotSet("pending_action", None)]
+        with transaction(services.sessions) as session:
+            bind(session, channel, user, customer)
+        dispatcher.utter_message(
+            response="utter_bind_success",
+            account_masked=mask_account(customer.account_no),
+            customer_name_masked=mask_name(customer.name),
+        )
+        events: Events = [*reset, SlotSet("bound_account", account_no)]
         pending = AFTER_BINDING.get(tracker.get_slot("pending_action") or "")
         if pending is not None:
             # answer the question that needed the binding, in this same turn

@@ -18,6 +18,7 @@ from api.bot_client import BotClient, RasaClient
 from api.console.wiring import add_console_routes, start_console
 from api.conversations import ConversationService
 from api.forecast_service import ForecastService
+from api.headers import SecurityHeaders
 from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
             limiter = MemoryRateLimiter(settings.rate_limit_burst, settings.rate_limit_per_second)
         texts = load_texts(settings.data_dir)
         store = ConversationStore(sessions)
-        bot_client = bot or RasaClient(settings.rasa_url, settings.rasa_timeout_s, http)
+        bot_client = bot or RasaClient(settings.rasa_url, settings.rasa_timeout_s, http, settings.rasa_token)
         app.state.settings = settings
         app.state.sessions = sessions
         app.state.http = http
@@ -79,9 +80,12 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
                 await redis.aclose()
             engine.dispose()
 
-    app = FastAPI(title="PowerDesk 电力营销智能客服", version="0.1.0", lifespan=lifespan)
+    production = settings.powerdesk_env == "production"
+    docs = {"docs_url": None, "redoc_url": None, "openapi_url": None} if production else {}
+    app = FastAPI(title="PowerDesk 电力营销智能客服", version="0.1.0", lifespan=lifespan, **docs)  # type: ignore[arg-type]
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(widget.router)

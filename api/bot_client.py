@@ -10,6 +10,8 @@ import httpx
 
 from core.errors import UpstreamUnavailable
 
+TOKEN_HEADER = "X-PowerDesk-Token"  # bot/channels/powerdesk.py checks it
+
 
 @dataclass(frozen=True)
 class BotTurn:
@@ -30,18 +32,21 @@ class BotClient(Protocol):
 
 
 class RasaClient:
-    """Rasa's PowerDesk channel (bot/channels/powerdesk.py) over HTTP."""
+    """Rasa's PowerDesk channel (bot/channels/powerdesk.py) over HTTP. Every call carries the token: in the
+    channel's header, and as Rasa's --auth-token (`?token=`) on its HTTP API."""
 
-    def __init__(self, base_url: str, timeout_s: float, http: httpx.AsyncClient) -> None:
+    def __init__(self, base_url: str, timeout_s: float, http: httpx.AsyncClient, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.http = http
+        self.token = token
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
         try:
             response = await self.http.post(
                 f"{self.base_url}/webhooks/powerdesk/webhook",
                 json={"sender": sender, "message": text, "metadata": metadata},
+                headers={TOKEN_HEADER: self.token},
                 timeout=self.timeout_s,
             )
             response.raise_for_status()
@@ -68,6 +73,7 @@ class RasaClient:
             response = await self.http.post(
                 f"{self.base_url}/conversations/{quote(sender, safe=':@')}/tracker/events",
                 json=events,
+                params={"token": self.token},
                 timeout=self.timeout_s,
             )
             response.raise_for_status()
@@ -76,7 +82,7 @@ class RasaClient:
 
     async def ready(self) -> bool:
         try:
-            response = await self.http.get(f"{self.base_url}/status", timeout=2.0)
+            response = await self.http.get(f"{self.base_url}/status", params={"token": self.token}, timeout=2.0)
             return response.status_code == 200 and bool(response.json().get("model_file"))
         except (httpx.HTTPError, ValueError):
             return False

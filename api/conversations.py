@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from api.handoff import HandoffService
 
 log = logging.getLogger(__name__)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -40,6 +40,12 @@ def clean_text(text: str, limit: int) -> str:
     if len(cleaned) > limit:
         raise InvalidInput(f"text has {len(cleaned)} characters; the limit is {limit}. Split or shorten it.")
     return cleaned
+
+
+def as_customer_text(text: str) -> str:
+    """Text the customer typed, made unable to act as a Rasa command: "/restart" or '/inform{"account_no":…}'
+    would skip the NLU and set slots. The leading "/" becomes a full-width "／" (the words are kept)."""
+    return "／" + text[1:] if text.startswith("/") else text
 
 
 def replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
@@ -83,7 +89,9 @@ class ConversationService:
         self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
         self.handoffs = handoffs
 
-    async def handle(self, channel: str, user: str, raw_text: str) -> TurnResult:
+    async def handle(self, channel: str, user: str, raw_text: str, command: bool = False) -> TurnResult:
+        """`command`: the text is the product's own (a WeChat menu key's payload), not something typed. Typed
+        text starting with "/" reaches Rasa as a command only when it is a button offered in the last reply."""
         text = clean_text(raw_text, self.max_chars)
         await self.limiter.check(f"{channel}:{user}")
         if self.handoffs is not None:
@@ -91,7 +99,11 @@ class ConversationService:
             if rated is not None:  # a rating answered after an agent closed the case
                 return TurnResult(rated[0], "closed", [rated[1]])
         inbound = await run_in_threadpool(self.store.store_inbound, channel, user, text)
-        return replace(await self._route(inbound, channel, user, text), inbound_id=inbound.id)
+        bot_text = text
+        if text.startswith("/") and not command:
+            offered = await run_in_threadpool(self.store.offered_payloads, inbound.conversation_id, inbound.id)
+            bot_text = text if text in offered else as_customer_text(text)
+        return replace(await self._route(inbound, channel, user, bot_text), inbound_id=inbound.id)
 
     async def _route(self, inbound: StoredMessage, channel: str, user: str, text: str) -> TurnResult:
         if inbound.state != "bot":

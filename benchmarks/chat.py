@@ -41,8 +41,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "chat.json"
 
 
 def reply_text(body: object) -> str:
-    """The texts of an api response ({"replies": [...]}) or of Rasa's REST webhook ([...])."""
-    messages = body.get("replies", []) if isinstance(body, dict) else body
+    """The texts of an api response ({"replies": [...]}) or of Rasa's PowerDesk channel ({"messages": [...]})."""
+    messages = (body.get("replies") or body.get("messages") or []) if isinstance(body, dict) else body
     return (
         "".join(str(m.get("text") or "") for m in messages if isinstance(m, dict)) if isinstance(messages, list) else ""
     )
@@ -92,13 +92,13 @@ async def customer_loop(client, url, body, deadline, think_s, rng, out, errors):
             await asyncio.sleep(rng.expovariate(1 / think_s))
 
 
-async def drive(url, make_body, users, seconds, think_s=0.0):  # type: ignore[no-untyped-def]
+async def drive(url, make_body, users, seconds, think_s=0.0, headers=None):  # type: ignore[no-untyped-def]
     import random
 
     out: dict[str, list[float]] = {"rule": [], "action": [], "api_own": []}
     errors: list[str] = []
     limits = httpx.Limits(max_connections=len(users) + 5, max_keepalive_connections=len(users) + 5)
-    async with httpx.AsyncClient(limits=limits) as client:
+    async with httpx.AsyncClient(limits=limits, headers=headers) as client:
         deadline = time.monotonic() + seconds
         started = time.monotonic()
         await asyncio.gather(
@@ -154,23 +154,27 @@ def main() -> None:
                         bind(session, "api", f"{user}{suffix}-{visit}", customer)
         engine.dispose()
         api_url = f"{stack.settings.base_url}/api/v1/messages"
-        rasa_url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
+        # Rasa alone: the PowerDesk channel the api calls, with the internal token
+        rasa_url = f"{stack.settings.rasa_url}/webhooks/powerdesk/webhook"
+        rasa_headers = {"X-PowerDesk-Token": stack.settings.rasa_token}
         asyncio.run(drive(api_url, api_body, ["warm-a", "warm-b"], 5))  # TensorFlow graphs, pools
         phases = {}
         print("one customer at a time (no queueing): api vs Rasa's REST webhook", flush=True)
         one = [users[0] + "-seq"]
         phases["sequential_api"] = asyncio.run(drive(api_url, api_body, one, 20))
-        phases["sequential_rasa"] = asyncio.run(drive(rasa_url, rasa_body, [users[0] + "-seq-rasa"], 20))
+        phases["sequential_rasa"] = asyncio.run(
+            drive(rasa_url, rasa_body, [users[0] + "-seq-rasa"], 20, headers=rasa_headers)
+        )
         print(f"{args.customers} customers, think time mean {args.think} s, {args.seconds} s", flush=True)
         phases["realistic_api"] = asyncio.run(drive(api_url, api_body, users, args.seconds, args.think))
         phases["realistic_rasa"] = asyncio.run(
-            drive(rasa_url, rasa_body, [u + "-rasa" for u in users], args.seconds, args.think)
+            drive(rasa_url, rasa_body, [u + "-rasa" for u in users], args.seconds, args.think, headers=rasa_headers)
         )
         rss = {name: round(rss_mib(pid), 1) for name, pid in stack.pids.items()}
         print(f"{args.customers} customers, no think time (saturation), {args.seconds / 2:.0f} s", flush=True)
         phases["saturation_api"] = asyncio.run(drive(api_url, api_body, [u + "-sat" for u in users], args.seconds / 2))
         phases["saturation_rasa"] = asyncio.run(
-            drive(rasa_url, rasa_body, [u + "-sat-rasa" for u in users], args.seconds / 2)
+            drive(rasa_url, rasa_body, [u + "-sat-rasa" for u in users], args.seconds / 2, headers=rasa_headers)
         )
     overhead = {
         kind: round(phases["sequential_api"][kind]["p50_ms"] - phases["sequential_rasa"][kind]["p50_ms"], 1)

@@ -18,7 +18,7 @@ from core.settings import REPO_ROOT, Settings
 from demo.config import load_demo_config
 from knowledge.service import embedder_path, ensure_index
 from ops.demo_seed import seed_demo
-from ops.runner import ensure_model, settings_env, stop_process_groups, wait_ready, warm_up
+from ops.runner import ensure_model, settings_env, stop_process_groups, wait_ready, warm_up, with_internal_tokens
 
 
 @dataclass
@@ -93,6 +93,7 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
     settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     ensure_index(settings)  # prepared before the clock starts, like the Rasa model
     ensure_model(settings, echo=False)
+    settings = with_internal_tokens(settings)  # known here too: benchmarks call Rasa's channel directly
     started = time.monotonic()
     # the real command a user runs: migrations, demo data check, model check, then the three processes
     env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}

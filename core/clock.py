@@ -14,6 +14,11 @@ def local_now() -> dt.datetime:
     return dt.datetime.now(LOCAL_TZ).replace(tzinfo=None)
 
 
+def utc_now() -> dt.datetime:
+    """UTC, naive: how the database stores event times (created_at, verified_at …)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def local_today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 

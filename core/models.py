@@ -146,6 +146,25 @@ class ChannelBinding(Base):
     verified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
+class BindAttempt(Base):
+    """One check of an account number plus phone digits (services.binding_guard counts the failures per
+    account, per channel user and per client address: a new visitor id does not start again)."""
+
+    __tablename__ = "bind_attempts"
+    __table_args__ = (
+        Index("ix_bind_attempts_account", "account_no", "at"),
+        Index("ix_bind_attempts_source", "source", "at"),
+        Index("ix_bind_attempts_client", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_no: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(160))  # channel:user
+    client: Mapped[str | None] = mapped_column(String(64))  # the address the message came from, when known
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

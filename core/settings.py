@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(default=8.0, gt=0)
     action_server_url: str = "http://127.0.0.1:5055"
     action_server_port: int = 5055
+    # shared secrets of the internal ports: the api → Rasa (--auth-token and the PowerDesk channel), Rasa → the
+    # action server. Empty: `powerdesk run` makes random ones for its own processes (set them when the
+    # processes run on several machines or are started by hand).
+    rasa_token: str = ""
+    action_server_token: str = ""
 
     max_message_chars: int = Field(default=2000, gt=0)
     max_body_bytes: int = Field(default=64_000, gt=0)
@@ -76,6 +81,12 @@ class Settings(BaseSettings):
     queue_wait_target_s: float = Field(default=120.0, gt=0)  # supervisor view: waiting time target
     sentiment_handoff_below: float = Field(default=-0.6, ge=-1, le=0)  # a message this negative goes to a person
     rating_window_minutes: int = Field(default=30, gt=0)  # a rating reply is accepted this long after close
+    # binding a channel user to an account (户号 + the phone's last 4 digits): failed checks counted in the
+    # database; at the limit, binding is refused for `bind_lock_hours` (per account, whoever tries; per user)
+    bind_failures_per_account: int = Field(default=5, gt=0)
+    bind_failures_per_user: int = Field(default=3, gt=0)
+    bind_failures_per_client: int = Field(default=10, gt=0)  # per client address, when the channel knows it
+    bind_lock_hours: float = Field(default=24.0, gt=0)
     console_session_hours: float = Field(default=12.0, gt=0)
     console_login_attempts: int = Field(default=5, gt=0)  # per user name and per address …
     console_login_window_s: float = Field(default=300.0, gt=0)  # … within this window
@@ -104,11 +115,15 @@ class Settings(BaseSettings):
         return value if value.is_absolute() else (REPO_ROOT / value)
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.powerdesk_env == "production" and self.secret_key == DEFAULT_SECRET:
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.powerdesk_env != "production":
+            return self
+        problems = production_problems(self)
+        if problems:
             raise ConfigError(
-                "SECRET_KEY still has its local default; set SECRET_KEY to a long random value "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) in production."
+                "POWERDESK_ENV=production refuses to start with unsafe settings:\n- "
+                + "\n- ".join(problems)
+                + "\n(make secrets with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
         return self
 
@@ -120,6 +135,25 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What a production deployment must not run with, each with the setting to change."""
+    problems = []
+    if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
+        problems.append(
+            "SECRET_KEY still has its local default or is shorter than 32 characters; set a long random value"
+        )
+    if len(settings.api_key) < 16:
+        problems.append("API_KEY is empty or shorter than 16 characters: anyone could post as any api user")
+    for name, value in (("RASA_TOKEN", settings.rasa_token), ("ACTION_SERVER_TOKEN", settings.action_server_token)):
+        if len(value) < 16:
+            problems.append(f"{name} is empty or shorter than 16 characters: the internal ports need a shared secret")
+    if not settings.public_base_url.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL must be the https:// address customers and agents use")
+    if settings.wechat_token and not settings.wechat_encoding_aes_key:
+        problems.append("WECHAT_ENCODING_AES_KEY is empty: set the official account to safe mode (安全模式)")
+    return problems
 
 
 @lru_cache(maxsize=1)

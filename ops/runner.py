@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
+import secrets
 import signal
 import subprocess
 import sys
@@ -51,6 +51,8 @@ def rasa_env(settings: Settings) -> dict[str, str]:
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         ACTION_SERVER_URL=settings.action_server_url,
+        ACTION_SERVER_TOKEN=settings.action_server_token,  # bot/endpoints*.yml send it to the action server
+        RASA_TOKEN=settings.rasa_token,  # bot/credentials.yml: the PowerDesk channel checks it
         PYTHONPATH=str(settings.bot_dir),
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
@@ -130,7 +132,23 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return {name.upper(): str(value) for name, value in values.items() if value is not None}
 
 
+def with_internal_tokens(settings: Settings) -> Settings:
+    """The settings with the internal ports' tokens, made at random for this run where none is configured."""
+    return settings.model_copy(
+        update={
+            "rasa_token": settings.rasa_token or secrets.token_urlsafe(32),
+            "action_server_token": settings.action_server_token or secrets.token_urlsafe(32),
+        }
+    )
+
+
 def process_specs(settings: Settings) -> list[ProcessSpec]:
+    """The three processes; `settings` must carry the internal tokens (`with_internal_tokens`)."""
+    if len(settings.rasa_token) < 16 or len(settings.action_server_token) < 16:
+        raise ConfigError(
+            "RASA_TOKEN and ACTION_SERVER_TOKEN must be 16+ characters (leave both empty and `powerdesk run` "
+            "makes random ones)"
+        )
     app_env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
     rasa_url = httpx.URL(settings.rasa_url)
     return [
@@ -140,6 +158,8 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 str(rasa_executable()),
                 "run",
                 "--enable-api",
+                "--auth-token",
+                settings.rasa_token,
                 "-i",
                 rasa_url.host or "127.0.0.1",
                 "-p",
@@ -156,7 +176,15 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
         ),
         ProcessSpec(
             "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(settings.action_server_port)],
+            [
+                sys.executable,
+                "-m",
+                "actions.server",
+                "--actions",
+                "actions",
+                "--port",
+                str(settings.action_server_port),
+            ],
             REPO_ROOT,
             # rasa-sdk listens on every interface unless told otherwise; only Rasa needs to reach it
             {**app_env, "SANIC_HOST": httpx.URL(settings.action_server_url).host or "127.0.0.1"},
@@ -174,6 +202,7 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 "--port",
                 str(settings.api_port),
                 "--no-access-log",
+                "--no-server-header",
             ],
             REPO_ROOT,
             app_env,
@@ -192,7 +221,11 @@ def stop_process_groups(processes: list[subprocess.Popen[bytes]], grace_s: float
         try:
             process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
 
 
 def wait_ready(base_url: str, timeout_s: float) -> float | None:
@@ -222,19 +255,23 @@ def warm_up(settings: Settings, timeout_s: float = 120) -> None:
     }
     body = {"next_action": "action_warm_up", "sender_id": "warm-up", "tracker": tracker, "domain": {}}
     try:
-        httpx.post(f"{settings.action_server_url.rstrip('/')}/webhook", json=body, timeout=timeout_s)
+        httpx.post(
+            f"{settings.action_server_url.rstrip('/')}/webhook",
+            json=body,
+            headers={"X-PowerDesk-Token": settings.action_server_token},
+            timeout=timeout_s,
+        )
     except httpx.HTTPError as exc:
         print(f"warm-up of the action server failed ({exc}); the first answer may be slow", flush=True)
 
 
 def run_all(settings: Settings) -> int:
-    """Run every process in the foreground (honcho), printing the URLs once all are ready."""
-    from honcho.manager import Manager
-    from honcho.printer import Printer
+    """Run every process under the supervisor (a process that dies is restarted), printing the URLs once all
+    are ready; Ctrl-C stops them all."""
+    from ops.supervisor import Supervisor, console_printer
 
-    manager = Manager(Printer(sys.stdout))
-    for spec in process_specs(settings):
-        manager.add_process(spec.name, shlex.join(spec.cmd), env=spec.env, cwd=str(spec.cwd))
+    settings = with_internal_tokens(settings)
+    supervisor = Supervisor(process_specs(settings), console_printer(sys.stdout))
 
     def announce() -> None:
         took = wait_ready(settings.base_url, 300)
@@ -251,5 +288,4 @@ def run_all(settings: Settings) -> int:
         )
 
     threading.Thread(target=announce, daemon=True).start()
-    manager.loop()
-    return manager.returncode or 0
+    return supervisor.run()

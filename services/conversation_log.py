@@ -64,6 +64,31 @@ class ConversationStore:
             session.flush()
             return StoredMessage(message.id, conversation.id, conversation.state)
 
+    def offered_payloads(self, conversation_id: int, before_id: int) -> set[str]:
+        """The button payloads of the replies to the customer's previous message (what a tap may send)."""
+        with self.sessions() as session:
+            previous = session.scalar(
+                select(Message.id)
+                .where(Message.conversation_id == conversation_id, Message.direction == "in", Message.id < before_id)
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            payloads = session.scalars(
+                select(Message.payload).where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "out",
+                    Message.id > (previous or 0),
+                    Message.id < before_id,
+                )
+            ).all()
+        return {
+            str(b.get("payload"))
+            for p in payloads
+            if isinstance(p, dict)
+            for b in p.get("buttons") or []
+            if isinstance(b, dict) and b.get("payload")
+        }
+
     def mark_processed(self, message_id: int, intent: str | None, confidence: float | None) -> None:
         with transaction(self.sessions) as session:
             message = session.get(Message, message_id)

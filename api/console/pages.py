@@ -21,6 +21,7 @@ from api.console.auth import (
 )
 from api.console.customer_view import customer_view
 from api.handoff import message_json
+from api.schemas import DbId
 from core.db import transaction
 from core.errors import Forbidden, NotAuthenticated, PowerDeskError, RateLimited
 from services import agents, anomaly_alerts, handoffs
@@ -161,7 +162,7 @@ async def queue_page(request: Request) -> Response:
 
 
 @router.get("/console/cases/{handoff_id}", response_class=HTMLResponse)
-async def case_page(request: Request, handoff_id: int) -> Response:
+async def case_page(request: Request, handoff_id: DbId) -> Response:
     who = await principal(request)
     if who is None:
         return _to_login(request)
@@ -218,7 +219,7 @@ async def alerts_page(request: Request, status: str = "open") -> Response:
 
 
 @router.post("/console/alerts/{alert_id}/ack")
-async def acknowledge_alert(request: Request, alert_id: int) -> Response:
+async def acknowledge_alert(request: Request, alert_id: DbId) -> Response:
     who = await principal(request)
     form = await request.form()
     if who is None:

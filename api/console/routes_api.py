@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console.auth import api_caller, supervisor_caller
 from api.handoff import message_json
+from api.schemas import DbId
 from core.db import transaction
 from core.errors import InvalidInput, UpstreamUnavailable
 from services import agents, handoffs
@@ -48,14 +49,14 @@ async def queue(request: Request, who: Caller) -> dict[str, Any]:
 
 
 @router.post("/cases/{handoff_id}/claim")
-async def claim(request: Request, handoff_id: int, who: Caller) -> dict[str, Any]:
+async def claim(request: Request, handoff_id: DbId, who: Caller) -> dict[str, Any]:
     case = await request.app.state.handoffs.claim(who, handoff_id)
     return case.as_json()
 
 
 @router.get("/cases/{handoff_id}/messages")
 async def messages(
-    request: Request, handoff_id: int, who: Caller, after: Annotated[int, Query(ge=0)] = 0
+    request: Request, handoff_id: DbId, who: Caller, after: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         with transaction(request.app.state.sessions) as session:
@@ -70,19 +71,19 @@ async def messages(
 
 
 @router.post("/cases/{handoff_id}/reply")
-async def reply(request: Request, handoff_id: int, body: ReplyIn, who: Caller) -> dict[str, Any]:
+async def reply(request: Request, handoff_id: DbId, body: ReplyIn, who: Caller) -> dict[str, Any]:
     message: dict[str, Any] = await request.app.state.handoffs.reply(who, handoff_id, body.text)
     return message
 
 
 @router.post("/cases/{handoff_id}/transfer")
-async def transfer(request: Request, handoff_id: int, body: TransferIn, who: Caller) -> dict[str, Any]:
+async def transfer(request: Request, handoff_id: DbId, body: TransferIn, who: Caller) -> dict[str, Any]:
     case = await request.app.state.handoffs.transfer(who, handoff_id, body.to)
     return case.as_json()
 
 
 @router.post("/cases/{handoff_id}/close")
-async def close(request: Request, handoff_id: int, body: CloseIn, who: Caller) -> dict[str, Any]:
+async def close(request: Request, handoff_id: DbId, body: CloseIn, who: Caller) -> dict[str, Any]:
     codes = request.app.state.console_data.resolutions
     if body.resolution not in codes:
         raise InvalidInput(f"unknown resolution {body.resolution!r}; use one of {', '.join(codes)}")
@@ -91,7 +92,7 @@ async def close(request: Request, handoff_id: int, body: CloseIn, who: Caller) -
 
 
 @router.get("/cases/{handoff_id}/suggestions")
-async def suggestions(request: Request, handoff_id: int, who: Caller) -> dict[str, Any]:
+async def suggestions(request: Request, handoff_id: DbId, who: Caller) -> dict[str, Any]:
     """Knowledge entries for the customer's last question."""
 
     def last_question(session: Any) -> str:

@@ -10,7 +10,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from api.console.auth import principal, same_origin
+from api.frames import receive_text_frame
 from api.handoff import QUEUE_KEY, agent_key, case_key
+from api.schemas import MAX_DB_ID
 from core.db import transaction
 from core.errors import PowerDeskError
 from services import agents, handoffs
@@ -18,6 +20,10 @@ from services import agents, handoffs
 log = logging.getLogger(__name__)
 router = APIRouter()
 HEARTBEAT_EVERY_S = 15.0
+
+
+def _row_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_DB_ID
 
 
 @router.websocket("/console/ws")
@@ -47,9 +53,11 @@ async def console_socket(socket: WebSocket) -> None:
         await heartbeat()
         await socket.send_json({"type": "hello", "agent": who.username})
         while True:
-            raw = await socket.receive_text()
-            if len(raw) > 4096:
-                await socket.send_json({"type": "error", "message": "frame too large"})
+            raw = await receive_text_frame(socket, 4096)
+            if raw is None:
+                await socket.send_json(
+                    {"type": "error", "message": "send UTF-8 text frames of at most 4096 characters"}
+                )
                 continue
             try:
                 data = json.loads(raw)
@@ -59,7 +67,7 @@ async def console_socket(socket: WebSocket) -> None:
             if kind == "ping":
                 await heartbeat()
                 await socket.send_json({"type": "pong"})
-            elif kind == "watch" and isinstance(data.get("handoff_id"), int):
+            elif kind == "watch" and _row_id(data.get("handoff_id")):
                 handoff_id = data["handoff_id"]
 
                 def allowed(handoff_id: int = handoff_id) -> int:

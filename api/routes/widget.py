@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.frames import receive_text_frame
 from api.schemas import Button, HistoryItem, HistoryOut
 from core.errors import PowerDeskError, RateLimited
 from services.customers import DemoAccount, demo_showcase
@@ -69,9 +70,11 @@ async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_U
     await state.hub.join(key, socket)
     try:
         while True:
-            raw = await socket.receive_text()
-            if len(raw) > state.settings.max_body_bytes:
-                await socket.send_json({"type": "error", "code": "body_too_large", "message": "message too large"})
+            raw = await receive_text_frame(socket, state.settings.max_body_bytes)
+            if raw is None:
+                await socket.send_json(
+                    {"type": "error", "code": "invalid_frame", "message": "send UTF-8 text frames, at most 64 KB"}
+                )
                 continue
             try:
                 data = json.loads(raw)
@@ -93,6 +96,10 @@ async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_U
                 continue
             except PowerDeskError as exc:
                 await socket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
+                continue
+            except Exception:  # the customer's socket stays open; the message was stored before anything failed
+                log.exception("widget message from %s failed", user_id)
+                await socket.send_json({"type": "error", "code": "internal", "message": state.texts.say("busy")})
                 continue
             await socket.send_json(
                 {

@@ -99,7 +99,7 @@ class WeChatService:
                 if text is None:
                     log.warning("menu key %r from %s is not in data/wechat/menu.yml", key, inbound.openid)
                     return Answer([self.content.say("unknown_menu")])
-                return await self._converse(inbound, text)
+                return await self._converse(inbound, text, command=True)
             return Answer([], status="ignored")  # unsubscribe, view, location reports: nothing to say
         if inbound.kind == "text":
             return await self._converse(inbound, str(getattr(message, "content", "") or ""))
@@ -109,10 +109,10 @@ class WeChatService:
                 return await self._converse(inbound, recognition)
         return Answer([self.content.unsupported(inbound.kind)])
 
-    async def _converse(self, inbound: Inbound, text: str) -> Answer:
+    async def _converse(self, inbound: Inbound, text: str, command: bool = False) -> Answer:
         """The shared pipeline (stored first, routed by state, replies stored before delivery)."""
         try:
-            turn = await self.conversations.handle("wechat", inbound.openid, text)
+            turn = await self.conversations.handle("wechat", inbound.openid, text, command=command)
         except RateLimited:
             return Answer([self.content.say("rate_limited")])
         except InvalidInput as exc:

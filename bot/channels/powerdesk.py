@@ -3,12 +3,16 @@
 POST /webhooks/powerdesk/webhook {"sender": ..., "message": ..., "metadata": {...}}
 → {"messages": [...], "intent": "name", "confidence": 0.93}
 
+Channels are public in Rasa (its --auth-token guards only the HTTP API), so this one checks the caller
+itself: the `X-PowerDesk-Token` header must carry the token from credentials.yml (RASA_TOKEN).
+
 This module runs inside Rasa's own environment; it imports only Rasa and Sanic.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Optional, Text
+import hmac
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -17,10 +21,26 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 
+TOKEN_HEADER = "X-PowerDesk-Token"
+
+
 class PowerDeskInput(RestInput):
+    def __init__(self, token: Text) -> None:
+        self.token = token
+
     @classmethod
     def name(cls) -> Text:
         return "powerdesk"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "PowerDeskInput":
+        token = str((credentials or {}).get("token") or "")
+        if len(token) < 16:
+            raise ValueError(
+                "credentials.yml: channels.powerdesk.PowerDeskInput needs a token of 16+ characters "
+                "(RASA_TOKEN; `powerdesk run` sets it)"
+            )
+        return cls(token)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -33,10 +53,18 @@ class PowerDeskInput(RestInput):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body = request.json or {}
-            sender_id = str(body.get("sender") or "")
+            given = (request.headers.get(TOKEN_HEADER) or "").encode()
+            if not hmac.compare_digest(given, self.token.encode()):
+                return response.json({"error": f"missing or wrong {TOKEN_HEADER}"}, status=401)
+            try:
+                body = request.json
+            except Exception:  # a body that is not JSON
+                body = None
+            if not isinstance(body, dict):
+                return response.json({"error": "send a JSON object"}, status=400)
+            sender_id = body.get("sender")
             text = body.get("message")
-            if not sender_id or not isinstance(text, str):
+            if not isinstance(sender_id, str) or not 0 < len(sender_id) <= 200 or not isinstance(text, str):
                 return response.json(
                     {"error": "send a JSON object with 'sender' (string) and 'message' (string)"},
                     status=400,

@@ -18,6 +18,7 @@ from actions.router import ActionUnderstand
 from actions.services import Services
 from actions.usage import ActionQueryUsage
 from core.models import Customer, Ticket
+from services.customers import bound_customer
 from tests.actions.seeded import seeded_services
 
 
@@ -26,11 +27,11 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     yield from seeded_services(tmp_path_factory, "actions", customers=30, seed=5)
 
 
-def _customer(services: Services, tariff: str) -> Customer:
+def _customer(services: Services, tariff: str, nth: int = 0) -> Customer:
     with services.sessions() as session:
-        customer = session.scalars(select(Customer).where(Customer.tariff_category == tariff)).first()
-        assert customer is not None
-        return customer
+        customers = session.scalars(select(Customer).where(Customer.tariff_category == tariff)).all()
+        assert len(customers) > nth
+        return customers[nth]
 
 
 def tracker(
@@ -70,8 +71,9 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
     assert asyncio.run(validator.validate_account_no("12345", CollectingDispatcher(), tracker(), {})) == {
         "account_no": None
     }
+    # an unknown account is not told apart from a known one: the phone digits are checked with it
     assert asyncio.run(validator.validate_account_no("3399999999", CollectingDispatcher(), tracker(), {})) == {
-        "account_no": None
+        "account_no": "3399999999"
     }
     ok = asyncio.run(validator.validate_account_no(f"户号{customer.account_no}", CollectingDispatcher(), tracker(), {}))
     assert ok == {"account_no": customer.account_no}
@@ -81,7 +83,7 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
             wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {}
         )
     )
-    assert result == {"phone_last4": None, "bind_attempts": 1}
+    assert result == {"phone_last4": None, "account_no": None}
     last4 = customer.phone[-4:]
     slots = {"account_no": customer.account_no, "phone_last4": last4, "pending_action": "action_query_usage"}
     messages, events = run(ActionBindAccountSubmit(), tracker(last4, "inform", slots=slots, sender=sender))
@@ -122,14 +124,49 @@ def test_usage_of_a_tou_household_has_peak_and_valley(services: Services) -> Non
     assert {"event": "slot", "timestamp": None, "name": "topic_month", "value": "2026-03"} in events
 
 
-def test_phone_lock_after_three_misses(services: Services) -> None:
-    customer = _customer(services, "residential")
+def test_binding_locks_per_user_and_per_account_in_the_database(services: Services) -> None:
+    """Three misses lock the user; a new user id does not start again on the same account once it has had
+    five misses; an unknown account answers like a wrong phone; a filled-in tracker binds nothing."""
+    customer = _customer(services, "residential", nth=2)  # locked for the rest of the module
     wrong = "0000" if not customer.phone.endswith("0000") else "1111"
-    t = tracker(wrong, "inform", slots={"account_no": customer.account_no, "bind_attempts": 2})
-    dispatcher = CollectingDispatcher()
-    result = asyncio.run(ValidateBindAccountForm().validate_phone_last4(wrong, dispatcher, t, {}))
-    assert result["bind_attempts"] == 3 and result["account_no"] is None
-    assert responses(dispatcher.messages) == ["utter_bind_locked"]
+    validator = ValidateBindAccountForm()
+
+    def attempt(sender: str, account_no: str, digits: str) -> tuple[dict[str, Any], list[str]]:
+        dispatcher = CollectingDispatcher()
+        t = tracker(digits, "inform", slots={"account_no": account_no}, sender=sender)
+        result = asyncio.run(validator.validate_phone_last4(digits, dispatcher, t, {}))
+        return result, responses(dispatcher.messages)
+
+    unknown = attempt("widget:probe-0", "3399999999", "1234")
+    known = attempt("widget:probe-0b", customer.account_no, wrong)
+    assert unknown[0] == known[0] == {"phone_last4": None, "account_no": None}
+    assert unknown[1] == known[1] == ["utter_phone_mismatch"]
+
+    for _ in range(2):
+        assert attempt("widget:probe-1", customer.account_no, wrong)[1] == ["utter_phone_mismatch"]
+    result, said = attempt("widget:probe-1", customer.account_no, wrong)  # the user's third miss
+    assert said == ["utter_bind_locked"] and result["requested_slot"] is None
+    # the account has had 1 + 3 misses; the fifth locks it for everyone, even with the right digits after
+    assert attempt("widget:probe-2", customer.account_no, wrong)[1] == ["utter_bind_locked"]
+    assert attempt("widget:probe-3", customer.account_no, customer.phone[-4:])[1] == ["utter_bind_locked"]
+    # a restart of the conversation does not help: the lock is not in a slot
+    messages, _ = run(ActionStartBinding(), tracker("绑定户号", "bind_account", sender="widget:probe-1"))
+    assert responses(messages) == ["utter_bind_locked"]
+
+
+def test_submit_checks_again_whatever_the_slots_say(services: Services) -> None:
+    """A tracker that arrives with a one-digit "last4" or a wrong one (the slots of a forged call) binds nothing."""
+    customer = _customer(services, "residential", nth=3)
+    sender = "widget:forged-1"
+    tries = (customer.phone[-1:], customer.phone[-3:], customer.phone[-5:], " " + customer.phone[-4:] + "x")
+    for n, digits in enumerate(tries, start=1):
+        slots = {"account_no": customer.account_no, "phone_last4": digits}
+        messages, events = run(ActionBindAccountSubmit(), tracker(digits, "inform", slots=slots, sender=sender))
+        expected = "utter_bind_failed" if n < 3 else "utter_bind_locked"  # the third miss locks the user
+        assert responses(messages) == [expected], digits
+        assert not any(e.get("name") == "bound_account" and e.get("value") for e in events)
+    with services.sessions() as session:
+        assert bound_customer(session, "widget", "forged-1") is None
 
 
 def test_outage_report_creates_a_ticket(services: Services) -> None:

@@ -166,3 +166,40 @@ def test_disabled_agents_and_wrong_passwords_get_the_same_answer(
         agents.set_active(session, agent_online, False)
     engine.dispose()
     assert client.get("/console/api/queue", headers={"X-CSRF-Token": csrf}).status_code == 401
+
+
+@pytest.mark.parametrize("bad_id", [str(2**63), str(2**64), "99999999999999999999999", "0", "-1"])
+def test_out_of_range_ids_are_422_on_every_console_route(agent_online: str, client: TestClient, bad_id: str) -> None:
+    csrf = login(client, agent_online)
+    for path in [*PAGES[1:2], *API_GET[1:3]]:
+        got = client.get(path.replace("/1", f"/{bad_id}"))
+        assert got.status_code == 422, (path, got.status_code)
+    for path, body in API_POST:
+        got = client.post(path.replace("/1", f"/{bad_id}"), json=body, headers={"X-CSRF-Token": csrf})
+        assert got.status_code == 422, (path, got.status_code)
+    ack = client.post(f"/console/alerts/{bad_id}/ack", data={"csrf": csrf}, headers={"X-CSRF-Token": csrf})
+    assert ack.status_code == 422
+
+
+def test_bad_websocket_frames_get_an_error_and_the_socket_stays_usable(agent_online: str, client: TestClient) -> None:
+    login(client, agent_online)
+    with client.websocket_connect("/console/ws") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        for frame in (b"\xff\xfe\x00binary", "x" * 5000, '{"type": "watch", "handoff_id": 18446744073709551616}'):
+            if isinstance(frame, bytes):
+                ws.send_bytes(frame)
+            else:
+                ws.send_text(frame)
+            assert ws.receive_json()["type"] == "error"
+        ws.send_text('{"type": "watch", "handoff_id": 9223372036854775808}')
+        assert ws.receive_json()["type"] == "error"
+        ws.send_text('{"type": "ping"}')
+        assert ws.receive_json()["type"] == "pong"  # still usable
+    widget_user = "widgetuser-frames-0001"
+    with client.websocket_connect(f"/api/v1/widget/ws?user_id={widget_user}") as ws:
+        ws.send_bytes(b"\xc3\x28 not utf-8")
+        assert ws.receive_json()["code"] == "invalid_frame"
+        ws.send_text('{"text": "\\ud800你好\\udfff"}')  # lone surrogates in a JSON escape
+        assert ws.receive_json()["replies"][0]["text"] == "收到：你好"
+        ws.send_bytes('{"text": "二进制帧里的文字"}'.encode())
+        assert ws.receive_json()["replies"][0]["text"] == "收到：二进制帧里的文字"

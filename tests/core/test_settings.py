@@ -17,10 +17,33 @@ def test_env_example_lists_every_setting() -> None:
     assert listed == set(Settings.model_fields)
 
 
-def test_production_refuses_the_default_secret() -> None:
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
+SAFE = {
+    "secret_key": "s" * 40,
+    "api_key": "k" * 24,
+    "rasa_token": "r" * 24,
+    "action_server_token": "a" * 24,
+    "public_base_url": "https://kefu.example.cn",
+}
+
+
+def test_production_refuses_every_unsafe_setting_and_names_it() -> None:
+    with pytest.raises(ConfigError) as refused:
         Settings(powerdesk_env="production", _env_file=None)
-    assert Settings(powerdesk_env="production", secret_key="x" * 40, _env_file=None).secret_key
+    for name in ("SECRET_KEY", "API_KEY", "RASA_TOKEN", "ACTION_SERVER_TOKEN", "PUBLIC_BASE_URL"):
+        assert name in str(refused.value)
+    assert Settings(powerdesk_env="production", **SAFE, _env_file=None).api_key
+    for name, unsafe in (
+        ("api_key", ""),
+        ("secret_key", "change-me-local-only"),
+        ("rasa_token", "short"),
+        ("public_base_url", "http://kefu.example.cn"),
+    ):
+        with pytest.raises(ConfigError, match=name.upper()):
+            Settings(powerdesk_env="production", **{**SAFE, name: unsafe}, _env_file=None)
+    with pytest.raises(ConfigError, match="WECHAT_ENCODING_AES_KEY"):  # WeChat in plaintext mode
+        Settings(powerdesk_env="production", **SAFE, wechat_token="t", _env_file=None)
+    # outside production the defaults stay usable for a laptop
+    assert Settings(_env_file=None).api_key == ""
 
 
 def test_database_defaults_to_sqlite_under_var(tmp_path: Path) -> None:

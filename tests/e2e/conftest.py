@@ -7,7 +7,6 @@ They run on their own ports against a small seeded SQLite database, so a develop
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from demo.config import load_demo_config
 from knowledge.service import build as knowledge_build
 from knowledge.service import embedder_path
 from ops.demo_seed import seed_demo
-from ops.runner import ensure_model, process_specs, stop_process_groups, wait_ready, warm_up
+from ops.runner import ensure_model, process_specs, wait_ready, warm_up, with_internal_tokens
+from ops.supervisor import RestartPolicy, Supervisor
 
 READY_TIMEOUT_S = 300
 # several people run the e2e suite on one machine: PD_E2E_PORT_OFFSET=10000 moves every port of the stack
@@ -36,6 +36,7 @@ class Stack:
     settings: Settings
     base_url: str
     log_dir: Path
+    supervisor: Supervisor
 
     def sessions(self):  # type: ignore[no-untyped-def]
         return make_session_factory(make_engine(self.settings.effective_database_url))
@@ -88,25 +89,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     engine.dispose()
     ensure_model(settings, echo=False)
-    processes = []
-    for spec in process_specs(settings):
-        log = open(root / f"{spec.name}.log", "wb")  # noqa: SIM115 - closed with the process
-        processes.append(
-            (
-                subprocess.Popen(
-                    spec.cmd, cwd=spec.cwd, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                ),
-                log,
-            )
-        )
+    settings = with_internal_tokens(settings)
+    notes = open(root / "supervisor.log", "a", encoding="utf-8")  # noqa: SIM115 - closed at the end
+
+    def note(name: str, line: str) -> None:
+        notes.write(f"{name}: {line}\n")
+        notes.flush()
+
+    # restarts as `powerdesk run` does them, faster: the fault tests kill processes of this stack
+    supervisor = Supervisor(process_specs(settings), note, RestartPolicy(first_delay_s=0.5), log_dir=root)
+    supervisor.watch_in_background()
     try:
         took = wait_ready(settings.base_url, READY_TIMEOUT_S)
         if took is None:
             logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in root.glob("*.log"))
             pytest.fail(f"the stack was not ready within {READY_TIMEOUT_S} s:\n{logs}")
         warm_up(settings)
-        yield Stack(settings, settings.base_url, root)
+        yield Stack(settings, settings.base_url, root, supervisor)
     finally:
-        stop_process_groups([process for process, _ in processes])
-        for _, log in processes:
-            log.close()
+        supervisor.stop()
+        notes.close()

@@ -138,3 +138,34 @@ def test_health_and_readiness(client: TestClient, bot: FakeBot) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503  # the action server URL points nowhere
     assert ready.json()["checks"] == {"rasa": True, "action_server": False, "database": True}
+
+
+def test_typed_slash_commands_are_text_unless_they_are_an_offered_button(client: TestClient, bot: FakeBot) -> None:
+    """ "/restart" or '/inform{"account_no":…}' typed by a customer would skip the NLU and set slots in Rasa:
+    they reach it as text. The payload of a button the last reply offered is still a command."""
+    _send(client, '/inform{"account_no":"3300000001","phone_last4":"1"}', user="cmd-1")
+    _send(client, "/restart", user="cmd-1")
+    assert [text for _, text, _ in bot.sent] == ['／inform{"account_no":"3300000001","phone_last4":"1"}', "／restart"]
+    _send(client, "/query_bill", user="cmd-1")  # the fake bot's last reply offered it
+    _send(client, "/query_bill", user="cmd-2")  # a new customer was offered nothing
+    assert [text for _, text, _ in bot.sent[2:]] == ["/query_bill", "／query_bill"]
+
+
+def test_every_response_carries_security_headers_and_no_server_banner(client: TestClient) -> None:
+    for path in ("/", "/readyz", "/healthz", "/docs", "/no-such-page"):
+        response = client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+        assert "server" not in response.headers, path
+
+
+def test_production_has_no_api_docs(api_settings: Settings, bot: FakeBot) -> None:
+    from api.app import create_app
+
+    settings = api_settings.model_copy(
+        update={"powerdesk_env": "production", "public_base_url": "https://kefu.example"}
+    )
+    with TestClient(create_app(settings, bot=bot)) as production:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert production.get(path).status_code == 404, path
+        assert production.get("/healthz").headers["strict-transport-security"].startswith("max-age=")
