@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -68,9 +69,11 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
             store, bot_client, limiter, texts, settings.max_message_chars, handoffs
         )
         start_wechat(app, settings, sessions)
+        replayer = asyncio.create_task(app.state.conversations.run_replayer(settings.bot_replay_interval_s))
         try:
             yield
         finally:
+            replayer.cancel()
             if app.state.wechat is not None:
                 await app.state.wechat.drain()
             await app.state.bus.stop()

@@ -51,6 +51,12 @@ class RasaClient:
             )
             response.raise_for_status()
             body = response.json()
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise UpstreamUnavailable(f"Rasa is not reachable ({type(exc).__name__}: {exc})", unreached=True) from exc
+        except httpx.HTTPStatusError as exc:
+            # 503: Rasa is up but has no model yet (a restart); the message was not processed
+            unreached = exc.response.status_code == 503
+            raise UpstreamUnavailable(f"Rasa answered {exc.response.status_code}", unreached=unreached) from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise UpstreamUnavailable(f"Rasa did not answer ({type(exc).__name__}: {exc})") from exc
         messages = body.get("messages")

@@ -2,12 +2,16 @@
 
 An inbound message is stored first, then routed by the conversation's state: in state `bot` it
 goes to Rasa; while a person is involved the bot stays silent. Replies are stored before they
-are delivered. If Rasa fails or is slow, the customer gets a polite message and the
-conversation is queued for a person; nothing is lost.
+are delivered. Nothing is lost when Rasa is away:
+- unreachable (down, restarting): the customer is told the system is busy and the message is kept
+  (`pending`); once Rasa answers again the kept messages go to it in order, each once (claimed in the
+  database), and the replies are pushed on the customer's channel. Asking for a person still works.
+- reached but failed or too slow (it may have acted): the conversation is queued for a person.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from api.bot_client import BotClient, BotTurn
+from api.channels import Channels, Outbound, Recipient
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.texts import Texts
@@ -85,9 +90,12 @@ class ConversationService:
         texts: Texts,
         max_chars: int,
         handoffs: HandoffService | None = None,
+        channels: Channels | None = None,
     ) -> None:
         self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
         self.handoffs = handoffs
+        self.channels = channels if channels is not None else (handoffs.channels if handoffs is not None else None)
+        self._replay_locks: dict[int, asyncio.Lock] = {}
 
     async def handle(self, channel: str, user: str, raw_text: str, command: bool = False) -> TurnResult:
         """`command`: the text is the product's own (a WeChat menu key's payload), not something typed. Typed
@@ -105,6 +113,83 @@ class ConversationService:
             bot_text = text if text in offered else as_customer_text(text)
         return replace(await self._route(inbound, channel, user, bot_text), inbound_id=inbound.id)
 
+    async def replay_pending(self, conversation_id: int) -> int:
+        """Send the conversation's kept messages to the bot, oldest first, and push the replies; stops at the
+        first that the bot still cannot take. Returns how many were answered."""
+        async with self._replaying(conversation_id):
+            answered = 0
+            while True:
+                pending = await run_in_threadpool(self.store.claim_pending, conversation_id)
+                if pending is None:
+                    return answered
+                inbound = pending.message
+                if inbound.state != "bot":  # a person took over meanwhile: the message is theirs to read
+                    await run_in_threadpool(self.store.set_status, inbound.id, "stored")
+                    continue
+                sender = sender_id(pending.channel, pending.user)
+                try:
+                    turn = await self.bot.send(
+                        sender,
+                        pending.bot_text,
+                        {"conversation_id": inbound.conversation_id, "channel": pending.channel},
+                    )
+                except UpstreamUnavailable as exc:
+                    if exc.unreached:
+                        await run_in_threadpool(self.store.set_status, inbound.id, "pending")
+                        return answered
+                    result = await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
+                else:
+                    result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, pending.text, turn)
+                answered += 1
+                await self._push(pending.channel, pending.user, inbound.conversation_id, inbound.id)
+                if result.state != "bot":
+                    return answered
+
+    async def replay_all(self) -> int:
+        """One pass of the replayer: every conversation with kept messages, if the bot is back."""
+        conversations = await run_in_threadpool(self.store.pending_conversations)
+        if not conversations or not await self.bot.ready():
+            return 0
+        answered = 0
+        for conversation_id in conversations:
+            answered += await self.replay_pending(conversation_id)
+        return answered
+
+    async def run_replayer(self, interval_s: float = 2.0) -> None:
+        """Background task: answer kept messages once the bot is back (the api's lifespan runs it)."""
+        while True:
+            try:
+                answered = await self.replay_all()
+                if answered:
+                    log.info("answered %d messages kept while the bot was unreachable", answered)
+            except Exception:
+                log.exception("replaying kept messages failed; trying again in %.0f s", interval_s)
+            await asyncio.sleep(interval_s)
+
+    def _replaying(self, conversation_id: int) -> asyncio.Lock:
+        lock = self._replay_locks.get(conversation_id)
+        if lock is None:
+            lock = self._replay_locks[conversation_id] = asyncio.Lock()
+        return lock
+
+    async def _push(self, channel: str, user: str, conversation_id: int, after_id: int) -> None:
+        """Deliver replies stored after `after_id` on the customer's channel (they were not in any response)."""
+        if self.channels is None:
+            return
+        rows = await run_in_threadpool(self.store.undelivered_after, conversation_id, after_id)
+        outbound = [
+            Outbound(
+                m.id,
+                m.sender,
+                m.text,
+                buttons=list((m.payload or {}).get("buttons") or []),
+                custom=(m.payload or {}).get("custom") if isinstance((m.payload or {}).get("custom"), dict) else None,
+            )
+            for m in rows
+        ]
+        if outbound:
+            await self.channels.get(channel).deliver(Recipient(channel, user, conversation_id), outbound)
+
     async def _route(self, inbound: StoredMessage, channel: str, user: str, text: str) -> TurnResult:
         if inbound.state != "bot":
             # a person is (about to be) involved: the bot stays silent, the console gets the message
@@ -116,10 +201,17 @@ class ConversationService:
         sender = sender_id(channel, user)
         if self.handoffs is not None and self.handoffs.strongly_negative(text):
             return await self._upset_customer(inbound.id, inbound.conversation_id, sender, text)
+        if await run_in_threadpool(self.store.has_pending, inbound.conversation_id, inbound.id):
+            # kept while the bot was away: those are answered first, in order (pushed), if the bot is back
+            await self.replay_pending(inbound.conversation_id)
+            if await run_in_threadpool(self.store.has_pending, inbound.conversation_id, inbound.id):
+                return await self._keep_for_bot(inbound, sender, text)
         started = time.perf_counter()
         try:
             turn = await self.bot.send(sender, text, {"conversation_id": inbound.conversation_id, "channel": channel})
         except UpstreamUnavailable as exc:
+            if exc.unreached:
+                return await self._keep_for_bot(inbound, sender, text)
             return await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
         waited = time.perf_counter() - started
         result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, text, turn)
@@ -181,6 +273,22 @@ class ConversationService:
         replies += outcome.replies
         await self._store_replies(conversation_id, "system", replies)
         return TurnResult(conversation_id, outcome.state, replies)
+
+    async def _keep_for_bot(self, inbound: StoredMessage, sender: str, bot_text: str) -> TurnResult:
+        """The bot is unreachable: keep the message for it and say so; a customer asking for a person gets
+        the handoff (or the callback) at once."""
+        conversation_id = inbound.conversation_id
+        if self.handoffs is not None and self.handoffs.wants_person(bot_text):
+            await run_in_threadpool(self.store.mark_processed, inbound.id, None, None)
+            outcome = await self.handoffs.begin(conversation_id, "asked", sender)
+            replies = outcome.replies or [Reply(text=self.texts.say("waiting_agent"))]
+            await self._store_replies(conversation_id, "system", replies)
+            return TurnResult(conversation_id, outcome.state, replies)
+        log.warning("conversation %s: the bot is unreachable; message %s kept for it", conversation_id, inbound.id)
+        await run_in_threadpool(self.store.mark_pending, inbound.id, bot_text)
+        replies = [Reply(text=self.texts.say("bot_busy"))]
+        await self._store_replies(conversation_id, "system", replies)
+        return TurnResult(conversation_id, "bot", replies)
 
     async def _bot_unavailable(
         self, message_id: int, conversation_id: int, sender: str, exc: Exception, failed: bool = True

@@ -72,7 +72,7 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def load_complaint_cue(path: Path) -> re.Pattern[str]:
+def load_cue(path: Path) -> re.Pattern[str]:
     cue = read_yaml_mapping(path, required=("cue",))["cue"]
     try:
         return re.compile(str(cue))
@@ -102,12 +102,17 @@ class HandoffService:
         self.sessions, self.store, self.bot, self.bus, self.channels = sessions, store, bot, bus, channels
         self.texts, self.settings, self.sentiment, self.local_now = texts, settings, sentiment, local_now
         self.hours = ServiceHours.parse(settings.service_hours_workday, settings.service_hours_restday)
-        self.complaint_cue = load_complaint_cue(settings.data_dir / "console" / "complaint.yml")
+        self.complaint_cue = load_cue(settings.data_dir / "console" / "complaint.yml")
+        self.person_cue = load_cue(settings.data_dir / "console" / "person.yml")
 
     # --- the customer's side ---------------------------------------------------------------
 
     def strongly_negative(self, text: str) -> bool:
         return self.sentiment.score(text) <= self.settings.sentiment_handoff_below
+
+    def wants_person(self, text: str) -> bool:
+        """Asks for a person, in words the api recognises without the bot (used while the bot is away)."""
+        return self.person_cue.search(text) is not None
 
     def is_complaint(self, text: str) -> bool:
         return self.complaint_cue.search(text) is not None

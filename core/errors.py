@@ -40,10 +40,17 @@ class RateLimited(PowerDeskError):
 
 
 class UpstreamUnavailable(PowerDeskError):
-    """Rasa, the action server or another dependency did not answer in time."""
+    """Rasa, the action server or another dependency did not answer in time.
+
+    `unreached`: the request never reached it (connection refused, no model loaded yet), so sending it
+    again later cannot make it act twice."""
 
     status_code = 503
     code = "upstream_unavailable"
+
+    def __init__(self, message: str, unreached: bool = False) -> None:
+        super().__init__(message)
+        self.unreached = unreached
 
 
 class DataError(PowerDeskError):

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     rasa_token: str = ""
     action_server_token: str = ""
 
+    bot_replay_interval_s: float = Field(default=2.0, gt=0)  # Rasa back? messages kept meanwhile are answered
     max_message_chars: int = Field(default=2000, gt=0)
     max_body_bytes: int = Field(default=64_000, gt=0)
     rate_limit_burst: int = Field(default=10, gt=0)

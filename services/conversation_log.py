@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
@@ -21,6 +21,15 @@ class StoredMessage:
     id: int
     conversation_id: int
     state: str
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    message: StoredMessage
+    channel: str
+    user: str
+    text: str  # as the customer typed it
+    bot_text: str  # as Rasa is to get it ("/…" typed is sent as "／…")
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,94 @@ class ConversationStore:
                 message.status = "processed"
                 message.intent = intent[:50] if intent else None
                 message.confidence = confidence
+
+    # --- messages kept while the bot is unreachable, answered by it in order once it is back ---------------
+
+    def mark_pending(self, message_id: int, bot_text: str) -> None:
+        """The bot could not be reached: keep the message for it (with the text Rasa is to get)."""
+        with transaction(self.sessions) as session:
+            message = session.get(Message, message_id)
+            if message is not None:
+                message.status = "pending"
+                message.payload = {**(message.payload or {}), "bot_text": bot_text}
+
+    def pending_conversations(self, limit: int = 50) -> list[int]:
+        """Conversations with messages waiting for the bot, those waiting longest first."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Message.conversation_id, func.min(Message.id))
+                .where(Message.direction == "in", Message.status == "pending")
+                .group_by(Message.conversation_id)
+                .order_by(func.min(Message.id))
+                .limit(limit)
+            ).all()
+        return [row[0] for row in rows]
+
+    def has_pending(self, conversation_id: int, before_id: int) -> bool:
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(Message.id)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == "in",
+                        Message.status.in_(("pending", "replaying")),
+                        Message.id < before_id,
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def claim_pending(self, conversation_id: int) -> PendingMessage | None:
+        """The conversation's oldest waiting message, claimed (pending → replaying) by this caller only: two
+        api processes never both send it to the bot."""
+        with transaction(self.sessions) as session:
+            row = session.execute(
+                select(Message, Conversation)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Message.conversation_id == conversation_id, Message.direction == "in", Message.status == "pending"
+                )
+                .order_by(Message.id)
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            message, conversation = row
+            claimed = session.execute(
+                update(Message).where(Message.id == message.id, Message.status == "pending").values(status="replaying")
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                return None
+            bot_text = (message.payload or {}).get("bot_text")
+            return PendingMessage(
+                StoredMessage(message.id, conversation.id, conversation.state),
+                conversation.channel,
+                conversation.external_user_id,
+                message.text,
+                bot_text if isinstance(bot_text, str) else message.text,
+            )
+
+    def set_status(self, message_id: int, status: str) -> None:
+        with transaction(self.sessions) as session:
+            session.execute(update(Message).where(Message.id == message_id).values(status=status))
+
+    def undelivered_after(self, conversation_id: int, after_id: int) -> list[Message]:
+        """Replies stored after message `after_id` and not delivered yet, oldest first."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "out",
+                    Message.status == "stored",
+                    Message.id > after_id,
+                )
+                .order_by(Message.id)
+            ).all()
+            session.expunge_all()
+            return list(rows)
 
     def mark_failed(self, message_id: int) -> None:
         with transaction(self.sessions) as session:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import transaction
 from core.models import Message
 from core.models_wechat import WeChatInbound
+from services.conversation_log import ConversationStore
 
 
 def _now() -> dt.datetime:
@@ -68,16 +69,4 @@ def mark_outbound(sessions: sessionmaker[Session], ids: list[int], status: str, 
 
 def undelivered_replies(sessions: sessionmaker[Session], conversation_id: int, after_id: int) -> list[int]:
     """Ids of the replies stored in a conversation after message `after_id` and not delivered yet."""
-    with sessions() as session:
-        return list(
-            session.scalars(
-                select(Message.id)
-                .where(
-                    Message.conversation_id == conversation_id,
-                    Message.direction == "out",
-                    Message.status == "stored",
-                    Message.id > after_id,
-                )
-                .order_by(Message.id)
-            )
-        )
+    return [m.id for m in ConversationStore(sessions).undelivered_after(conversation_id, after_id)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
+
+from core.models import Message
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +27,23 @@ async def readyz(request: Request) -> JSONResponse:
         "database": await run_in_threadpool(_database_ready, state.sessions),
     }
     ok = all(checks.values())
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    body: dict[str, object] = {"status": "ready" if ok else "not_ready", "checks": checks}
+    if not ok and checks["database"]:
+        # the api still answers and keeps every message (the bot answers them once it is back): degraded
+        body["status"] = "degraded"
+        body["degraded"] = sorted(name for name, up in checks.items() if not up)
+        body["kept_messages"] = await run_in_threadpool(_kept_messages, state.sessions)
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def _kept_messages(sessions) -> int:
+    with sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Message).where(Message.direction == "in", Message.status == "pending")
+            )
+            or 0
+        )
 
 
 async def _action_server_ready(http: httpx.AsyncClient, url: str) -> bool:

@@ -30,6 +30,7 @@ def api_settings(tmp_path: Path) -> Settings:
         action_server_url="http://127.0.0.1:9",
         rate_limit_burst=10,
         rate_limit_per_second=2.0,
+        bot_replay_interval_s=3600,  # tests call the replayer themselves
         service_hours_workday="00:00-24:00",
         service_hours_restday="00:00-24:00",
         _env_file=None,

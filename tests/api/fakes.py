@@ -12,7 +12,8 @@ from core.errors import UpstreamUnavailable
 class FakeBot:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
-        self.down = False
+        self.down = False  # unreachable (connection refused): the message never reached it
+        self.fail_reached = False  # reached, then failed or too slow: it may have acted
         self.delay_s = 0.0
         self.paused: set[str] = set()
         self.resumed: list[str] = []
@@ -22,7 +23,9 @@ class FakeBot:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.down:
-            raise UpstreamUnavailable("fake Rasa is down")
+            raise UpstreamUnavailable("fake Rasa is down", unreached=True)
+        if self.fail_reached:
+            raise UpstreamUnavailable("fake Rasa timed out")
         if sender in self.paused:  # like Rasa: a paused conversation gets no answer
             return BotTurn([], None, None)
         if "人工" in text or "投诉" in text:

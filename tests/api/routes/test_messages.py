@@ -35,27 +35,72 @@ def test_message_and_replies_are_stored_in_order(client: TestClient, api_setting
     assert bot.sent[0][0] == "api:u-1" and bot.sent[0][2]["conversation_id"] == body["conversation_id"]
 
 
-def test_bot_down_gives_a_polite_reply_queues_for_a_person_and_loses_nothing(
+def test_bot_unreachable_keeps_messages_and_the_bot_answers_them_in_order_once_back(
     agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
 ) -> None:
     bot.down = True
-    body = _send(client, "上个月电费多少")
-    assert body["state"] == "waiting_agent"
-    assert "95598" in body["replies"][0]["text"]
+    first = _send(client, "上个月电费多少")
+    second = _send(client, "/restart")
+    assert first["state"] == second["state"] == "bot"
+    assert "恢复后会立即按顺序回复" in first["replies"][0]["text"] and "95598" in first["replies"][0]["text"]
     rows = _messages(api_settings)
-    assert rows[0].text == "上个月电费多少" and rows[0].status == "failed"
-    assert rows[1].sender == "system"
-    engine = create_engine(api_settings.effective_database_url)
-    with Session(engine) as session:
-        handoff = session.scalars(select(Handoff)).one()
-        assert handoff.reason == "bot_unavailable"
-        assert handoff.transcript[0]["text"] == "上个月电费多少"
-    engine.dispose()
-    # while waiting for a person the bot is not asked again, and messages are still stored
+    assert [(r.text, r.status) for r in rows if r.direction == "in"] == [
+        ("上个月电费多少", "pending"),
+        ("/restart", "pending"),
+    ]
+    assert stored_rows(api_settings, Handoff) == []  # not pushed to a person
+    # back: the next message first gets the kept ones answered (in order, once), then its own answer
     bot.down = False
-    body = _send(client, "有人吗")
-    assert body["state"] == "waiting_agent" and len(bot.sent) == 1
-    assert _messages(api_settings)[-2].text == "有人吗"
+    bot.sent.clear()
+    third = _send(client, "谢谢")
+    assert [text for _, text, _ in bot.sent] == ["上个月电费多少", "／restart", "谢谢"]
+    assert third["replies"][0]["text"] == "收到：谢谢"
+    rows = _messages(api_settings)
+    assert all(r.status == "processed" for r in rows if r.direction == "in")
+    answers = [r.text for r in rows if r.sender == "bot"]
+    assert answers == ["收到：上个月电费多少", "收到：／restart", "收到：谢谢"]
+    client.portal.call(client.app.state.conversations.replay_all)  # type: ignore[attr-defined]
+    assert len(bot.sent) == 3  # nothing answered twice
+
+
+def test_kept_messages_are_answered_by_the_replayer_without_a_new_message(
+    client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    bot.down = True
+    _send(client, "电费怎么交", user="quiet-1")
+    _send(client, "停电了", user="quiet-2")
+    service = client.app.state.conversations  # type: ignore[attr-defined]
+    assert client.portal.call(service.replay_all) == 0  # type: ignore[attr-defined]  # still down: kept
+    bot.down = False
+    assert client.portal.call(service.replay_all) == 2  # type: ignore[attr-defined]
+    assert client.portal.call(service.replay_all) == 0  # type: ignore[attr-defined]
+    assert sorted(text for _, text, _ in bot.sent[-2:]) == ["停电了", "电费怎么交"]
+
+
+def test_asking_for_a_person_works_while_the_bot_is_unreachable(
+    agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    bot.down = True
+    _send(client, "查一下我的电费", user="p-1")
+    body = _send(client, "转人工", user="p-1")
+    assert body["state"] == "waiting_agent"
+    assert stored_rows(api_settings, Handoff)[0].reason == "asked"
+    # the kept message is the agent's now: the bot does not answer it when it is back
+    bot.down = False
+    bot.sent.clear()
+    assert client.portal.call(client.app.state.conversations.replay_all) == 0  # type: ignore[attr-defined]
+    assert bot.sent == []
+
+
+def test_a_bot_that_was_reached_but_failed_queues_for_a_person(
+    agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    """Rasa reached but too slow or failing may have acted: the message is not sent again, a person takes it."""
+    bot.fail_reached = True
+    body = _send(client, "上个月电费多少")
+    assert body["state"] == "waiting_agent" and "95598" in body["replies"][0]["text"]
+    assert _messages(api_settings)[0].status == "failed"
+    assert stored_rows(api_settings, Handoff)[0].reason == "bot_unavailable"
 
 
 def test_handoff_signal_from_the_bot_queues_the_conversation(
@@ -138,6 +183,11 @@ def test_health_and_readiness(client: TestClient, bot: FakeBot) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503  # the action server URL points nowhere
     assert ready.json()["checks"] == {"rasa": True, "action_server": False, "database": True}
+    bot.down = True
+    _send(client, "在吗")
+    body = client.get("/readyz").json()
+    assert body["status"] == "degraded" and body["degraded"] == ["action_server", "rasa"]
+    assert body["kept_messages"] == 1
 
 
 def test_typed_slash_commands_are_text_unless_they_are_an_offered_button(client: TestClient, bot: FakeBot) -> None:
