@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -45,9 +46,12 @@ async def receive(request: Request) -> Response:
     try:
         protocol.check_content_type(request.headers.get("content-type"))
         protocol.verify_signature(token, query)
+        now = time.time()
+        protocol.check_fresh(query, now)
+        encrypted = protocol.require_safe_mode(crypto, query)
         body = await request.body()
+        request.app.state.wechat_nonces.check(query, body, now)
         protocol.refuse_dtd(body)
-        encrypted = crypto is not None and (query.encrypt_type or "").lower() == "aes"
         xml = protocol.decrypt(crypto, body, query) if encrypted else body
         inbound = protocol.parse(xml, encrypted)
     except PowerDeskError as exc:

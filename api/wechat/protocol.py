@@ -7,6 +7,7 @@ XML, has a DOCTYPE or lacks a field is `BadRequest` (400). Nothing that fails he
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -64,6 +65,49 @@ def verify_signature(token: str, query: Query) -> None:
         check_signature(token, query.signature, query.timestamp, query.nonce)
     except InvalidSignatureException as exc:
         raise Forbidden("the signature does not match WECHAT_TOKEN; check the token on the WeChat platform") from exc
+
+
+MAX_SKEW_S = 300  # WeChat signs every request with its time; anything older (or from the future) is refused
+
+
+def check_fresh(query: Query, now: float) -> None:
+    """A replayed URL carries its old timestamp: refuse requests signed more than 5 minutes away from now."""
+    stamp = query.timestamp or ""
+    if not stamp.isdigit() or len(stamp) > 12:
+        raise Forbidden("timestamp must be the Unix time WeChat signed the request with")
+    if abs(now - int(stamp)) > MAX_SKEW_S:
+        raise Forbidden(
+            f"the request was signed {int(now) - int(stamp)} s from now; more than {MAX_SKEW_S} s is refused"
+        )
+
+
+def require_safe_mode(crypto: WeChatCrypto | None, query: Query) -> bool:
+    """With an AES key configured only encrypted messages are accepted (a plaintext body is signed over the
+    query alone, so anyone who saw one URL could send any body with it). Returns whether to decrypt."""
+    encrypted = (query.encrypt_type or "").lower() == "aes"
+    if crypto is not None and not encrypted:
+        raise Forbidden("safe mode: plaintext messages are refused (encrypt_type=aes and msg_signature required)")
+    return crypto is not None
+
+
+class NonceGuard:
+    """The (timestamp, nonce) pairs seen within the last 5 minutes, with a digest of their body: the same pair
+    with another body is a replay and refused; the same pair and body is WeChat's own retry (deduplicated by
+    the inbox). Per api process; with several processes the timestamp check still bounds a replay."""
+
+    def __init__(self, ttl_s: float = MAX_SKEW_S) -> None:
+        self.ttl_s = ttl_s
+        self._seen: dict[tuple[str, str], tuple[float, bytes]] = {}
+
+    def check(self, query: Query, body: bytes, now: float) -> None:
+        if len(self._seen) > 1000:
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] <= self.ttl_s}
+        key = (query.timestamp or "", query.nonce or "")
+        digest = hashlib.sha256(body).digest()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] <= self.ttl_s and seen[1] != digest:
+            raise Forbidden("this timestamp and nonce were already used for another message (a replay)")
+        self._seen[key] = (seen[0] if seen is not None else now, digest)
 
 
 def verify_server(token: str, query: Query) -> str:

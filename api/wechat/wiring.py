@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from wechatpy.crypto import WeChatCrypto
 
 from api.wechat.channel import WeChatChannel
+from api.wechat.protocol import NonceGuard
 from api.wechat.service import WeChatService
 from core.settings import Settings
 from services import wechat_inbox
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 def start_wechat(app: FastAPI, settings: Settings, sessions: sessionmaker[Session]) -> None:
     app.state.wechat = None
     app.state.wechat_crypto = None
+    app.state.wechat_nonces = NonceGuard()
     if not settings.wechat_token:
         log.warning("WeChat channel disabled: WECHAT_TOKEN is not set (/wechat answers 503)")
         return

@@ -4,6 +4,7 @@ running api (uvicorn), and a fake WeChat API server recording the customer-servi
 from __future__ import annotations
 
 import concurrent.futures
+import random
 import time
 from collections.abc import Iterator
 
@@ -16,6 +17,8 @@ from core.models_wechat import WeChatInbound
 from core.settings import Settings
 from tests.api.wechat_env import PASSIVE_S, Env, make_env
 from tests.api.wechat_sim import AES_KEY, TOKEN, WeChatSim, fixture, signature
+
+XML_HEADERS = {"Content-Type": "text/xml"}
 
 
 @pytest.fixture
@@ -85,7 +88,7 @@ def test_encrypted_round_trip(safe_env: Env) -> None:
 def test_safe_mode_refuses_a_bad_signature_a_foreign_appid_and_garbage(safe_env: Env) -> None:
     xml = fixture("text", openid="o_aes", content="你好")
     assert safe_env.post(xml, msg_signature="0" * 40).status_code == 403
-    foreign = WeChatSim(aes_key=AES_KEY, app_id="wxOTHERAPPID00000")
+    foreign = WeChatSim(aes_key=AES_KEY, app_id="wxOTHERAPPID00000", rng=random.Random(99))  # its own nonces
     query, body = foreign.request(xml)
     response = safe_env.http.post(
         f"{safe_env.url}/wechat", params=query, content=body, headers={"Content-Type": "text/xml"}
@@ -173,3 +176,30 @@ def test_a_slow_wechat_api_is_retried(env: Env) -> None:
     env.wechat.errors = [45009]  # API rate limit: retried with back-off
     env.answer(fixture("text", openid="o_lim", content="slow c"))
     assert env.wait_pushed("o_lim", 1) == ["收到：slow c\n您可以回复：\n· 查电费"]
+
+
+def test_safe_mode_refuses_plaintext_stale_timestamps_and_replayed_nonces(safe_env: Env) -> None:
+    """The attacks of issue 19: a plaintext body signed only over the query, a timestamp from 2001, and one
+    URL replayed with another sender and body."""
+    xml = fixture("text", openid="o_victim", content="查电费")
+    query, body = safe_env.sim.request(xml)
+    plain = {k: v for k, v in query.items() if k not in ("encrypt_type", "msg_signature")}
+    response = safe_env.http.post(f"{safe_env.url}/wechat", params=plain, content=xml.encode(), headers=XML_HEADERS)
+    assert response.status_code == 403 and "plaintext" in response.json()["message"]
+    stale_stamp = "978307200"  # 2001-01-01
+    stale = {**query, "timestamp": stale_stamp, "signature": signature(TOKEN, stale_stamp, query["nonce"])}
+    response = safe_env.http.post(f"{safe_env.url}/wechat", params=stale, content=body, headers=XML_HEADERS)
+    assert response.status_code == 403 and "refused" in response.json()["message"]
+    assert safe_env.bot.sent == []
+
+
+def test_plain_mode_refuses_one_url_replayed_with_another_body(env: Env) -> None:
+    query, body = env.sim.request(fixture("text", openid="o_first", content="你好"))
+    first = env.http.post(f"{env.url}/wechat", params=query, content=body, headers=XML_HEADERS)
+    assert first.status_code == 200
+    retry = env.http.post(f"{env.url}/wechat", params=query, content=body, headers=XML_HEADERS)
+    assert retry.status_code == 200  # WeChat's own retry: same URL, same body (deduplicated, answered once)
+    forged = fixture("text", openid="o_someone_else", content="解绑户号")
+    replay = env.http.post(f"{env.url}/wechat", params=query, content=forged.encode(), headers=XML_HEADERS)
+    assert replay.status_code == 403 and "replay" in replay.json()["message"]
+    assert [sender for sender, _, _ in env.bot.sent] == ["wechat:o_first"]
