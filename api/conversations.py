@@ -27,7 +27,7 @@ from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.texts import Texts
 from core.errors import InvalidInput, PowerDeskError, UpstreamUnavailable
-from core.identity import sender_id
+from core.identity import mask_personal, sender_id
 from services.conversation_log import ConversationStore, OutMessage, StoredMessage
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ class ConversationService:
             rated = await self.handoffs.rating_reply(channel, user, text)
             if rated is not None:  # a rating answered after an agent closed the case
                 return TurnResult(rated[0], "closed", [rated[1]])
-        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, text)
+        # stored with phone and account digits masked (transcripts are read by many); the bot gets them as typed
+        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, mask_personal(text))
         bot_text = text
         if text.startswith("/") and not command:
             offered = await run_in_threadpool(self.store.offered_payloads, inbound.conversation_id, inbound.id)
@@ -196,7 +197,7 @@ class ConversationService:
             replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]
             await self._store_replies(inbound.conversation_id, "system", replies)
             if self.handoffs is not None:
-                await self.handoffs.customer_message(inbound.conversation_id, inbound.id, text)
+                await self.handoffs.customer_message(inbound.conversation_id, inbound.id, mask_personal(text))
             return TurnResult(inbound.conversation_id, inbound.state, replies)
         sender = sender_id(channel, user)
         if self.handoffs is not None and self.handoffs.strongly_negative(text):
@@ -266,7 +267,7 @@ class ConversationService:
         except UpstreamUnavailable as exc:
             log.error("could not pause Rasa for %s: %s", sender, exc)
         complaint = self.handoffs.is_complaint(text)
-        replies = [await self.handoffs.register_complaint(conversation_id, text)] if complaint else []
+        replies = [await self.handoffs.register_complaint(conversation_id, mask_personal(text))] if complaint else []
         outcome = await self.handoffs.begin(conversation_id, "complaint" if complaint else "sentiment", sender)
         if outcome.state == "waiting_agent":
             replies.append(Reply(text=self.texts.say("handoff_sentiment")))

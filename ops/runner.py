@@ -53,7 +53,8 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         ACTION_SERVER_URL=settings.action_server_url,
         ACTION_SERVER_TOKEN=settings.action_server_token,  # bot/endpoints*.yml send it to the action server
         RASA_TOKEN=settings.rasa_token,  # bot/credentials.yml: the PowerDesk channel checks it
-        PYTHONPATH=str(settings.bot_dir),
+        # bot/ (the channel, the brokers) and the repository root (bot/brokers uses the pure core.identity)
+        PYTHONPATH=os.pathsep.join((str(settings.bot_dir), str(REPO_ROOT))),
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
     )

@@ -42,6 +42,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _set_status(message: Message, status: str) -> None:
+    """A message's status; once it no longer waits for the bot, the unmasked text kept for it is dropped."""
+    message.status = status
+    if status not in ("pending", "replaying") and message.payload and "bot_text" in message.payload:
+        message.payload = {k: v for k, v in message.payload.items() if k != "bot_text"} or None
+
+
 class ConversationStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -102,7 +109,7 @@ class ConversationStore:
         with transaction(self.sessions) as session:
             message = session.get(Message, message_id)
             if message is not None:
-                message.status = "processed"
+                _set_status(message, "processed")
                 message.intent = intent[:50] if intent else None
                 message.confidence = confidence
 
@@ -176,7 +183,9 @@ class ConversationStore:
 
     def set_status(self, message_id: int, status: str) -> None:
         with transaction(self.sessions) as session:
-            session.execute(update(Message).where(Message.id == message_id).values(status=status))
+            message = session.get(Message, message_id)
+            if message is not None:
+                _set_status(message, status)
 
     def undelivered_after(self, conversation_id: int, after_id: int) -> list[Message]:
         """Replies stored after message `after_id` and not delivered yet, oldest first."""
@@ -198,7 +207,7 @@ class ConversationStore:
         with transaction(self.sessions) as session:
             message = session.get(Message, message_id)
             if message is not None:
-                message.status = "failed"
+                _set_status(message, "failed")
 
     def store_outbound(self, conversation_id: int, sender: str, replies: list[OutMessage]) -> list[int]:
         """Store replies before they are delivered; returns their ids."""

@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import select, update
 
 from core.clock import local_today
+from core.identity import mask_account
 from core.models import ChannelBinding, Conversation, Handoff, Message, Ticket
 from core.models_console import Agent
+from core.models_reports import BrokerEvent
 from demo.config import history_start
 from tests.e2e.conftest import Stack
 
@@ -58,6 +60,12 @@ def test_bind_usage_outage_goodbye(stack: Stack) -> None:
         assert inbound[0].intent == "greet" and inbound[0].confidence and inbound[0].confidence > 0.5
         ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation.id)).one()
         assert ticket.kind == "outage" and ticket.phone == "13812345678" and ticket.customer_id is not None
+        # transcripts and Rasa's events keep no account number, binding digits or phone number
+        assert [m.text for m in inbound[2:4]] == [mask_account(customer.account_no), "****"]
+        events = " ".join(session.scalars(select(BrokerEvent.data).where(BrokerEvent.sender_id == f"api:{user}")).all())
+        assert '"text": "\\u4f60\\u597d"' in events or "你好" in events  # the broker did write this conversation
+        for secret in (customer.account_no, "13812345678", f'"{customer.phone[-4:]}"'):
+            assert secret not in events, secret
         assert session.scalars(select(ChannelBinding).where(ChannelBinding.external_user_id == user)).one()
 
 

@@ -219,3 +219,22 @@ def test_production_has_no_api_docs(api_settings: Settings, bot: FakeBot) -> Non
         for path in ("/docs", "/redoc", "/openapi.json"):
             assert production.get(path).status_code == 404, path
         assert production.get("/healthz").headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_transcripts_keep_no_phone_or_account_digits_but_the_bot_gets_them(
+    client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    _send(client, "绑定户号3301234567", user="mask-1")
+    _send(client, "5678", user="mask-1")
+    assert [text for _, text, _ in bot.sent] == ["绑定户号3301234567", "5678"]
+    stored = [m.text for m in _messages(api_settings) if m.direction == "in"]
+    assert stored == ["绑定户号3301****67", "****"]
+    bot.down = True
+    _send(client, "13812345678", user="mask-2")
+    kept = [m for m in _messages(api_settings) if m.direction == "in"][-1]
+    assert kept.text == "138********" and kept.payload == {"bot_text": "13812345678"}  # kept for the bot only
+    bot.down = False
+    client.portal.call(client.app.state.conversations.replay_all)  # type: ignore[attr-defined]
+    assert bot.sent[-1][1] == "13812345678"
+    answered = stored_rows(api_settings, Message)
+    assert next(m for m in answered if m.id == kept.id).payload is None  # dropped once answered
