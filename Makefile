@@ -74,6 +74,7 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/wechat.py
 	$(VENV)/bin/python benchmarks/forecast.py
 	$(VENV)/bin/python benchmarks/report.py
+	$(VENV)/bin/python benchmarks/faults.py
 	$(VENV)/bin/python scripts/bench_tables.py
 
 NLU_SET ?= tests/nlu_holdout2.yml

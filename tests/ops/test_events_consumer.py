@@ -13,14 +13,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from analytics.satisfaction.events import events_by_day, events_frame
 from core.db import make_engine, make_session_factory
 from core.models_reports import BrokerEvent
 from core.settings import REPO_ROOT, Settings
 from ops.events_consumer import RASA_EXCHANGE, consume, parse_body
-from ops.runner import broker_env, endpoints_file
+from ops.runner import endpoints_file, rasa_env, with_internal_tokens
 from services.satisfaction import load_events
 
 AMQP = os.environ.get("POWERDESK_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -41,7 +41,7 @@ async def main():
     broker = await EventBroker.create(endpoints.event_broker)
     print("BROKER=" + type(broker).__name__, flush=True)
     for i in range(int(sys.argv[3])):
-        broker.publish({"sender_id": sys.argv[2], "event": "user", "timestamp": time.time(), "text": f"停电了{i}",
+        broker.publish({"sender_id": sys.argv[2], "event": "user", "timestamp": time.time(), "text": f"停电了{i} 户号3301234567",
                         "parse_data": {"intent": {"name": "report_outage", "confidence": 0.93}}})
     broker.publish({"sender_id": sys.argv[2], "event": "action", "timestamp": time.time(),
                     "name": "action_default_fallback"})
@@ -54,9 +54,8 @@ asyncio.run(main())
 def publish_with_rasa(settings: Settings, sender: str, n: int) -> str:
     if RASA_PYTHON is None:
         pytest.skip("the Rasa environment (.venv-rasa) is not installed; `make setup` creates it")
-    env = {**os.environ, **broker_env(settings), "ACTION_SERVER_URL": "http://127.0.0.1:9"}
-    env["RASA_TELEMETRY_ENABLED"] = "false"
-    env.pop("DATABASE_URL", None)
+    # what `powerdesk run` gives Rasa: the broker's URLs, the tokens the endpoints name, bot/ and core on the path
+    env = {**rasa_env(with_internal_tokens(settings)), "ACTION_SERVER_URL": "http://127.0.0.1:9"}
     result = subprocess.run(
         [str(RASA_PYTHON), "-c", PUBLISH, str(REPO_ROOT / "bot" / endpoints_file(settings)), sender, str(n)],
         env=env,
@@ -73,10 +72,13 @@ def test_rasa_sql_broker_writes_into_our_events_table(db_url: str, tmp_path: Pat
     settings = Settings(powerdesk_env="test", var_dir=tmp_path, database_url=db_url, _env_file=None)
     assert endpoints_file(settings) == "endpoints-sql.yml"
     sender = f"widget:{uuid.uuid4().hex[:8]}"
-    assert publish_with_rasa(settings, sender, 3) == "SQLEventBroker"
+    assert publish_with_rasa(settings, sender, 3) == "MaskingSQLEventBroker"  # bot/brokers: Rasa's, masked
     engine = make_engine(db_url)
     frame, skipped = events_frame(load_events(engine, sender_prefix=sender))
+    with engine.connect() as connection:
+        stored = " ".join(connection.execute(text("SELECT data FROM events")).scalars())
     engine.dispose()
+    assert "3301234567" not in stored and "3301****67" in stored
     assert skipped == 0 and len(frame) == 4
     assert frame["intent"].dropna().tolist() == ["report_outage"] * 3
     day = events_by_day(frame).iloc[0]
@@ -120,7 +122,7 @@ def test_rasa_pika_broker_through_rabbitmq_and_the_consumer(tmp_path: Path) -> N
         _env_file=None,
     )
     try:
-        assert publish_with_rasa(settings, "wechat:o-test", 2) == "PikaEventBroker"
+        assert publish_with_rasa(settings, "wechat:o-test", 2) == "MaskingPikaEventBroker"
         engine = make_engine(url)
         stats = consume(make_session_factory(engine), AMQP, queue, max_messages=3, idle_timeout_s=10)
         assert (stats.stored, stats.rejected) == (3, 0)
