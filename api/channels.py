@@ -32,6 +32,19 @@ class Outbound:
     buttons: list[dict[str, str]] = field(default_factory=list)
     custom: dict[str, Any] | None = None
 
+    @classmethod
+    def stored(cls, message_id: int, sender: str, text: str, payload: dict[str, Any] | None) -> Outbound:
+        """A stored message as delivered: its buttons and custom data come from the stored payload."""
+        buttons = (payload or {}).get("buttons")
+        custom = (payload or {}).get("custom")
+        return cls(
+            message_id,
+            sender,
+            text,
+            buttons=list(buttons) if isinstance(buttons, list) else [],
+            custom=custom if isinstance(custom, dict) else None,
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "sender": self.sender, "text": self.text, "buttons": self.buttons, "custom": self.custom}
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from api.bot_client import BotClient, BotTurn
-from api.channels import Channels, Outbound, Recipient
+from api.channels import Outbound, Recipient
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.texts import Texts
@@ -72,6 +72,14 @@ def replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
     return replies
 
 
+@dataclass
+class _Users:
+    """A conversation's replay lock and how many coroutines hold or wait for it."""
+
+    lock: asyncio.Lock
+    count: int = 0
+
+
 @dataclass(frozen=True)
 class TurnResult:
     conversation_id: int
@@ -90,12 +98,10 @@ class ConversationService:
         texts: Texts,
         max_chars: int,
         handoffs: HandoffService | None = None,
-        channels: Channels | None = None,
     ) -> None:
         self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
         self.handoffs = handoffs
-        self.channels = channels if channels is not None else (handoffs.channels if handoffs is not None else None)
-        self._replay_locks: dict[int, asyncio.Lock] = {}
+        self._replay_locks: dict[int, _Users] = {}
 
     async def handle(self, channel: str, user: str, raw_text: str, command: bool = False) -> TurnResult:
         """`command`: the text is the product's own (a WeChat menu key's payload), not something typed. Typed
@@ -116,35 +122,47 @@ class ConversationService:
 
     async def replay_pending(self, conversation_id: int) -> int:
         """Send the conversation's kept messages to the bot, oldest first, and push the replies; stops at the
-        first that the bot still cannot take. Returns how many were answered."""
-        async with self._replaying(conversation_id):
-            answered = 0
-            while True:
-                pending = await run_in_threadpool(self.store.claim_pending, conversation_id)
-                if pending is None:
+        first that the bot still cannot take. Returns how many were answered. The per-conversation lock keeps
+        the order within this process (the replayer and the customer's next message); the claim in the
+        database keeps each message to one process."""
+        entry = self._replay_locks.setdefault(conversation_id, _Users(asyncio.Lock()))
+        entry.count += 1
+        try:
+            async with entry.lock:
+                return await self._replay_in_order(conversation_id)
+        finally:
+            entry.count -= 1
+            if not entry.count:  # nobody holds or waits for it: forgotten, so the dict does not grow
+                del self._replay_locks[conversation_id]
+
+    async def _replay_in_order(self, conversation_id: int) -> int:
+        answered = 0
+        while True:
+            pending = await run_in_threadpool(self.store.claim_pending, conversation_id)
+            if pending is None:
+                return answered
+            inbound = pending.message
+            if inbound.state != "bot":  # a person took over meanwhile: the message is theirs to read
+                await run_in_threadpool(self.store.set_status, inbound.id, "stored")
+                continue
+            sender = sender_id(pending.channel, pending.user)
+            try:
+                turn = await self.bot.send(
+                    sender,
+                    pending.bot_text,
+                    {"conversation_id": inbound.conversation_id, "channel": pending.channel},
+                )
+            except UpstreamUnavailable as exc:
+                if exc.unreached:
+                    await run_in_threadpool(self.store.set_status, inbound.id, "pending")
                     return answered
-                inbound = pending.message
-                if inbound.state != "bot":  # a person took over meanwhile: the message is theirs to read
-                    await run_in_threadpool(self.store.set_status, inbound.id, "stored")
-                    continue
-                sender = sender_id(pending.channel, pending.user)
-                try:
-                    turn = await self.bot.send(
-                        sender,
-                        pending.bot_text,
-                        {"conversation_id": inbound.conversation_id, "channel": pending.channel},
-                    )
-                except UpstreamUnavailable as exc:
-                    if exc.unreached:
-                        await run_in_threadpool(self.store.set_status, inbound.id, "pending")
-                        return answered
-                    result = await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
-                else:
-                    result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, pending.text, turn)
-                answered += 1
-                await self._push(pending.channel, pending.user, inbound.conversation_id, inbound.id)
-                if result.state != "bot":
-                    return answered
+                result = await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
+            else:
+                result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, pending.text, turn)
+            answered += 1
+            await self._push(pending.channel, pending.user, inbound.conversation_id, inbound.id)
+            if result.state != "bot":
+                return answered
 
     async def replay_all(self) -> int:
         """One pass of the replayer: every conversation with kept messages, if the bot is back."""
@@ -167,29 +185,14 @@ class ConversationService:
                 log.exception("replaying kept messages failed; trying again in %.0f s", interval_s)
             await asyncio.sleep(interval_s)
 
-    def _replaying(self, conversation_id: int) -> asyncio.Lock:
-        lock = self._replay_locks.get(conversation_id)
-        if lock is None:
-            lock = self._replay_locks[conversation_id] = asyncio.Lock()
-        return lock
-
     async def _push(self, channel: str, user: str, conversation_id: int, after_id: int) -> None:
         """Deliver replies stored after `after_id` on the customer's channel (they were not in any response)."""
-        if self.channels is None:
+        if self.handoffs is None:  # the channels come with the console's wiring
             return
         rows = await run_in_threadpool(self.store.undelivered_after, conversation_id, after_id)
-        outbound = [
-            Outbound(
-                m.id,
-                m.sender,
-                m.text,
-                buttons=list((m.payload or {}).get("buttons") or []),
-                custom=(m.payload or {}).get("custom") if isinstance((m.payload or {}).get("custom"), dict) else None,
-            )
-            for m in rows
-        ]
+        outbound = [Outbound.stored(m.id, m.sender, m.text, m.payload) for m in rows]
         if outbound:
-            await self.channels.get(channel).deliver(Recipient(channel, user, conversation_id), outbound)
+            await self.handoffs.channels.get(channel).deliver(Recipient(channel, user, conversation_id), outbound)
 
     async def _route(self, inbound: StoredMessage, channel: str, user: str, text: str) -> TurnResult:
         if inbound.state != "bot":
@@ -202,10 +205,10 @@ class ConversationService:
         sender = sender_id(channel, user)
         if self.handoffs is not None and self.handoffs.strongly_negative(text):
             return await self._upset_customer(inbound.id, inbound.conversation_id, sender, text)
-        if await run_in_threadpool(self.store.has_pending, inbound.conversation_id, inbound.id):
+        if inbound.behind_kept:
             # kept while the bot was away: those are answered first, in order (pushed), if the bot is back
             await self.replay_pending(inbound.conversation_id)
-            if await run_in_threadpool(self.store.has_pending, inbound.conversation_id, inbound.id):
+            if await run_in_threadpool(self.store.kept_before, inbound.id):
                 return await self._keep_for_bot(inbound, sender, text)
         started = time.perf_counter()
         try:
@@ -296,7 +299,7 @@ class ConversationService:
     ) -> TurnResult:
         log.error("conversation %s: bot unavailable, queued for a person: %s", conversation_id, exc)
         if failed:
-            await run_in_threadpool(self.store.mark_failed, message_id)
+            await run_in_threadpool(self.store.set_status, message_id, "failed")
         if self.handoffs is None:
             await run_in_threadpool(self.store.start_handoff, conversation_id, "bot_unavailable")
             state, extra = "waiting_agent", []

@@ -247,8 +247,7 @@ class HandoffService:
         self, case: handoffs.Case, message_id: int, sender: str, text: str, payload: dict[str, Any] | None
     ) -> dict[str, Any]:
         ids = [message_id]
-        custom = (payload or {}).get("custom")
-        outbound = Outbound(ids[0], sender, text, custom=custom if isinstance(custom, dict) else None)
+        outbound = Outbound.stored(ids[0], sender, text, payload)
         await self.channels.get(case.channel).deliver(
             Recipient(case.channel, case.external_user_id, case.conversation_id), [outbound]
         )

@@ -184,8 +184,7 @@ class Supervisor:
         previous = {s: signal.signal(s, stop_on) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
-            while not self._stopping.wait(interval_s):
-                self.poll_once()
+            self._watch(interval_s)
         finally:
             self.stop()
             for s, handler in previous.items():
@@ -195,14 +194,13 @@ class Supervisor:
     def watch_in_background(self, interval_s: float = 0.5) -> threading.Thread:
         """Start everything and watch from a daemon thread (tests and benchmarks); `stop()` ends it."""
         self.start()
-
-        def loop() -> None:
-            while not self._stopping.wait(interval_s):
-                self.poll_once()
-
-        thread = threading.Thread(target=loop, name="supervisor", daemon=True)
+        thread = threading.Thread(target=self._watch, args=(interval_s,), name="supervisor", daemon=True)
         thread.start()
         return thread
+
+    def _watch(self, interval_s: float) -> None:
+        while not self._stopping.wait(interval_s):
+            self.poll_once()
 
     def stop(self, grace_s: float = 20) -> None:
         with self._lock:

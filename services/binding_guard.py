@@ -83,17 +83,18 @@ def check_binding(
 ) -> BindCheck:
     """Verify and record one attempt (the caller commits). Exactly 4 digits that equal the end of the phone on
     record; an unknown account, a malformed value and a wrong phone are the same `wrong`."""
-    account_no, last4 = str(account_no or "").strip(), str(last4 or "").strip()
-    if attempts_left(session, source, client, account_no or None, now, limits) <= 0:
+    # cut to the columns' widths before counting, so what is counted is what is stored
+    account_no, last4, source = str(account_no or "").strip()[:32], str(last4 or "").strip(), source[:160]
+    left = attempts_left(session, source, client, account_no or None, now, limits)
+    if left <= 0:
         return BindCheck("locked")
     customer = find_by_account(session, account_no) if _ACCOUNT.match(account_no) else None
     phone = (customer.phone or "") if customer is not None else ""
     well_formed = _LAST4.match(last4) is not None and len(phone) >= 4
     # compared even when there is nothing to compare with, so timing says nothing about the account
     ok = hmac.compare_digest((phone[-4:] if well_formed else "----").encode(), last4.encode()) and well_formed
-    session.add(BindAttempt(account_no=account_no[:32], source=source[:160], client=client, ok=ok, at=now))
-    session.flush()
+    session.add(BindAttempt(account_no=account_no, source=source, client=client, ok=ok, at=now))
     if ok:
         return BindCheck("verified", customer)
-    left = attempts_left(session, source, client, account_no or None, now, limits)
+    left -= 1  # this failure counts against the user, the client and the account alike
     return BindCheck("locked") if left <= 0 else BindCheck("wrong", attempts_left=left)

@@ -21,6 +21,7 @@ class StoredMessage:
     id: int
     conversation_id: int
     state: str
+    behind_kept: bool = False  # older messages of the conversation still wait for the bot (it was away)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,23 @@ def _set_status(message: Message, status: str) -> None:
     message.status = status
     if status not in ("pending", "replaying") and message.payload and "bot_text" in message.payload:
         message.payload = {k: v for k, v in message.payload.items() if k != "bot_text"} or None
+
+
+def _kept_before(session: Session, message: Message) -> bool:
+    """Whether older inbound messages of the message's conversation still wait for the bot."""
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == "in",
+                Message.status.in_(("pending", "replaying")),
+                Message.id < message.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 class ConversationStore:
@@ -78,7 +96,7 @@ class ConversationStore:
             session.add(message)
             conversation.updated_at = _now()
             session.flush()
-            return StoredMessage(message.id, conversation.id, conversation.state)
+            return StoredMessage(message.id, conversation.id, conversation.state, _kept_before(session, message))
 
     def offered_payloads(self, conversation_id: int, before_id: int) -> set[str]:
         """The button payloads of the replies to the customer's previous message (what a tap may send)."""
@@ -135,21 +153,10 @@ class ConversationStore:
             ).all()
         return [row[0] for row in rows]
 
-    def has_pending(self, conversation_id: int, before_id: int) -> bool:
+    def kept_before(self, message_id: int) -> bool:
+        """Whether older messages of this message's conversation still wait for the bot."""
         with self.sessions() as session:
-            return (
-                session.scalar(
-                    select(Message.id)
-                    .where(
-                        Message.conversation_id == conversation_id,
-                        Message.direction == "in",
-                        Message.status.in_(("pending", "replaying")),
-                        Message.id < before_id,
-                    )
-                    .limit(1)
-                )
-                is not None
-            )
+            return _kept_before(session, session.get_one(Message, message_id))
 
     def claim_pending(self, conversation_id: int) -> PendingMessage | None:
         """The conversation's oldest waiting message, claimed (pending → replaying) by this caller only: two
@@ -202,12 +209,6 @@ class ConversationStore:
             ).all()
             session.expunge_all()
             return list(rows)
-
-    def mark_failed(self, message_id: int) -> None:
-        with transaction(self.sessions) as session:
-            message = session.get(Message, message_id)
-            if message is not None:
-                _set_status(message, "failed")
 
     def store_outbound(self, conversation_id: int, sender: str, replies: list[OutMessage]) -> list[int]:
         """Store replies before they are delivered; returns their ids."""

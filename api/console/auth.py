@@ -16,14 +16,13 @@ from services.agents import Principal
 SESSION_COOKIE = "pd_console"
 LOGIN_CSRF_COOKIE = "pd_login_csrf"
 CSRF_HEADER = "x-csrf-token"
+# what console pages set beyond api/headers.py's baseline (which every response gets): a CSP without inline
+# styles, and no caching of pages that show customers' data
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self' ws: wss:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

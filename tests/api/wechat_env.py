@@ -3,8 +3,7 @@ wechatpy-built requests of tests.api.wechat_sim; used by the WeChat tests."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -16,19 +15,10 @@ from core.models_wechat import WeChatInbound
 from core.settings import Settings
 from tests.api.fake_wechat import APP_ID, APP_SECRET, FakeWeChatState, SlowBot, fake_wechat_app, serve
 from tests.api.wechat_sim import AES_KEY, TOKEN, WeChatSim
+from tests.waiting import wait_until  # noqa: F401 - imported from here by the WeChat tests
 
 SLOW_S = 2.5
 PASSIVE_S = 1.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    """Poll `condition` until it holds or `timeout` passes; whether it held."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def inbound_count(database_url: str, status: str) -> int:

@@ -14,18 +14,9 @@ from sqlalchemy import select
 
 from core.models import Conversation, Message
 from tests.e2e.conftest import Stack
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def _wait(condition, timeout_s: float, step_s: float = 0.5):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step_s)
-    return None
 
 
 def _readyz(stack: Stack) -> dict:
@@ -40,7 +31,7 @@ def test_rasa_killed_messages_are_kept_then_answered_by_the_bot_once(stack: Stac
     pid = stack.supervisor.pid("rasa")
     assert pid is not None
     os.killpg(pid, signal.SIGKILL)
-    assert _wait(lambda: _readyz(stack).get("status") == "degraded", 30), "readyz did not say degraded"
+    assert wait_until(lambda: _readyz(stack).get("status") == "degraded", 30, step_s=0.5), "readyz did not say degraded"
     started = time.monotonic()
     texts = {}
     for user in users:
@@ -51,7 +42,7 @@ def test_rasa_killed_messages_are_kept_then_answered_by_the_bot_once(stack: Stac
         assert body["state"] == "bot" and "恢复后会立即按顺序回复" in body["replies"][0]["text"]
         texts[user] = text
     assert _readyz(stack)["kept_messages"] >= len(users)
-    assert _wait(lambda: _readyz(stack).get("status") == "ready", 240), "Rasa did not come back"
+    assert wait_until(lambda: _readyz(stack).get("status") == "ready", 240, step_s=0.5), "Rasa did not come back"
     recovered_s = time.monotonic() - started
 
     sessions = stack.sessions()
@@ -65,7 +56,7 @@ def test_rasa_killed_messages_are_kept_then_answered_by_the_bot_once(stack: Stac
             ).all()
         return len(statuses) == len(users) and all(s == "processed" for s in statuses)
 
-    assert _wait(all_answered, 60), "the kept messages were not answered"
+    assert wait_until(all_answered, 60, step_s=0.5), "the kept messages were not answered"
     with sessions() as session:
         for user in users:
             conversation = session.scalars(select(Conversation).where(Conversation.external_user_id == user)).one()
@@ -89,7 +80,9 @@ def test_action_server_killed_is_restarted_and_the_customer_is_answered(stack: S
         f"{stack.base_url}/api/v1/messages", json={"user_id": "fault-actions-1", "text": "电价是多少"}, timeout=60
     )
     assert answer.status_code == 200 and answer.json()["replies"]  # politely, or by the bot once it is back
-    assert _wait(lambda: _readyz(stack).get("status") == "ready", 120), "the action server did not come back"
+    assert wait_until(lambda: _readyz(stack).get("status") == "ready", 120, step_s=0.5), (
+        "the action server did not come back"
+    )
     again = httpx.post(
         f"{stack.base_url}/api/v1/messages", json={"user_id": "fault-actions-2", "text": "居民电价是多少"}, timeout=60
     )

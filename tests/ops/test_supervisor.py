@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from ops.runner import ProcessSpec
 from ops.supervisor import RestartPolicy, Supervisor, restart_delay
+from tests.waiting import wait_until
 
 
 def test_back_off_doubles_up_to_the_cap() -> None:
@@ -19,15 +19,6 @@ def _spec(name: str, code: str, tmp_path: Path) -> ProcessSpec:
     return ProcessSpec(name, [sys.executable, "-c", code], tmp_path, {"PATH": "/usr/bin:/bin"})
 
 
-def _wait(condition, timeout_s: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_dying_process_is_restarted_and_the_others_keep_running(tmp_path: Path) -> None:
     lines: list[tuple[str, str]] = []
     crashing = _spec("crashy", "import sys; print('up', flush=True); sys.exit(3)", tmp_path)
@@ -37,7 +28,7 @@ def test_a_dying_process_is_restarted_and_the_others_keep_running(tmp_path: Path
     supervisor.watch_in_background(interval_s=0.02)
     try:
         steady_pid = supervisor.pid("steady")
-        assert _wait(lambda: supervisor.states()["crashy"] == "given_up")
+        assert wait_until(lambda: supervisor.states()["crashy"] == "given_up", 10)
         assert supervisor.states()["steady"] == "running" and supervisor.pid("steady") == steady_pid
     finally:
         supervisor.stop(grace_s=5)
@@ -60,7 +51,7 @@ def test_a_killed_process_comes_back_with_a_new_pid(tmp_path: Path) -> None:
         first = supervisor.pid("worker")
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        assert _wait(lambda: supervisor.pid("worker") not in (None, first))
+        assert wait_until(lambda: supervisor.pid("worker") not in (None, first), 10)
         assert any("worker exited with code -9; restarting" in line for _, line in lines)
     finally:
         supervisor.stop(grace_s=5)
