@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from abc import abstractmethod
 from typing import Any
@@ -13,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.services import Services, get_services
+from core.clock import utc_now
 from core.identity import parse_sender_id
 from core.models import Conversation, Customer
 from services.customers import bound_customer
@@ -52,8 +54,11 @@ def latest_entity(tracker: Tracker, name: str) -> str | None:
 
 
 def find_bound_customer(session: Session, tracker: Tracker) -> Customer | None:
+    """The customer this channel user verified as, within BINDING_REVERIFY_DAYS (an older binding is asked for
+    the account number and phone digits again, like a new one)."""
     channel, user = channel_user(tracker)
-    return bound_customer(session, channel, user)
+    since = utc_now() - dt.timedelta(days=get_services().settings.binding_reverify_days)
+    return bound_customer(session, channel, user, verified_since=since)
 
 
 def start_binding_then(action_name: str, dispatcher: CollectingDispatcher) -> Events:

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 
+from api.admission import Admission
 from api.bot_client import BotClient, RasaClient
 from api.console.wiring import add_console_routes, start_console
 from api.conversations import ConversationService
@@ -22,10 +23,12 @@ from api.forecast_service import ForecastService
 from api.headers import SecurityHeaders
 from api.hub import Hub
 from api.limits import BodySizeLimit
+from api.origins import WidgetCORS
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from api.routes import anomaly, forecast, health, messages, wechat, widget
 from api.texts import load_texts
 from api.wechat.wiring import start_wechat
+from api.widget_session import WidgetSessions
 from core.db import make_engine, make_session_factory
 from core.errors import PowerDeskError, RateLimited
 from core.settings import Settings, get_settings
@@ -66,7 +69,13 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
         app.state.forecast = ForecastService(settings)
         handoffs = await start_console(app, settings, sessions, store, bot_client, texts, redis, knowledge)
         app.state.conversations = ConversationService(
-            store, bot_client, limiter, texts, settings.max_message_chars, handoffs
+            store,
+            bot_client,
+            limiter,
+            texts,
+            settings.max_message_chars,
+            handoffs,
+            Admission.from_settings(settings, redis),
         )
         start_wechat(app, settings, sessions)
         replayer = asyncio.create_task(app.state.conversations.run_replayer(settings.bot_replay_interval_s))
@@ -87,8 +96,10 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
     docs = {"docs_url": None, "redoc_url": None, "openapi_url": None} if production else {}
     app = FastAPI(title="PowerDesk 电力营销智能客服", version="0.1.0", lifespan=lifespan, **docs)  # type: ignore[arg-type]
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.widget_sessions = WidgetSessions(settings.secret_key, settings.widget_session_days * 86400)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
+    app.add_middleware(WidgetCORS, origins=settings.widget_origin_list)
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(widget.router)

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
+from api.admission import Admission
 from api.bot_client import BotClient, BotTurn
 from api.channels import Outbound, Recipient
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.texts import Texts
-from core.errors import InvalidInput, PowerDeskError, UpstreamUnavailable
+from core.errors import InvalidInput, PowerDeskError, RateLimited, UpstreamUnavailable
 from core.identity import mask_personal, sender_id
 from services.conversation_log import ConversationStore, OutMessage, StoredMessage
 
@@ -89,6 +90,14 @@ class TurnResult:
     inbound_id: int = 0  # the stored customer message (0: none stored, e.g. a rating); replies come after it
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What starting a handoff came to."""
+
+    state: str  # waiting_agent, or bot when a callback was booked (or the handoff limits refused it)
+    replies: list[Reply]
+
+
 class ConversationService:
     def __init__(
         self,
@@ -98,14 +107,19 @@ class ConversationService:
         texts: Texts,
         max_chars: int,
         handoffs: HandoffService | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
         self.handoffs = handoffs
+        self.admission = admission
         self._replay_locks: dict[int, _Users] = {}
 
-    async def handle(self, channel: str, user: str, raw_text: str, command: bool = False) -> TurnResult:
+    async def handle(
+        self, channel: str, user: str, raw_text: str, command: bool = False, client: str | None = None
+    ) -> TurnResult:
         """`command`: the text is the product's own (a WeChat menu key's payload), not something typed. Typed
-        text starting with "/" reaches Rasa as a command only when it is a button offered in the last reply."""
+        text starting with "/" reaches Rasa as a command only when it is a button offered in the last reply.
+        `client`: the address the message came from, when the channel knows it (limits, binding checks)."""
         text = clean_text(raw_text, self.max_chars)
         await self.limiter.check(f"{channel}:{user}")
         if self.handoffs is not None:
@@ -113,12 +127,18 @@ class ConversationService:
             if rated is not None:  # a rating answered after an agent closed the case
                 return TurnResult(rated[0], "closed", [rated[1]])
         # stored with phone and account digits masked (transcripts are read by many); the bot gets them as typed
-        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, mask_personal(text))
+        masked = mask_personal(text)
+        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, masked, False)
+        if inbound is None:  # a new conversation: within the limits on new conversations?
+            if self.admission is not None:
+                await self.admission.new_conversation(channel, client)
+            inbound = await run_in_threadpool(self.store.store_inbound, channel, user, masked)
+            assert inbound is not None
         bot_text = text
         if text.startswith("/") and not command:
             offered = await run_in_threadpool(self.store.offered_payloads, inbound.conversation_id, inbound.id)
             bot_text = text if text in offered else as_customer_text(text)
-        return replace(await self._route(inbound, channel, user, bot_text), inbound_id=inbound.id)
+        return replace(await self._route(inbound, channel, user, bot_text, client), inbound_id=inbound.id)
 
     async def replay_pending(self, conversation_id: int) -> int:
         """Send the conversation's kept messages to the bot, oldest first, and push the replies; stops at the
@@ -194,7 +214,9 @@ class ConversationService:
         if outbound:
             await self.handoffs.channels.get(channel).deliver(Recipient(channel, user, conversation_id), outbound)
 
-    async def _route(self, inbound: StoredMessage, channel: str, user: str, text: str) -> TurnResult:
+    async def _route(
+        self, inbound: StoredMessage, channel: str, user: str, text: str, client: str | None = None
+    ) -> TurnResult:
         if inbound.state != "bot":
             # a person is (about to be) involved: the bot stays silent, the console gets the message
             replies = [] if inbound.state == "with_agent" else [Reply(text=self.texts.say("waiting_agent"))]
@@ -204,25 +226,28 @@ class ConversationService:
             return TurnResult(inbound.conversation_id, inbound.state, replies)
         sender = sender_id(channel, user)
         if self.handoffs is not None and self.handoffs.strongly_negative(text):
-            return await self._upset_customer(inbound.id, inbound.conversation_id, sender, text)
+            return await self._upset_customer(inbound.id, inbound.conversation_id, sender, text, client)
         if inbound.behind_kept:
             # kept while the bot was away: those are answered first, in order (pushed), if the bot is back
             await self.replay_pending(inbound.conversation_id)
             if await run_in_threadpool(self.store.kept_before, inbound.id):
-                return await self._keep_for_bot(inbound, sender, text)
+                return await self._keep_for_bot(inbound, sender, text, client)
         started = time.perf_counter()
         try:
-            turn = await self.bot.send(sender, text, {"conversation_id": inbound.conversation_id, "channel": channel})
+            metadata: dict[str, Any] = {"conversation_id": inbound.conversation_id, "channel": channel}
+            if client:
+                metadata["client"] = client  # the binding check counts failures per address too
+            turn = await self.bot.send(sender, text, metadata)
         except UpstreamUnavailable as exc:
             if exc.unreached:
-                return await self._keep_for_bot(inbound, sender, text)
+                return await self._keep_for_bot(inbound, sender, text, client)
             return await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
         waited = time.perf_counter() - started
-        result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, text, turn)
+        result = await self._bot_replied(inbound.id, inbound.conversation_id, sender, text, turn, client)
         return TurnResult(result.conversation_id, result.state, result.replies, waited)
 
     async def _bot_replied(
-        self, message_id: int, conversation_id: int, sender: str, text: str, turn: BotTurn
+        self, message_id: int, conversation_id: int, sender: str, text: str, turn: BotTurn, client: str | None = None
     ) -> TurnResult:
         await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
         replies = replies_from_rasa(turn.messages)
@@ -243,12 +268,30 @@ class ConversationService:
             await self._store_replies(conversation_id, "bot", replies)
             await run_in_threadpool(self.store.start_handoff, conversation_id, reason)
             return TurnResult(conversation_id, "waiting_agent", replies)
-        outcome = await self.handoffs.begin(conversation_id, reason, sender)
+        outcome = await self._begin_handoff(conversation_id, reason, sender, client)
         if outcome.state != "waiting_agent":  # nobody can answer now: not "transferring you", but the callback
             replies = [r for r in replies if not (r.custom and "handoff" in r.custom)]
         await self._store_replies(conversation_id, "bot", replies)
         await self._store_replies(conversation_id, "system", outcome.replies)
         return TurnResult(conversation_id, outcome.state, replies + outcome.replies)
+
+    async def _begin_handoff(self, conversation_id: int, reason: str, sender: str, client: str | None) -> Outcome:
+        """A handoff within the limits on handoffs (all customers, and per address); over them, the bot keeps the
+        conversation and says how to reach a person otherwise."""
+        assert self.handoffs is not None
+        if self.admission is not None:
+            try:
+                await self.admission.handoff(client)
+            except RateLimited:
+                log.warning(
+                    "conversation %s: handoff refused, over the handoff limits (client %s)", conversation_id, client
+                )
+                try:
+                    await self.bot.resume(sender)  # the bot paused itself for the person who is not coming
+                except UpstreamUnavailable as exc:
+                    log.error("conversation %s: %s", conversation_id, exc)
+                return Outcome("bot", [Reply(text=self.texts.say("handoff_limited"))])
+        return await self.handoffs.begin(conversation_id, reason, sender)
 
     async def _volunteered_rating(self, conversation_id: int, text: str) -> None:
         """ "给你们打5分" in a bot conversation: stored as a rating (human_involved from the handoffs)."""
@@ -260,7 +303,9 @@ class ConversationService:
             except PowerDeskError as exc:  # rated already: the bot has thanked them anyway
                 log.info("rating in conversation %s not stored: %s", conversation_id, exc)
 
-    async def _upset_customer(self, message_id: int, conversation_id: int, sender: str, text: str) -> TurnResult:
+    async def _upset_customer(
+        self, message_id: int, conversation_id: int, sender: str, text: str, client: str | None = None
+    ) -> TurnResult:
         """A strongly negative message goes to a person without asking the bot (which is paused); one that says it
         is a complaint is registered as one first, as the bot would."""
         assert self.handoffs is not None
@@ -271,20 +316,22 @@ class ConversationService:
             log.error("could not pause Rasa for %s: %s", sender, exc)
         complaint = self.handoffs.is_complaint(text)
         replies = [await self.handoffs.register_complaint(conversation_id, mask_personal(text))] if complaint else []
-        outcome = await self.handoffs.begin(conversation_id, "complaint" if complaint else "sentiment", sender)
+        outcome = await self._begin_handoff(conversation_id, "complaint" if complaint else "sentiment", sender, client)
         if outcome.state == "waiting_agent":
             replies.append(Reply(text=self.texts.say("handoff_sentiment")))
         replies += outcome.replies
         await self._store_replies(conversation_id, "system", replies)
         return TurnResult(conversation_id, outcome.state, replies)
 
-    async def _keep_for_bot(self, inbound: StoredMessage, sender: str, bot_text: str) -> TurnResult:
+    async def _keep_for_bot(
+        self, inbound: StoredMessage, sender: str, bot_text: str, client: str | None = None
+    ) -> TurnResult:
         """The bot is unreachable: keep the message for it and say so; a customer asking for a person gets
         the handoff (or the callback) at once."""
         conversation_id = inbound.conversation_id
         if self.handoffs is not None and self.handoffs.wants_person(bot_text):
             await run_in_threadpool(self.store.mark_processed, inbound.id, None, None)
-            outcome = await self.handoffs.begin(conversation_id, "asked", sender)
+            outcome = await self._begin_handoff(conversation_id, "asked", sender, client)
             replies = outcome.replies or [Reply(text=self.texts.say("waiting_agent"))]
             await self._store_replies(conversation_id, "system", replies)
             return TurnResult(conversation_id, outcome.state, replies)

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from analytics.service_hours import ServiceHours
 from api.bot_client import BotClient
 from api.bus import Bus
 from api.channels import Channels, Outbound, Recipient
-from api.conversations import clean_text
+from api.conversations import Outcome, clean_text
 from api.schemas import Reply
 from api.texts import Texts
 from core.clock import local_now
@@ -78,12 +77,6 @@ def load_cue(path: Path) -> re.Pattern[str]:
         return re.compile(str(cue))
     except re.error as exc:
         raise DataError(f"{path}: `cue` is not a regular expression ({exc})") from exc
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: str  # waiting_agent, or bot when a callback was booked instead
-    replies: list[Reply]
 
 
 class HandoffService:

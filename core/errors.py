@@ -39,6 +39,12 @@ class RateLimited(PowerDeskError):
         self.retry_after_s = retry_after_s
 
 
+class TooManyConversations(RateLimited):
+    """More new conversations than the limits allow (from one address, or from everyone together)."""
+
+    code = "too_many_conversations"
+
+
 class UpstreamUnavailable(PowerDeskError):
     """Rasa, the action server or another dependency did not answer in time.
 

@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     bind_failures_per_user: int = Field(default=3, gt=0)
     bind_failures_per_client: int = Field(default=10, gt=0)  # per client address, when the channel knows it
     bind_lock_hours: float = Field(default=24.0, gt=0)
+    binding_reverify_days: float = Field(default=90.0, gt=0)  # a binding older than this is verified again
+    widget_session_days: float = Field(default=7.0, gt=0)  # a widget visitor unseen this long starts afresh
+    widget_origins: str = ""  # comma-separated sites that embed the widget (https://www.example.com); own is allowed
+    new_conversations_per_minute: int = Field(default=600, gt=0)  # all sources together (a flood of new ids) …
+    new_conversations_per_client_minute: int = Field(default=20, gt=0)  # … and per client address, when known
+    handoffs_per_minute: int = Field(default=60, gt=0)  # all customers together (the agents' queue) …
+    handoffs_per_client_minute: int = Field(default=5, gt=0)  # … and per client address, when known
+    trusted_proxies: str = "127.0.0.1"  # X-Forwarded-For is believed only from these addresses (uvicorn)
     console_session_hours: float = Field(default=12.0, gt=0)
     console_login_attempts: int = Field(default=5, gt=0)  # per user name and per address …
     console_login_window_s: float = Field(default=300.0, gt=0)  # … within this window
@@ -132,6 +140,10 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """DATABASE_URL, or a SQLite file under var/ when it is not set."""
         return self.database_url or f"sqlite:///{self.var_dir / 'powerdesk.db'}"
+
+    @property
+    def widget_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.widget_origins.split(",") if o.strip()]
 
     @property
     def base_url(self) -> str:

@@ -204,6 +204,10 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 str(settings.api_port),
                 "--no-access-log",
                 "--no-server-header",
+                # the client address (limits, binding checks) from X-Forwarded-For, from these proxies only
+                "--proxy-headers",
+                "--forwarded-allow-ips",
+                settings.trusted_proxies,
             ],
             REPO_ROOT,
             app_env,

@@ -71,7 +71,9 @@ class ConversationStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def _open_conversation(self, session: Session, channel: str, user: str) -> Conversation:
+    def _open_conversation(
+        self, session: Session, channel: str, user: str, open_new: bool = True
+    ) -> Conversation | None:
         conversation = session.scalar(
             select(Conversation)
             .where(
@@ -82,16 +84,19 @@ class ConversationStore:
             .order_by(Conversation.id.desc())
             .limit(1)
         )
-        if conversation is None:
+        if conversation is None and open_new:
             conversation = Conversation(channel=channel, external_user_id=user, state="bot")
             session.add(conversation)
             session.flush()
         return conversation
 
-    def store_inbound(self, channel: str, user: str, text: str) -> StoredMessage:
-        """Store a customer's message (first thing on arrival) in the user's open conversation."""
+    def store_inbound(self, channel: str, user: str, text: str, open_new: bool = True) -> StoredMessage | None:
+        """Store a customer's message (first thing on arrival) in the user's open conversation; with
+        `open_new=False`, None (nothing stored) when the user has none (the caller checks its limits first)."""
         with transaction(self.sessions) as session:
-            conversation = self._open_conversation(session, channel, user)
+            conversation = self._open_conversation(session, channel, user, open_new)
+            if conversation is None:
+                return None
             message = Message(conversation_id=conversation.id, direction="in", sender="customer", text=text)
             session.add(message)
             conversation.updated_at = _now()

@@ -20,12 +20,19 @@ def find_by_account(session: Session, account_no: str) -> Customer | None:
     return session.scalar(select(Customer).where(Customer.account_no == account_no))
 
 
-def bound_customer(session: Session, channel: str, external_user_id: str) -> Customer | None:
-    return session.scalar(
+def bound_customer(
+    session: Session, channel: str, external_user_id: str, verified_since: dt.datetime | None = None
+) -> Customer | None:
+    """The customer bound to a channel user; with `verified_since`, only when the binding was verified since
+    then (an older one is verified again before personal data is shown)."""
+    query = (
         select(Customer)
         .join(ChannelBinding, ChannelBinding.customer_id == Customer.id)
         .where(ChannelBinding.channel == channel, ChannelBinding.external_user_id == external_user_id)
     )
+    if verified_since is not None:
+        query = query.where(ChannelBinding.verified_at >= verified_since)
+    return session.scalar(query)
 
 
 def bind(session: Session, channel: str, external_user_id: str, customer: Customer) -> None:

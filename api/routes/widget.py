@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.frames import receive_text_frame
+from api.origins import origin_allowed, origin_of
 from api.schemas import Button, HistoryItem, HistoryOut
-from core.errors import PowerDeskError, RateLimited
+from api.widget_session import MAX_TOKEN_CHARS, bearer
+from core.errors import NotAuthenticated, PowerDeskError, RateLimited, TooManyConversations
 from services.customers import DemoAccount, demo_showcase
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["widget"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
-WIDGET_USER_PATTERN = r"^[A-Za-z0-9_\-]{16,64}$"
+AUTH_WITHIN_S = 10.0  # a socket that has not named its session by then is closed
 
 
 @router.get("/widget.js", include_in_schema=False)
@@ -44,8 +48,26 @@ async def demo_page(request: Request) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, "demo.html", {"accounts": accounts})
 
 
+class SessionIn(BaseModel):
+    token: str | None = Field(default=None, max_length=MAX_TOKEN_CHARS)
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_in_s: int
+
+
+@router.post("/api/v1/widget/session", response_model=SessionOut)
+async def session(request: Request, body: SessionIn | None = None) -> SessionOut:
+    """A signed session token for the widget: the same visitor renewed, or a new visitor when the token sent is
+    missing, expired or not ours."""
+    issued = request.app.state.widget_sessions.renew(body.token if body else None)
+    return SessionOut(token=issued.token, expires_in_s=issued.expires_in_s)
+
+
 @router.get("/api/v1/widget/history", response_model=HistoryOut)
-async def history(request: Request, user_id: str = Query(pattern=WIDGET_USER_PATTERN)) -> HistoryOut:
+async def history(request: Request, authorization: str | None = Header(default=None)) -> HistoryOut:
+    user_id = request.app.state.widget_sessions.visitor(bearer(authorization))
     conversation_id, state, messages = await run_in_threadpool(request.app.state.store.history, "widget", user_id)
     items = [
         HistoryItem(
@@ -62,12 +84,46 @@ async def history(request: Request, user_id: str = Query(pattern=WIDGET_USER_PAT
     return HistoryOut(conversation_id=conversation_id, state=state, messages=items)
 
 
-@router.websocket("/api/v1/widget/ws")
-async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_USER_PATTERN)) -> None:
+def _own_origins(socket: WebSocket) -> list[str]:
+    scheme = "https" if socket.url.scheme == "wss" else "http"
+    host = socket.headers.get("host", "")
+    return [origin_of(socket.app.state.settings.base_url), f"{scheme}://{host}"]
+
+
+async def _authenticate(socket: WebSocket) -> str | None:
+    """The visitor named by the first frame {"type": "auth", "token": "…"}; None after closing the socket with
+    4401 (no valid session: the widget gets a new one) when it names none."""
     state = socket.app.state
-    key = f"widget:{user_id}"
+    try:
+        raw = await asyncio.wait_for(receive_text_frame(socket, MAX_TOKEN_CHARS + 100), AUTH_WITHIN_S)
+        data = json.loads(raw) if raw else None
+        token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
+        return str(state.widget_sessions.visitor(token if isinstance(token, str) else None))
+    except (TimeoutError, ValueError, NotAuthenticated) as exc:
+        message = str(exc) if isinstance(exc, NotAuthenticated) else 'send {"type": "auth", "token": "…"} first'
+        code = exc.code if isinstance(exc, NotAuthenticated) else "not_authenticated"
+        await socket.send_json({"type": "error", "code": code, "message": message})
+        await socket.close(code=4401)
+        return None
+
+
+@router.websocket("/api/v1/widget/ws")
+async def widget_socket(socket: WebSocket) -> None:
+    state = socket.app.state
+    if not origin_allowed(socket.headers.get("origin"), _own_origins(socket), state.settings.widget_origin_list):
+        await socket.close(code=4403)  # before accepting: the browser sees the handshake refused (HTTP 403)
+        return
     await socket.accept()
+    try:
+        user_id = await _authenticate(socket)
+    except WebSocketDisconnect:
+        return
+    if user_id is None:
+        return
+    client = socket.client.host if socket.client else None
+    key = f"widget:{user_id}"
     await state.hub.join(key, socket)
+    await socket.send_json({"type": "ready"})
     try:
         while True:
             raw = await receive_text_frame(socket, state.settings.max_body_bytes)
@@ -90,9 +146,10 @@ async def widget_socket(socket: WebSocket, user_id: str = Query(pattern=WIDGET_U
                 )
                 continue
             try:
-                result = await state.conversations.handle("widget", user_id, text)
+                result = await state.conversations.handle("widget", user_id, text, client=client)
             except RateLimited as exc:
-                await socket.send_json({"type": "error", "code": exc.code, "message": state.texts.say("rate_limited")})
+                say = "new_conversations_limited" if isinstance(exc, TooManyConversations) else "rate_limited"
+                await socket.send_json({"type": "error", "code": exc.code, "message": state.texts.say(say)})
                 continue
             except PowerDeskError as exc:
                 await socket.send_json({"type": "error", "code": exc.code, "message": str(exc)})

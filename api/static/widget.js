@@ -6,18 +6,22 @@
   var script = document.currentScript;
   var origin = script ? new URL(script.src, location.href).origin : location.origin;
   var wsOrigin = origin.replace(/^http/, "ws");
-  var KEY = "powerdesk.widget.uid";
-
-  function newId() {
-    var a = new Uint8Array(16);
-    (window.crypto || window.msCrypto).getRandomValues(a);
-    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  }
-  var uid = null;
-  try { uid = localStorage.getItem(KEY); } catch (e) { /* storage blocked */ }
-  if (!uid || !/^[A-Za-z0-9_-]{16,64}$/.test(uid)) {
-    uid = newId();
-    try { localStorage.setItem(KEY, uid); } catch (e) { /* keep for this page only */ }
+  // the session token (signed by the server, expiring) is kept in this site's storage; it never goes in a URL
+  var KEY = "powerdesk.widget.session";
+  var token = null;
+  try { token = localStorage.getItem(KEY); } catch (e) { /* storage blocked: a session for this page only */ }
+  var sessionReady = null;
+  function renewSession() {
+    sessionReady = fetch(origin + "/api/v1/widget/session", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: token })
+    })
+      .then(function (r) { if (!r.ok) throw new Error("session " + r.status); return r.json(); })
+      .then(function (s) {
+        token = s.token;
+        try { localStorage.setItem(KEY, token); } catch (e) { /* keep for this page only */ }
+        return token;
+      });
+    return sessionReady;
   }
 
   var host = document.createElement("div");
@@ -132,7 +136,7 @@
     submitRating.addEventListener("click", function () {
       if (!score) return;
       var frame = JSON.stringify({ type: "rating", score: score, comment: comment.value });
-      if (socket && socket.readyState === 1) socket.send(frame); else queue.push(frame);
+      if (socket && authed && socket.readyState === 1) socket.send(frame); else queue.push(frame);
       ratingBox.remove(); ratingBox = null;
     });
     ratingBox.appendChild(submitRating);
@@ -140,33 +144,42 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  var socket = null, queue = [], retry = 0, historyLoaded = false;
+  var socket = null, queue = [], retry = 0, historyLoaded = false, authed = false;
+  function reconnectLater() {
+    retry = Math.min(retry + 1, 6);
+    setTimeout(connect, 500 * Math.pow(2, retry - 1));
+  }
   function connect() {
-    socket = new WebSocket(wsOrigin + "/api/v1/widget/ws?user_id=" + encodeURIComponent(uid));
-    socket.onopen = function () {
-      retry = 0; status.textContent = "";
-      while (queue.length) socket.send(queue.shift());
-    };
-    socket.onmessage = function (ev) {
-      var data; try { data = JSON.parse(ev.data); } catch (e) { return; }
-      if (data.type === "replies" || data.type === "push") showReplies(data.replies);
-      else if (data.type === "error") status.textContent = data.message || T.error || "";
-    };
-    socket.onclose = function () {
-      status.textContent = T.offline || "";
-      retry = Math.min(retry + 1, 6);
-      setTimeout(connect, 500 * Math.pow(2, retry - 1));
-    };
+    (sessionReady || renewSession()).then(function () {
+      authed = false;
+      socket = new WebSocket(wsOrigin + "/api/v1/widget/ws");
+      socket.onopen = function () { socket.send(JSON.stringify({ type: "auth", token: token })); };
+      socket.onmessage = function (ev) {
+        var data; try { data = JSON.parse(ev.data); } catch (e) { return; }
+        if (data.type === "ready") {
+          authed = true; retry = 0; status.textContent = "";
+          while (queue.length) socket.send(queue.shift());
+        } else if (data.type === "replies" || data.type === "push") showReplies(data.replies);
+        else if (data.type === "error" && authed) status.textContent = data.message || T.error || "";
+      };
+      socket.onclose = function (ev) {
+        authed = false;
+        status.textContent = T.offline || "";
+        if (ev.code === 4401) sessionReady = null;  // the session expired: a new one before reconnecting
+        reconnectLater();
+      };
+    }, function () { status.textContent = T.offline || ""; sessionReady = null; reconnectLater(); });
   }
   function submit(text, shown) {
     text = (text || "").trim();
     if (!text) return;
     addMessage("in", shown || text);
     var frame = JSON.stringify({ text: text });
-    if (socket && socket.readyState === 1) socket.send(frame); else queue.push(frame);
+    if (socket && authed && socket.readyState === 1) socket.send(frame); else queue.push(frame);
   }
   function loadHistory() {
-    return fetch(origin + "/api/v1/widget/history?user_id=" + encodeURIComponent(uid))
+    return (sessionReady || renewSession())
+      .then(function () { return fetch(origin + "/api/v1/widget/history", { headers: { Authorization: "Bearer " + token } }); })
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (h) {
         var titles = {};  // quick-reply payloads are shown by their titles, as when they were clicked
@@ -194,5 +207,5 @@
   close.addEventListener("click", function () { panel.classList.remove("open"); launch.style.display = ""; });
   form.addEventListener("submit", function (ev) { ev.preventDefault(); submit(input.value); input.value = ""; });
   connect();
-  window.PowerDeskWidget = { open: open, userId: function () { return uid; } };
+  window.PowerDeskWidget = { open: open };
 })();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from actions.outage import ActionSubmitOutageReport, ValidateOutageReportForm
 from actions.router import ActionUnderstand
 from actions.services import Services
 from actions.usage import ActionQueryUsage
+from core.clock import utc_now
 from core.models import Customer, Ticket
 from services.customers import bound_customer
 from tests.actions.seeded import seeded_services
@@ -226,3 +228,29 @@ def test_action_failure_becomes_an_apology(services: Services, monkeypatch: pyte
     monkeypatch.setattr(services, "sessions", broken)
     messages, events = run(ActionQueryUsage(), tracker("上个月", "query_usage"))
     assert responses(messages) == ["utter_service_error"] and events == []
+
+
+def test_an_old_binding_is_verified_again_before_personal_data(services: Services) -> None:
+    from core.db import transaction
+    from core.models import ChannelBinding
+
+    sender = "wechat:openid-old-binding"
+    customer = _customer(services, "residential", nth=1)
+    slots = {"account_no": customer.account_no, "phone_last4": customer.phone[-4:]}
+    run(ActionBindAccountSubmit(), tracker("x", "inform", slots=slots, sender=sender))
+    assert responses(run(ActionQueryUsage(), tracker("上个月用了多少电", "query_usage", sender=sender))[0]) == [
+        "utter_usage_month"
+    ]
+    days = services.settings.binding_reverify_days
+    with transaction(services.sessions) as session:
+        binding = session.scalar(select(ChannelBinding).where(ChannelBinding.external_user_id == "openid-old-binding"))
+        assert binding is not None
+        binding.verified_at -= dt.timedelta(days=days + 1)
+    messages, events = run(ActionQueryUsage(), tracker("上个月用了多少电", "query_usage", sender=sender))
+    assert responses(messages) == ["utter_need_binding"]
+    assert {"event": "followup", "timestamp": None, "name": "bind_account_form"} in events
+    run(ActionBindAccountSubmit(), tracker("x", "inform", slots=slots, sender=sender))  # verified again
+    with services.sessions() as session:
+        assert bound_customer(session, "wechat", "openid-old-binding", verified_since=utc_now()) is None
+        fresh = utc_now() - dt.timedelta(minutes=5)
+        assert bound_customer(session, "wechat", "openid-old-binding", verified_since=fresh) is not None

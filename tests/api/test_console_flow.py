@@ -13,6 +13,7 @@ from core.models import Conversation, Handoff, Message, Rating
 from core.settings import Settings
 from tests.api.console_helpers import login, receive_until
 from tests.api.fakes import FakeBot
+from tests.api.widget_helpers import widget_socket
 
 VISITOR = "v" * 8 + "0123456789ab"
 
@@ -37,7 +38,7 @@ def test_customer_and_agent_talk_through_the_console(
     csrf = login(client, agent_online)
     with (
         client.websocket_connect("/console/ws") as console,
-        client.websocket_connect(f"/api/v1/widget/ws?user_id={VISITOR}") as widget,
+        widget_socket(client, VISITOR) as widget,
     ):
         assert console.receive_json()["type"] == "hello"
         widget.send_json({"text": "我要转人工"})

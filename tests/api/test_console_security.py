@@ -10,6 +10,7 @@ from core.db import make_engine, make_session_factory, transaction
 from core.settings import Settings
 from services import agents
 from tests.api.console_helpers import PASSWORD, login
+from tests.api.widget_helpers import widget_socket
 
 PAGES = ["/console", "/console/cases/1", "/console/supervisor"]
 API_GET = [
@@ -196,7 +197,7 @@ def test_bad_websocket_frames_get_an_error_and_the_socket_stays_usable(agent_onl
         ws.send_text('{"type": "ping"}')
         assert ws.receive_json()["type"] == "pong"  # still usable
     widget_user = "widgetuser-frames-0001"
-    with client.websocket_connect(f"/api/v1/widget/ws?user_id={widget_user}") as ws:
+    with widget_socket(client, widget_user) as ws:
         ws.send_bytes(b"\xc3\x28 not utf-8")
         assert ws.receive_json()["code"] == "invalid_frame"
         ws.send_text('{"text": "\\ud800你好\\udfff"}')  # lone surrogates in a JSON escape

@@ -27,6 +27,7 @@ from services.customers import bind
 from services.tickets import create_ticket
 from tests.api.console_helpers import PASSWORD, login
 from tests.api.fakes import FakeBot
+from tests.api.widget_helpers import widget_socket
 from tests.conftest import DEMO_TODAY
 from tests.knowledge.fakes import HashingEmbedder
 
@@ -150,7 +151,7 @@ def test_bad_input_is_refused_clearly_and_loses_nothing(console: TestClient) -> 
             ws.send_text(frame)
             assert ws.receive_json()["type"] == "error"
     # the widget's rating frame: only 1–5 for a conversation that asked for it
-    with console.websocket_connect("/api/v1/widget/ws?user_id=abcdefghijklmnop") as widget:
+    with widget_socket(console, "abcdefghijklmnop") as widget:
         for frame in (
             {"type": "rating", "score": 9},
             {"type": "rating", "score": True},

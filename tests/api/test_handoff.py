@@ -119,3 +119,27 @@ def test_a_volunteered_rating_in_a_bot_conversation_is_stored_without_a_human(
         assert (rating.score, rating.human_involved, rating.agent) == (5, False, None)
         assert len(session.scalars(select(Message).where(Message.text == "给你们打5分")).all()) == 1
     engine.dispose()
+
+
+def test_handoffs_over_the_limits_stay_with_the_bot(agent_online: str, api_settings: Settings, bot: FakeBot) -> None:
+    settings = api_settings.model_copy(update={"handoffs_per_minute": 2})
+    with TestClient(create_app(settings, bot=bot)) as client:
+        states = [_send(client, f"flood{i}", "我要转人工") for i in range(3)]
+        assert [s["state"] for s in states] == ["waiting_agent", "waiting_agent", "bot"]
+        refused = states[2]["replies"]
+        assert len(refused) == 1 and "转人工的请求较多" in refused[0]["text"] and "95598" in refused[0]["text"]
+        assert "api:flood2" in bot.resumed and "api:flood2" not in bot.paused  # the bot has the conversation
+        assert _send(client, "flood2", "电费怎么算")["replies"][0]["text"] == "收到：电费怎么算"
+    assert len(_handoffs(settings)) == 2
+
+
+def test_the_client_address_reaches_the_bot_for_the_binding_checks(api_settings: Settings, bot: FakeBot) -> None:
+    from tests.api.widget_helpers import widget_socket
+
+    with (
+        TestClient(create_app(api_settings, bot=bot)) as client,
+        widget_socket(client, "addr-visitor-0000000001") as ws,
+    ):
+        ws.send_json({"text": "绑定户号"})
+        ws.receive_json()
+    assert bot.sent[-1][2]["client"] == "testclient" and bot.sent[-1][2]["channel"] == "widget"

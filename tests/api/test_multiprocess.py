@@ -21,7 +21,6 @@ from tests.api.console_helpers import PASSWORD
 from tests.api.multiprocess import api_processes
 
 REDIS_URL = os.environ.get("POWERDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
-VISITOR = "multiprocess0visitor01"
 
 
 def _redis_available() -> bool:
@@ -79,8 +78,11 @@ def test_delivery_across_two_api_processes_through_redis(tmp_path: Path) -> None
         ws_customer = customer_api.replace("http", "ws")
         with (
             connect(f"{ws_agent}/console/ws", additional_headers={"Cookie": cookie}) as console,
-            connect(f"{ws_customer}/api/v1/widget/ws?user_id={VISITOR}") as widget,
+            connect(f"{ws_customer}/api/v1/widget/ws") as widget,
         ):
+            token = httpx.post(f"{agent_api}/api/v1/widget/session", json={}).json()["token"]  # valid on every api
+            widget.send(json.dumps({"type": "auth", "token": token}))
+            assert _next(widget, "ready")
             assert _next(console, "hello")["agent"] == "wang"  # the agent is online (presence in the database)
             widget.send(json.dumps({"text": "我要转人工"}))
             assert _next(widget, "replies")["state"] == "waiting_agent"
