@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 
 from api.admission import Admission
-from api.bot_client import BotClient, RasaClient
+from api.bot_client import BotClient, make_bot_client
 from api.console.wiring import add_console_routes, start_console
 from api.conversations import ConversationService
 from api.forecast_service import ForecastService
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
             limiter = MemoryRateLimiter(settings.rate_limit_burst, settings.rate_limit_per_second)
         texts = load_texts(settings.data_dir)
         store = ConversationStore(sessions)
-        bot_client = bot or RasaClient(settings.rasa_url, settings.rasa_timeout_s, http, settings.rasa_token)
+        bot_client = bot or make_bot_client(settings.rasa_url_list, settings.rasa_timeout_s, http, settings.rasa_token)
         app.state.settings = settings
         app.state.sessions = sessions
         app.state.http = http

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from core.errors import UpstreamUnavailable
 
+log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-PowerDesk-Token"  # bot/channels/powerdesk.py checks it
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class RasaClient:
                 timeout=self.timeout_s,
             )
             response.raise_for_status()
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise UpstreamUnavailable(f"could not {what} {sender}: Rasa is not reachable", unreached=True) from exc
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"could not {what} the Rasa conversation of {sender}: {exc}") from exc
 
@@ -92,3 +99,52 @@ class RasaClient:
             return response.status_code == 200 and bool(response.json().get("model_file"))
         except (httpx.HTTPError, ValueError):
             return False
+
+
+class ReplicatedRasa:
+    """Several Rasa servers sharing their trackers (SQL tracker store, Redis lock store): each customer goes to
+    one of them (a stable hash of the sender), and to the next when that one cannot be reached. A server that
+    was reached and then failed is not asked again: it may have acted on the message."""
+
+    def __init__(self, replicas: list[RasaClient]) -> None:
+        if not replicas:
+            raise ValueError("ReplicatedRasa needs at least one Rasa server")
+        self.replicas = replicas
+
+    def order(self, sender: str) -> list[RasaClient]:
+        first = zlib.crc32(sender.encode("utf-8")) % len(self.replicas)
+        return self.replicas[first:] + self.replicas[:first]
+
+    async def _first_reached(self, sender: str, call: Callable[[RasaClient], Awaitable[T]]) -> T:
+        last: UpstreamUnavailable | None = None
+        for replica in self.order(sender):
+            try:
+                return await call(replica)
+            except UpstreamUnavailable as exc:
+                if not exc.unreached:
+                    raise
+                log.warning("Rasa at %s unreachable for %s; trying the next server", replica.base_url, sender)
+                last = exc
+        assert last is not None
+        raise last
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
+        return await self._first_reached(sender, lambda r: r.send(sender, text, metadata))
+
+    async def resume(self, sender: str) -> None:
+        await self._first_reached(sender, lambda r: r.resume(sender))
+
+    async def pause(self, sender: str) -> None:
+        await self._first_reached(sender, lambda r: r.pause(sender))
+
+    async def ready(self) -> bool:
+        """Ready while any server is (the others' customers fail over to it)."""
+        return any([await r.ready() for r in self.replicas])
+
+    async def replica_status(self) -> dict[str, bool]:
+        return {r.base_url: await r.ready() for r in self.replicas}
+
+
+def make_bot_client(urls: list[str], timeout_s: float, http: httpx.AsyncClient, token: str) -> BotClient:
+    clients = [RasaClient(url, timeout_s, http, token) for url in urls]
+    return clients[0] if len(clients) == 1 else ReplicatedRasa(clients)

@@ -195,11 +195,18 @@ def demo_accounts(
 @app.command()
 def run(
     retrain: Annotated[bool, typer.Option(help="train the Rasa model even if bot/ is unchanged")] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="single: one Rasa server and one api worker; scaled: Rasa replicas sharing a SQL tracker store "
+            "and a Redis lock store, several api workers (needs a PostgreSQL DATABASE_URL; docs/operations.md)"
+        ),
+    ] = "single",
 ) -> None:
     """Prepare what changed (database, demo data, Rasa model), then run Rasa, the action server and the api."""
-    from ops.runner import ensure_model, run_all
+    from ops.runner import ensure_model, run_all, with_profile
 
-    settings = get_settings()
+    settings = with_profile(get_settings(), profile)
     db_upgrade("head")
     demo_seed(customers=None, seed=None, reset=False, if_empty=True, today=None)
     from knowledge.service import ensure_index
@@ -208,6 +215,35 @@ def run(
         err.print("knowledge index (re)built")
     ensure_model(settings, force=retrain)
     raise typer.Exit(run_all(settings))
+
+
+@app.command()
+def serve(
+    process: Annotated[str, typer.Argument(help="rasa | actions | api: the one process this command becomes")],
+    replica: Annotated[int, typer.Option(help="for rasa: which replica (1 …), on RASA_PORT + replica - 1")] = 1,
+    profile: Annotated[str, typer.Option(help="single | scaled, as for `powerdesk run`")] = "single",
+) -> None:
+    """Become one of the product's processes (what deploy/'s systemd units and container run), configured exactly
+    as `powerdesk run` configures it. Needs RASA_TOKEN and ACTION_SERVER_TOKEN (shared by every process)."""
+    import os
+
+    from ops.runner import ensure_tracker_database, process_specs, with_profile
+
+    settings = with_profile(get_settings(), profile)
+    if len(settings.rasa_token) < 16 or len(settings.action_server_token) < 16:
+        raise PowerDeskError(
+            "`powerdesk serve` needs RASA_TOKEN and ACTION_SERVER_TOKEN (16+ characters, the same for every "
+            "process); make them with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    name = "rasa" if process == "rasa" and replica == 1 else f"{process}-{replica}" if process == "rasa" else process
+    specs = {s.name: s for s in process_specs(settings)}
+    if name not in specs:
+        raise PowerDeskError(f"no process {name!r} in this profile; use one of {', '.join(specs)}")
+    spec = specs[name]
+    if process == "rasa":
+        ensure_tracker_database(settings)
+    os.chdir(spec.cwd)
+    os.execve(spec.cmd[0], spec.cmd, spec.env)
 
 
 @app.command()

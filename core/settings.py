@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # action server. Empty: `powerdesk run` makes random ones for its own processes (set them when the
     # processes run on several machines or are started by hand).
     rasa_token: str = ""
+    # --- several Rasa servers and api workers (`powerdesk run --profile scaled`, docs/operations.md) ---
+    rasa_replicas: int = Field(default=1, ge=1, le=16)  # Rasa servers `powerdesk run` starts, on consecutive ports
+    rasa_urls: str = ""  # comma-separated Rasa servers the api routes to (other machines); empty: the ones started
+    tracker_store: Literal["memory", "sql"] = "memory"  # sql: conversations survive Rasa restarts, shared by replicas
+    tracker_store_url: str = ""  # empty: a database named <DATABASE_URL's>_tracker on the same PostgreSQL server
+    lock_store: Literal["memory", "redis"] = (
+        "memory"  # redis (REDIS_URL): one turn at a time per sender across replicas
+    )
+    api_workers: int = Field(default=1, ge=1, le=32)  # uvicorn workers; more than one needs REDIS_URL
     action_server_token: str = ""
 
     bot_replay_interval_s: float = Field(default=2.0, gt=0)  # Rasa back? messages kept meanwhile are answered
@@ -124,6 +133,13 @@ class Settings(BaseSettings):
         return value if value.is_absolute() else (REPO_ROOT / value)
 
     @model_validator(mode="after")
+    def _shared_state_for_replicas(self) -> Settings:
+        problems = scale_problems(self)
+        if problems:
+            raise ConfigError("these settings cannot work together:\n- " + "\n- ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.powerdesk_env != "production":
             return self
@@ -142,12 +158,46 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'powerdesk.db'}"
 
     @property
+    def rasa_url_list(self) -> list[str]:
+        """The Rasa servers the api talks to: RASA_URLS, or RASA_URL (and its replicas on the next ports)."""
+        listed = [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()]
+        if listed:
+            return listed
+        base = self.rasa_url.rstrip("/")
+        if self.rasa_replicas == 1:
+            return [base]
+        scheme, _, rest = base.partition("://")
+        host = rest.rsplit(":", 1)[0] if ":" in rest else rest
+        return [f"{scheme}://{host}:{self.rasa_port + i}" for i in range(self.rasa_replicas)]
+
+    @property
     def widget_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.widget_origins.split(",") if o.strip()]
 
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def scale_problems(settings: Settings) -> list[str]:
+    """Several Rasa servers or api workers need state they can share, each with the setting to change."""
+    problems = []
+    several_rasa = settings.rasa_replicas > 1 or len(settings.rasa_url_list) > 1
+    if several_rasa and settings.tracker_store != "sql":
+        problems.append("several Rasa servers need TRACKER_STORE=sql (in memory, each would know other conversations)")
+    if several_rasa and settings.lock_store != "redis":
+        problems.append("several Rasa servers need LOCK_STORE=redis (one turn at a time per customer across them)")
+    if settings.tracker_store == "sql" and settings.lock_store != "redis":
+        problems.append("TRACKER_STORE=sql goes with LOCK_STORE=redis (bot/endpoints-scaled.yml configures both)")
+    if settings.lock_store == "redis" and not settings.redis_url:
+        problems.append("LOCK_STORE=redis needs REDIS_URL")
+    if settings.api_workers > 1 and not settings.redis_url:
+        problems.append("API_WORKERS > 1 needs REDIS_URL (rate limits and the console's events are shared there)")
+    if settings.tracker_store == "sql" and not (
+        settings.tracker_store_url or settings.database_url.startswith("postgresql")
+    ):
+        problems.append("TRACKER_STORE=sql needs a PostgreSQL DATABASE_URL or TRACKER_STORE_URL")
+    return problems
 
 
 def production_problems(settings: Settings) -> list[str]:

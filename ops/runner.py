@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from core.errors import ConfigError
-from core.settings import REPO_ROOT, Settings
+from core.settings import REPO_ROOT, Settings, scale_problems
 
 MODEL_NAME = "powerdesk"
 TRAINING_INPUTS = ("config.yml", "domain", "data", "dictionaries", "components")
@@ -59,7 +59,55 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
     )
     env.update(broker_env(settings))
+    env.update(store_env(settings))
     return env
+
+
+def tracker_store_url(settings: Settings) -> str:
+    """TRACKER_STORE_URL, or a database named <DATABASE_URL's>_tracker on the same server (Rasa names its table
+    `events`, as PowerDesk's event broker does: they cannot share a database). A psycopg2 URL, for Rasa."""
+    url = settings.tracker_store_url or _sibling_database(settings.effective_database_url, "_tracker")
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _sibling_database(url: str, suffix: str) -> str:
+    base, _, rest = url.rpartition("/")
+    name, sep, query = rest.partition("?")
+    return f"{base}/{name}{suffix}{sep}{query}"
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """What bot/endpoints-scaled*.yml substitute: the SQL tracker store and the Redis lock store."""
+    if settings.tracker_store != "sql":
+        return {}
+    redis = httpx.URL(settings.redis_url)
+    return {
+        "TRACKER_STORE_URL": tracker_store_url(settings),
+        "LOCK_STORE_HOST": redis.host or "127.0.0.1",
+        "LOCK_STORE_PORT": str(redis.port or 6379),
+        "LOCK_STORE_DB": redis.path.strip("/") or "0",
+        "LOCK_STORE_PASSWORD": redis.password or "",
+    }
+
+
+def ensure_tracker_database(settings: Settings) -> None:
+    """Create the tracker store's database when it does not exist (Rasa makes its tables, not the database)."""
+    if settings.tracker_store != "sql":
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(tracker_store_url(settings).replace("postgresql://", "postgresql+psycopg://", 1))
+    name = url.database
+    if not name or not name.replace("_", "").isalnum():
+        raise ConfigError(f"the tracker store's database name {name!r} must be letters, digits and _")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
 
 
 def broker_env(settings: Settings) -> dict[str, str]:
@@ -77,9 +125,37 @@ def broker_env(settings: Settings) -> dict[str, str]:
 
 
 def endpoints_file(settings: Settings) -> str:
+    if settings.tracker_store == "sql":  # shared trackers (several Rasa servers): bot/endpoints-scaled*.yml
+        return "endpoints-scaled-rabbitmq.yml" if settings.event_broker == "rabbitmq" else "endpoints-scaled.yml"
     return {"sql": "endpoints-sql.yml", "rabbitmq": "endpoints-rabbitmq.yml"}.get(
         settings.event_broker, "endpoints.yml"
     )
+
+
+PROFILES = ("single", "scaled")
+
+
+def with_profile(settings: Settings, profile: str) -> Settings:
+    """`single`: the settings as they are. `scaled`: at least two Rasa servers sharing a SQL tracker store and a
+    Redis lock store, and at least two api workers; needs a PostgreSQL DATABASE_URL (REDIS_URL defaults to the
+    local Redis)."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    if profile == "single":
+        return settings
+    scaled = settings.model_copy(
+        update={
+            "rasa_replicas": max(2, settings.rasa_replicas),
+            "api_workers": max(2, settings.api_workers),
+            "tracker_store": "sql",
+            "lock_store": "redis",
+            "redis_url": settings.redis_url or "redis://127.0.0.1:6379/0",
+        }
+    )
+    problems = scale_problems(scaled)
+    if problems:
+        raise ConfigError("--profile scaled:\n- " + "\n- ".join(problems))
+    return scaled
 
 
 def ensure_model(settings: Settings, force: bool = False, echo: bool = True) -> bool:
@@ -144,17 +220,20 @@ def with_internal_tokens(settings: Settings) -> Settings:
 
 
 def process_specs(settings: Settings) -> list[ProcessSpec]:
-    """The three processes; `settings` must carry the internal tokens (`with_internal_tokens`)."""
+    """Rasa (one process per replica), the action server and the api; `settings` must carry the internal tokens
+    (`with_internal_tokens`)."""
     if len(settings.rasa_token) < 16 or len(settings.action_server_token) < 16:
         raise ConfigError(
             "RASA_TOKEN and ACTION_SERVER_TOKEN must be 16+ characters (leave both empty and `powerdesk run` "
             "makes random ones)"
         )
     app_env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
-    rasa_url = httpx.URL(settings.rasa_url)
-    return [
+    if settings.rasa_replicas > 1 and not settings.rasa_urls:
+        app_env["RASA_URLS"] = ",".join(settings.rasa_url_list)  # the api routes each customer to one of them
+    host = httpx.URL(settings.rasa_url).host or "127.0.0.1"
+    rasa = [
         ProcessSpec(
-            "rasa",
+            "rasa" if i == 0 else f"rasa-{i + 1}",
             [
                 str(rasa_executable()),
                 "run",
@@ -162,9 +241,9 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 "--auth-token",
                 settings.rasa_token,
                 "-i",
-                rasa_url.host or "127.0.0.1",
+                host,
                 "-p",
-                str(settings.rasa_port),
+                str(settings.rasa_port + i),
                 "-m",
                 str(model_path(settings.bot_dir)),
                 "--endpoints",
@@ -174,7 +253,11 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
             ],
             settings.bot_dir,
             rasa_env(settings),
-        ),
+        )
+        for i in range(settings.rasa_replicas)
+    ]
+    return [
+        *rasa,
         ProcessSpec(
             "actions",
             [
@@ -202,6 +285,8 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 settings.api_host,
                 "--port",
                 str(settings.api_port),
+                "--workers",
+                str(settings.api_workers),
                 "--no-access-log",
                 "--no-server-header",
                 # the client address (limits, binding checks) from X-Forwarded-For, from these proxies only
@@ -276,6 +361,7 @@ def run_all(settings: Settings) -> int:
     from ops.supervisor import Supervisor, console_printer
 
     settings = with_internal_tokens(settings)
+    ensure_tracker_database(settings)
     supervisor = Supervisor(process_specs(settings), console_printer(sys.stdout))
 
     def announce() -> None:

@@ -18,18 +18,34 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def claim(sessions: sessionmaker[Session], dedup_key: str, openid: str, msg_type: str) -> bool:
-    """True for the first delivery of `dedup_key` anywhere; False for WeChat's retries (counted)."""
+def claim(
+    sessions: sessionmaker[Session], dedup_key: str, openid: str, msg_type: str, stale_after_s: float = 12.0
+) -> bool:
+    """True for the first delivery of `dedup_key` anywhere; False for WeChat's retries (counted). A retry also
+    wins when the first delivery is still `processing` after `stale_after_s`: every turn ends (answered, or
+    handed over) well before that, so the process that claimed it died; its message is taken over, not lost.
+    WeChat retries about 5, 10 and 15 s after the first delivery."""
+    key = dedup_key[:200]
     try:
         with transaction(sessions) as session:
-            session.add(WeChatInbound(dedup_key=dedup_key[:200], openid=openid[:128], msg_type=msg_type[:40]))
+            session.add(WeChatInbound(dedup_key=key, openid=openid[:128], msg_type=msg_type[:40]))
         return True
     except IntegrityError:
+        now = _now()
         with transaction(sessions) as session:
-            session.execute(
+            reclaimed = session.execute(
                 update(WeChatInbound)
-                .where(WeChatInbound.dedup_key == dedup_key[:200])
-                .values(retries=WeChatInbound.retries + 1)
+                .where(
+                    WeChatInbound.dedup_key == key,
+                    WeChatInbound.status == "processing",
+                    WeChatInbound.created_at < now - dt.timedelta(seconds=stale_after_s),
+                )
+                .values(retries=WeChatInbound.retries + 1, created_at=now, error="reclaimed: left processing")
+            )
+            if reclaimed.rowcount:  # type: ignore[attr-defined]
+                return True
+            session.execute(
+                update(WeChatInbound).where(WeChatInbound.dedup_key == key).values(retries=WeChatInbound.retries + 1)
             )
         return False
 

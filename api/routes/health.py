@@ -28,6 +28,9 @@ async def readyz(request: Request) -> JSONResponse:
     }
     ok = all(checks.values())
     body: dict[str, object] = {"status": "ready" if ok else "not_ready", "checks": checks}
+    replicas = getattr(state.bot, "replica_status", None)
+    if replicas is not None:  # several Rasa servers: ready while one is; which ones are down is listed
+        body["rasa_replicas"] = await replicas()
     if not ok and checks["database"]:
         # the api still answers and keeps every message (the bot answers them once it is back): degraded
         body["status"] = "degraded"

@@ -50,15 +50,16 @@ class WeChatService:
         content: WeChatContent,
         sender: WeChatSender | None,
         passive_s: float = 4.0,
+        stale_after_s: float = 12.0,
     ) -> None:
         self.conversations, self.sessions, self.content = conversations, sessions, content
-        self.sender, self.passive_s = sender, passive_s
+        self.sender, self.passive_s, self.stale_after_s = sender, passive_s, stale_after_s
         self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, inbound: Inbound) -> list[str] | None:
         """The passive reply texts (joined by the route), or None for `success`."""
         first = await run_in_threadpool(
-            wechat_inbox.claim, self.sessions, inbound.dedup_key, inbound.openid, inbound.kind
+            wechat_inbox.claim, self.sessions, inbound.dedup_key, inbound.openid, inbound.kind, self.stale_after_s
         )
         if not first:
             log.info("WeChat retry of %s from %s: already being answered", inbound.dedup_key, inbound.openid)

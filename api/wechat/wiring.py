@@ -44,6 +44,12 @@ def start_wechat(app: FastAPI, settings: Settings, sessions: sessionmaker[Sessio
         app.state.channels.register(WeChatChannel(sender, mark))
     app.state.wechat_crypto = crypto
     app.state.wechat = WeChatService(
-        app.state.conversations, sessions, load_content(settings.data_dir), sender, settings.wechat_passive_reply_s
+        app.state.conversations,
+        sessions,
+        load_content(settings.data_dir),
+        sender,
+        settings.wechat_passive_reply_s,
+        # a first delivery still `processing` after its longest possible turn was claimed by a process that died
+        stale_after_s=settings.rasa_timeout_s + 4.0,
     )
     log.info("WeChat channel enabled (%s mode)", "safe" if crypto else "plain")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
-from api.bot_client import RasaClient
+from api.bot_client import RasaClient, ReplicatedRasa, make_bot_client
 from core.errors import UpstreamUnavailable
 
 
@@ -56,3 +58,41 @@ async def test_messages_carry_the_channel_token_and_say_whether_rasa_was_reached
             await client.send("api:x", "你好", {})
         assert not failed.value.unreached
     assert headers == ["t0ken-for-rasa-api"] * 3
+
+
+async def test_replicas_route_each_sender_to_one_server_and_fail_over_only_when_unreached() -> None:
+    down: set[str] = set()
+    reached: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host in down:
+            raise httpx.ConnectError("refused")
+        if request.url.path.endswith("/status"):
+            return httpx.Response(200, json={"model_file": "m.tar.gz"})
+        sender = json.loads(request.content)["sender"]
+        reached.append((host, sender))
+        if sender == "api:fails-inside":
+            return httpx.Response(500)
+        return httpx.Response(200, json={"messages": [{"text": host}]})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        bot = make_bot_client(["http://rasa-a", "http://rasa-b"], 1.0, http, "t0ken-for-rasa-api")
+        assert isinstance(bot, ReplicatedRasa)
+        senders = [f"api:user-{i}" for i in range(20)]
+        first = {s: (await bot.send(s, "你好", {})).messages[0]["text"] for s in senders}
+        assert set(first.values()) == {"rasa-a", "rasa-b"}  # spread over both
+        assert first == {s: (await bot.send(s, "你好", {})).messages[0]["text"] for s in senders}  # and stable
+        down.add("rasa-a")
+        assert {(await bot.send(s, "在吗", {})).messages[0]["text"] for s in senders} == {"rasa-b"}
+        assert await bot.ready() and await bot.replica_status() == {"http://rasa-a": False, "http://rasa-b": True}
+        reached.clear()
+        with pytest.raises(UpstreamUnavailable) as failed:  # reached, then failed: it may have acted
+            await bot.send("api:fails-inside", "你好", {})
+        assert not failed.value.unreached and len(reached) == 1  # not sent to the other server
+        down.add("rasa-b")
+        with pytest.raises(UpstreamUnavailable) as nobody:
+            await bot.send("api:user-1", "你好", {})
+        assert nobody.value.unreached and not await bot.ready()
+    async with httpx.AsyncClient() as http:
+        assert isinstance(make_bot_client(["http://rasa"], 1.0, http, "t"), RasaClient)

@@ -4,6 +4,7 @@ running api (uvicorn), and a fake WeChat API server recording the customer-servi
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import random
 import time
 from collections.abc import Iterator
@@ -11,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from core.db import make_engine, make_session_factory
+from core.clock import utc_now
+from core.db import make_engine, make_session_factory, transaction
 from core.models import Message
 from core.models_wechat import WeChatInbound
 from core.settings import Settings
@@ -203,3 +205,24 @@ def test_plain_mode_refuses_one_url_replayed_with_another_body(env: Env) -> None
     replay = env.http.post(f"{env.url}/wechat", params=query, content=forged.encode(), headers=XML_HEADERS)
     assert replay.status_code == 403 and "replay" in replay.json()["message"]
     assert [sender for sender, _, _ in env.bot.sent] == ["wechat:o_first"]
+
+
+def test_a_message_left_processing_by_a_dead_process_is_taken_over_by_the_retry(env: Env) -> None:
+    engine = make_engine(env.settings.effective_database_url)
+    sessions = make_session_factory(engine)
+    long_ago = utc_now() - dt.timedelta(seconds=60)
+    with transaction(sessions) as session:  # claimed, then the process died before answering
+        session.add(WeChatInbound(dedup_key="msg:888001", openid="o_orphan", msg_type="text", created_at=long_ago))
+        session.add(WeChatInbound(dedup_key="msg:888002", openid="o_busy", msg_type="text"))  # being answered now
+    engine.dispose()
+    answer = env.answer(fixture("text", openid="o_orphan", content="电费怎么交", msg_id=888001))
+    assert answer is not None and "收到：电费怎么交" in answer  # answered by the retry
+    assert env.answer(fixture("text", openid="o_busy", content="在吗", msg_id=888002)) is None
+    assert env.bot.entered.count("电费怎么交") == 1 and "在吗" not in env.bot.entered
+    reclaimed = select(func.count()).where(
+        WeChatInbound.dedup_key == "msg:888001", WeChatInbound.error == "reclaimed: left processing"
+    )
+    assert env.count(reclaimed) == 1
+    # the retry after that is a plain duplicate again
+    assert env.answer(fixture("text", openid="o_orphan", content="电费怎么交", msg_id=888001)) is None
+    assert env.bot.entered.count("电费怎么交") == 1

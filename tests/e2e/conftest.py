@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,14 @@ from demo.config import load_demo_config
 from knowledge.service import build as knowledge_build
 from knowledge.service import embedder_path
 from ops.demo_seed import seed_demo
-from ops.runner import ensure_model, process_specs, wait_ready, warm_up, with_internal_tokens
+from ops.runner import (
+    ensure_model,
+    ensure_tracker_database,
+    process_specs,
+    wait_ready,
+    warm_up,
+    with_internal_tokens,
+)
 from ops.supervisor import RestartPolicy, Supervisor
 
 READY_TIMEOUT_S = 300
@@ -59,11 +67,9 @@ class Stack:
             return customer
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("stack")
-    url = f"sqlite:///{root / 'e2e.db'}"
-    off = PORT_OFFSET
+def stack_settings(root: Path, url: str, port_base: int, **overrides: object) -> Settings:
+    """Settings for a stack on its own ports (`port_base` + 0: the api; Rasa from +5005; actions +5055)."""
+    off = PORT_OFFSET + port_base
     settings = Settings(
         powerdesk_env="test",
         var_dir=root,
@@ -78,9 +84,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         service_hours_workday="00:00-24:00",
         service_hours_restday="00:00-24:00",
         _env_file=None,
+        **overrides,
     )
+    return settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
+
+
+def seed_stack_database(settings: Settings) -> None:
+    url = settings.effective_database_url
     upgrade(url)
-    settings = settings.model_copy(update={"embedding_model": str(embedder_path(Settings(_env_file=None)))})
     knowledge_build(settings)  # the action server answers knowledge questions from this index
     engine = make_engine(url)
     # the stack answers with the clock's date, so its demo history reaches the day the tests run
@@ -88,15 +99,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         make_session_factory(engine), load_demo_config(REPO_ROOT / "data", today=local_today(), customers=40, seed=42)
     )
     engine.dispose()
+
+
+@contextmanager
+def running_stack(settings: Settings, root: Path) -> Iterator[Stack]:
+    """Every process of `settings` (replicas included) under a supervisor that restarts as `powerdesk run` does,
+    faster (the fault tests kill processes); the logs in `root`."""
     ensure_model(settings, echo=False)
     settings = with_internal_tokens(settings)
+    ensure_tracker_database(settings)
     notes = open(root / "supervisor.log", "a", encoding="utf-8")  # noqa: SIM115 - closed at the end
 
     def note(name: str, line: str) -> None:
         notes.write(f"{name}: {line}\n")
         notes.flush()
 
-    # restarts as `powerdesk run` does them, faster: the fault tests kill processes of this stack
     supervisor = Supervisor(process_specs(settings), note, RestartPolicy(first_delay_s=0.5), log_dir=root)
     supervisor.watch_in_background()
     try:
@@ -109,3 +126,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         supervisor.stop()
         notes.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    settings = stack_settings(root, f"sqlite:///{root / 'e2e.db'}", 0)
+    seed_stack_database(settings)
+    with running_stack(settings, root) as running:
+        yield running
