@@ -66,6 +66,7 @@ lint: setup ## ruff (lint + format check) and mypy
 
 bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/chat.py
+	$(VENV)/bin/python benchmarks/chat_replicas.py
 	$(VENV)/bin/python benchmarks/knowledge.py
 	$(VENV)/bin/python benchmarks/billing.py
 	$(VENV)/bin/python benchmarks/anomaly.py

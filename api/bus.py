@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
 from api.hub import Hub
@@ -95,11 +96,21 @@ class RedisBus:
         self._ready = asyncio.Event()
 
     async def publish(self, key: str, event: dict[str, Any]) -> None:
-        await self.redis.publish(self.channel, json.dumps({"key": key, "event": event}, ensure_ascii=False))
+        """To every api process; while Redis is away, to this process's own sockets (the messages are stored, and
+        a socket held elsewhere gets them from the history on reconnect)."""
+        try:
+            await self.redis.publish(self.channel, json.dumps({"key": key, "event": event}, ensure_ascii=False))
+        except (OSError, RedisError) as exc:
+            log.error("Redis unavailable (%s): event for %s delivered by this process only", exc, key)
+            await self.dispatch(key, event)
 
-    async def start(self) -> None:
+    async def start(self, ready_timeout_s: float = 10.0) -> None:
+        """Subscribe; an api that starts while Redis is away still starts (and keeps trying to subscribe)."""
         self._task = asyncio.create_task(self._listen(), name="powerdesk-bus")
-        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=ready_timeout_s)
+        except TimeoutError:
+            log.error("Redis did not answer within %.0f s: the bus starts without it and keeps trying", ready_timeout_s)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from typing import Protocol
 
+from redis.exceptions import RedisError
+
 from core.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 _REDIS_BUCKET = """
 local key = KEYS[1]
@@ -50,12 +55,24 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
+    """Shared by every api process. While Redis is away each process limits on its own (the same limits, per
+    process) instead of refusing everyone: a limiter must not become the outage."""
+
     def __init__(self, redis: object, burst: int, per_second: float) -> None:
         self.redis, self.burst, self.rate = redis, burst, per_second
         self._script = redis.register_script(_REDIS_BUCKET)  # type: ignore[attr-defined]
+        self._fallback = MemoryRateLimiter(burst, per_second)
+        self._warned_at = 0.0
 
     async def check(self, key: str) -> None:
-        allowed, retry = await self._script(keys=[f"powerdesk:rl:{key}"], args=[self.burst, self.rate, time.time()])
+        try:
+            allowed, retry = await self._script(keys=[f"powerdesk:rl:{key}"], args=[self.burst, self.rate, time.time()])
+        except (OSError, RedisError) as exc:
+            if time.monotonic() - self._warned_at > 30:
+                self._warned_at = time.monotonic()
+                log.error("Redis unavailable (%s): rate limits are kept per process until it is back", exc)
+            await self._fallback.check(key)
+            return
         if not int(allowed):
             raise RateLimited(_message(self.rate), retry_after_s=float(retry))
 

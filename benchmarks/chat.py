@@ -63,6 +63,20 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def bind_users(database_url: str, users: list[str], suffixes: tuple[str, ...]) -> None:
+    """Every visitor id a simulated customer will use (user + suffix + visit) bound to one demo customer, so the
+    action turn answers with that customer's usage."""
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        customers = list(session.scalars(select(Customer).limit(len(users))))
+        for user, customer in zip(users, customers, strict=True):
+            for suffix in suffixes:
+                for visit in range(VISITS):
+                    bind(session, "api", f"{user}{suffix}-{visit}", customer)
+    engine.dispose()
+
+
 async def customer_loop(client, url, body, deadline, think_s, rng, out, errors):  # type: ignore[no-untyped-def]
     """One simulated customer: alternates a rule turn and an action turn until the deadline."""
     kinds = list(TURNS)
@@ -143,16 +157,10 @@ def main() -> None:
     # rate limit for the whole run (it is tested on its own in tests/api)
     with running_stack(rate_limit_burst=100_000, rate_limit_per_second=100_000.0) as stack:
         print(f"stack ready after {stack.ready_after_s:.1f} s", flush=True)
-        engine = make_engine(stack.settings.effective_database_url)
-        sessions = make_session_factory(engine)
         users = [f"bench-{i:03d}" for i in range(args.customers)]
-        with transaction(sessions) as session:
-            customers = list(session.scalars(select(Customer).limit(args.customers)))
-            for user, customer in zip(users, customers, strict=True):
-                for suffix in ("", "-rasa", "-sat", "-sat-rasa", "-seq", "-seq-rasa"):
-                    for visit in range(VISITS):
-                        bind(session, "api", f"{user}{suffix}-{visit}", customer)
-        engine.dispose()
+        bind_users(
+            stack.settings.effective_database_url, users, ("", "-rasa", "-sat", "-sat-rasa", "-seq", "-seq-rasa")
+        )
         api_url = f"{stack.settings.base_url}/api/v1/messages"
         # Rasa alone: the PowerDesk channel the api calls, with the internal token
         rasa_url = f"{stack.settings.rasa_url}/webhooks/powerdesk/webhook"

@@ -26,18 +26,19 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api.widget_session import WidgetSessions  # noqa: E402
+from benchmarks.stack import postgres_database  # noqa: E402
 from core.db import make_engine, make_session_factory, normalise_url, transaction  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.models import Handoff, Message, Rating  # noqa: E402
@@ -85,16 +86,8 @@ def database(postgres_admin_url: str | None, root: Path) -> Iterator[str]:
     if not postgres_admin_url:
         yield f"sqlite:///{root / 'handoff.db'}"
         return
-    name = f"powerdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(postgres_admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(normalise_url(postgres_admin_url)) as url:
+        yield url
 
 
 async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_url: str, url: str) -> dict:
@@ -115,6 +108,10 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
         service_hours_restday="00:00-24:00",
         rate_limit_burst=1000,
         rate_limit_per_second=1000.0,
+        # every simulated customer comes from 127.0.0.1 and asks for a person: lift the per-address limits
+        new_conversations_per_client_minute=100_000,
+        handoffs_per_minute=100_000,
+        handoffs_per_client_minute=100_000,
         _env_file=None,
     )
     c2a: list[float] = []
@@ -133,10 +130,14 @@ async def run(customers: int, n_agents: int, rounds: int, processes: int, redis_
             for a in team
         ]
         users = [f"benchcustomer{i:04d}xxxxxx" for i in range(customers)]
-        widget_sockets = [
-            await connect(f"{urls[i % len(urls)].replace('http', 'ws')}/api/v1/widget/ws?user_id={u}")
-            for i, u in enumerate(users)
-        ]
+        # each customer's widget session, signed with the stack's secret for a visitor id the benchmark knows
+        sessions = WidgetSessions(settings.secret_key, settings.widget_session_days * 86400)
+        widget_sockets = []
+        for i, u in enumerate(users):
+            ws = await connect(f"{urls[i % len(urls)].replace('http', 'ws')}/api/v1/widget/ws")
+            await ws.send(json.dumps({"type": "auth", "token": sessions.issue(u).token}))
+            assert json.loads(await ws.recv()) == {"type": "ready"}
+            widget_sockets.append(ws)
         pushes: dict[str, Counter[int]] = defaultdict(Counter)
         push_events: dict[str, asyncio.Queue[dict]] = {u: asyncio.Queue() for u in users}
         conversation_of: dict[str, int] = {}

@@ -70,9 +70,32 @@ def rss_mib(pid: int) -> float:
 
 
 @contextmanager
-def running_stack(customers: int = 200, port_base: int = 19000, **overrides: object) -> Iterator[RunningStack]:
+def postgres_database(admin_url: str, prefix: str = "powerdesk_bench") -> Iterator[str]:
+    """A fresh PostgreSQL database (and its `_tracker` sibling, if a stack made one), dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            for db in (name, f"{name}_tracker"):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def running_stack(
+    customers: int = 200, port_base: int = 19000, database_url: str | None = None, **overrides: object
+) -> Iterator[RunningStack]:
+    """`database_url`: default a SQLite file in the stack's directory."""
     root = Path(tempfile.mkdtemp(prefix="powerdesk-bench-"))
-    url = f"sqlite:///{root / 'bench.db'}"
+    url = database_url or f"sqlite:///{root / 'bench.db'}"
     settings = Settings(
         powerdesk_env="test",
         var_dir=root,
@@ -113,7 +136,10 @@ def running_stack(customers: int = 200, port_base: int = 19000, **overrides: obj
             raise RuntimeError(f"stack not ready in 300 s; logs in {root}")
         warm_up(settings)  # what `powerdesk run` does before it announces the URLs
         ready = time.monotonic() - started
-        ports = {"rasa": settings.rasa_port, "actions": settings.action_server_port, "api": settings.api_port}
+        ports = {"actions": settings.action_server_port, "api": settings.api_port}
+        ports.update(
+            {("rasa" if i == 0 else f"rasa-{i + 1}"): settings.rasa_port + i for i in range(settings.rasa_replicas)}
+        )
         yield RunningStack(settings, {name: _listening_pid(port) for name, port in ports.items()}, ready, root)
     finally:
         stop_process_groups(list(processes.values()))

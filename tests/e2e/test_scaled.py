@@ -81,4 +81,3 @@ def test_a_form_survives_the_loss_of_its_rasa_server(scaled: Stack) -> None:
         ).all()
         assert [m.status for m in inbound] == ["processed"] * 3  # each reached one Rasa server once
     assert wait_until(both_up, 240, 1.0), "the killed Rasa server did not come back"
-
