@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.admission import Admission
 from api.bot_client import BotClient, make_bot_client
@@ -35,6 +36,7 @@ from core.settings import Settings, get_settings
 from services.conversation_log import ConversationStore
 
 log = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = "the database is not reachable; nothing was stored: send the message again in a few seconds"
 HERE = Path(__file__).resolve().parent
 
 
@@ -114,6 +116,16 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
         if exc.status_code >= 500:
             log.error("%s: %s", exc.code, exc)
         return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.error("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return JSONResponse(
+            {"error": "database_unavailable", "message": DATABASE_UNAVAILABLE},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from api.frames import receive_text_frame
@@ -153,6 +154,12 @@ async def widget_socket(socket: WebSocket) -> None:
                 continue
             except PowerDeskError as exc:
                 await socket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
+                continue
+            except (OperationalError, InterfaceError):  # the database is away: nothing stored, the widget resends
+                log.error("widget message from %s not stored: the database is unavailable", user_id)
+                await socket.send_json(
+                    {"type": "error", "code": "not_stored", "message": state.texts.say("not_stored"), "text": text}
+                )
                 continue
             except Exception:  # the customer's socket stays open; the message was stored before anything failed
                 log.exception("widget message from %s failed", user_id)

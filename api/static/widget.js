@@ -160,7 +160,14 @@
           authed = true; retry = 0; status.textContent = "";
           while (queue.length) socket.send(queue.shift());
         } else if (data.type === "replies" || data.type === "push") showReplies(data.replies);
-        else if (data.type === "error" && authed) status.textContent = data.message || T.error || "";
+        else if (data.type === "error" && authed) {
+          status.textContent = data.message || T.error || "";
+          // not stored (the service's database was away): sent again a few seconds later, until it is stored
+          if (data.code === "not_stored" && data.text) {
+            var again = JSON.stringify({ text: data.text });
+            setTimeout(function () { if (socket && authed && socket.readyState === 1) socket.send(again); else queue.push(again); }, 5000);
+          }
+        }
       };
       socket.onclose = function (ev) {
         authed = false;

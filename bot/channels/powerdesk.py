@@ -12,6 +12,8 @@ This module runs inside Rasa's own environment; it imports only Rasa and Sanic.
 from __future__ import annotations
 
 import hmac
+import logging
+from contextlib import AsyncExitStack
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -19,6 +21,8 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
 
 
 TOKEN_HEADER = "X-PowerDesk-Token"
@@ -78,8 +82,18 @@ class PowerDeskInput(RestInput):
             # What Agent.handle_message + MessageProcessor.handle_message do in Rasa 3.6.21, keeping the
             # tracker at hand so the turn's intent is returned without a second (replaying) retrieve.
             processor = agent.processor
-            async with agent.lock_store.lock(sender_id):
-                tracker = await processor.log_message(message, should_save_tracker=False)
+            async with AsyncExitStack() as held:
+                try:
+                    await held.enter_async_context(agent.lock_store.lock(sender_id))
+                    tracker = await processor.log_message(message, should_save_tracker=False)
+                except Exception as exc:  # noqa: BLE001 - the lock or tracker store is away
+                    # nothing has run yet (no action, nothing saved): 503 tells the api to keep the message
+                    # and send it again once Rasa can take it, as while Rasa restarts
+                    logger.error("turn of %s not started: %s", sender_id, exc)
+                    return response.json(
+                        {"error": "the lock store or tracker store is unavailable; nothing was processed"},
+                        status=503,
+                    )
                 tracker = await processor.run_action_extract_slots(collector, tracker)
                 await processor._run_prediction_loop(collector, tracker)
                 await processor.run_anonymization_pipeline(tracker)

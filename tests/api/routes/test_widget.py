@@ -181,3 +181,23 @@ def freeze_time_shift(seconds: float) -> Iterator[None]:
     later = time.time() + seconds
     with mock.patch("itsdangerous.timed.time.time", return_value=later):
         yield
+
+
+def test_a_message_the_database_could_not_store_is_refused_clearly(client: TestClient) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+
+    def database_away(*_: object) -> None:
+        raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
+
+    with mock.patch.object(store, "store_inbound", database_away):
+        with widget_socket(client, USER + "db") as socket:
+            socket.send_json({"text": "电费怎么交"})
+            frame = socket.receive_json()
+            assert frame["code"] == "not_stored" and "没有发送成功" in frame["message"]
+            assert frame["text"] == "电费怎么交"  # the widget sends it again
+        answer = client.post("/api/v1/messages", json={"user_id": "db-away", "text": "你好"})
+        assert answer.status_code == 503 and answer.json()["error"] == "database_unavailable"
+        assert answer.headers["retry-after"] == "5"
+    assert client.post("/api/v1/messages", json={"user_id": "db-away", "text": "你好"}).status_code == 200
