@@ -33,6 +33,7 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # idle connections (a pool's) stay open, as they would without the proxy
             with self._lock:
                 self._open.update((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):

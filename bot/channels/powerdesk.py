@@ -18,11 +18,30 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def _no_silent_fallback(store: Any) -> None:
+    """Rasa wraps the tracker store in a FailSafeTrackerStore: when the database is away it answers "no such
+    conversation" and saves into memory, so a customer half-way through a form silently starts again (and the
+    turn is forgotten). Made to raise instead: before a turn starts that is a 503 (the api keeps the message),
+    after it a failed turn (the api hands it to a person)."""
+    if isinstance(store, FailSafeTrackerStore) and store._on_tracker_store_error is None:
+        store._on_tracker_store_error = _reraise
+        # Rasa's SQL tracker store makes its engine without pre-ping: after a database restart every pooled
+        # connection is dead and would fail a turn each; checked on checkout instead (SQLAlchemy's pre-ping)
+        engine = getattr(store._tracker_store, "engine", None)
+        if engine is not None:
+            engine.pool._pre_ping = True
 
 
 TOKEN_HEADER = "X-PowerDesk-Token"
@@ -82,6 +101,7 @@ class PowerDeskInput(RestInput):
             # What Agent.handle_message + MessageProcessor.handle_message do in Rasa 3.6.21, keeping the
             # tracker at hand so the turn's intent is returned without a second (replaying) retrieve.
             processor = agent.processor
+            _no_silent_fallback(agent.tracker_store)
             async with AsyncExitStack() as held:
                 try:
                     await held.enter_async_context(agent.lock_store.lock(sender_id))
