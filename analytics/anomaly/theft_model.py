@@ -1,0 +1,191 @@
+"""The supervised theft model learnt from inspection results: extra trees, the label-free risk, calibration.
+
+With a few hundred labelled customers (an inspection campaign, or the SGCC development sample) a forest
+of extremely randomised trees with fixed, conventional settings (no search on the labels: `ModelParams`)
+ranks better than boosting in cross-validation. Its probability is blended with the label-free risk
+(`risk.py`, fixed weight `risk_weight`) — the prior that needs no labels — and the blend is calibrated
+(Platt) on predictions for customers held out of the fit (`calibration_folds` inner folds), so the output
+is a probability of theft among customers like the labelled ones.
+
+Each customer gets reasons: the groups of features (missing readings, zero runs, variability, level,
+drop against its own history, departure from its peers, the pattern detector) where it sits furthest on
+the thieves' side of the normal training customers, weighted by the trees' importance; texts in
+data/anomaly/theft_reasons.yml.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from core.errors import InvalidInput
+
+GROUPS: dict[str, tuple[str, ...]] = {  # reason group → feature name patterns (first match wins)
+    "gaps": ("obs_frac", "miss_*", "m*_miss", "w*_miss", "risk_gaps"),
+    "zero_runs": ("zero_*", "near_zero_frac", "risk_zero_runs", "ev_zeros"),
+    "drop_vs_peers": ("pdrop_*", "pshift_t", "pratio_*", "m*_peer", "season_*_peer", "peer_*", "p_std", "pvol_*"),
+    "variability": (
+        *("log_std", "std", "cv", "mad", "iqr_*", "roughness", "*_diff*", "month_change", "q9?_q50", "q05_q50"),
+        *("log_skew", "log_kurt", "skew_proxy", "vol_shift_t", "ac1", "log_ac1", "risk_variability"),
+    ),
+    "drop_own_history": ("drop_*", "shift_*", "ratio_last*", "slope_rel", "half_change", "month_drop_max", "*_rel"),
+    "stake": ("mean", "median", "log_mean", "log_median", "q90", "q10", "max", "m*_log", "risk_stake", "risk"),
+    "pattern": ("ev_*", "unsupervised_score", "spike_frac", "neg_count", "flat_*", "max_q90", "max_med"),
+    "shape": ("*",),  # weekly and seasonal shape and their stability
+}
+VALUE_OF = {  # group → (feature shown, how: days | days_missing | ratio | kwh)
+    "gaps": ("obs_frac", "days_missing"),
+    "zero_runs": ("zero_run_max", "days"),
+    "drop_own_history": ("drop_ratio", "ratio"),
+    "drop_vs_peers": ("pdrop_ratio", "ratio"),
+    "stake": ("mean", "kwh"),
+    "variability": ("log_std", "number"),
+    "pattern": ("unsupervised_score", "number"),
+    "shape": ("week_stability", "number"),
+}
+
+
+def group_of(feature: str) -> str:
+    return next(g for g, pats in GROUPS.items() if any(fnmatch.fnmatchcase(feature, p) for p in pats))
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Fixed, conventional settings (chosen before looking at results; nothing is searched on the labels)."""
+
+    trees: int = 300
+    min_leaf: int = 3
+    max_features: float = 0.3
+    risk_weight: float = 0.5
+    calibration_folds: int = 4
+
+
+@dataclass
+class TheftModel:
+    """A fitted model: forest, calibration, the columns it expects and what the reasons need."""
+
+    columns: list[str]
+    forest: ExtraTreesClassifier
+    calibration: LogisticRegression
+    params: ModelParams
+    normal_quantiles: dict[str, list[float]]  # feature → [q10, q50, q90] of the normal training customers
+    direction: dict[str, int]  # feature → +1 when thieves sit above normal customers, −1 below
+    importance: dict[str, float]
+    meta: dict[str, Any] = field(default_factory=dict)  # customers, positives, source…
+
+    def raw(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
+        forest = np.asarray(self.forest.predict_proba(_matrix(x, self.columns)))[:, 1]
+        return _blend(forest, x, self.params.risk_weight)
+
+    def predict_proba(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
+        return np.asarray(self.calibration.predict_proba(self.raw(x)[:, None]))[:, 1]
+
+
+def _matrix(x: pd.DataFrame, columns: list[str]) -> npt.NDArray[np.float32]:
+    m = x.reindex(columns=columns).to_numpy(dtype=np.float32)
+    return np.nan_to_num(m, nan=-1e6, posinf=1e6, neginf=-1e6)  # trees split missing values off to one side
+
+
+def _blend(forest: npt.NDArray[np.float64], x: pd.DataFrame, weight: float) -> npt.NDArray[np.float64]:
+    if "risk" not in x or weight == 0:
+        return forest
+    risk = np.nan_to_num(x["risk"].to_numpy(dtype=np.float64), nan=0.5)
+    return (1 - weight) * forest + weight * risk
+
+
+def _forest(params: ModelParams, seed: int, threads: int) -> ExtraTreesClassifier:
+    return ExtraTreesClassifier(
+        n_estimators=params.trees,
+        min_samples_leaf=params.min_leaf,
+        max_features=params.max_features,
+        n_jobs=threads,
+        random_state=seed,
+    )
+
+
+def fit_model(
+    x: pd.DataFrame, y: npt.NDArray[np.int64], params: ModelParams | None = None, seed: int = 0, threads: int = 1
+) -> TheftModel:
+    """Fit the forest on every row; calibrate the blend on inner held-out folds."""
+    params = params or ModelParams()
+    y = np.asarray(y, dtype=np.int64)
+    pos, neg = int(y.sum()), int(len(y) - y.sum())
+    folds = min(params.calibration_folds, pos, neg)
+    if folds < 2:
+        raise InvalidInput(
+            f"training needs at least 2 thieves and 2 normal customers with readings; got {pos} and {neg}. "
+            "Record more inspection findings (`powerdesk anomaly inspect`) or pass --labels"
+        )
+    columns = list(x.columns)
+    m = _matrix(x, columns)
+    held_out = np.zeros(len(y))
+    for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(m, y)):
+        inner = _forest(params, seed + 1000 + k, threads).fit(m[tr], y[tr])
+        held_out[te] = np.asarray(inner.predict_proba(m[te]))[:, 1]
+    raw = _blend(held_out, x, params.risk_weight)
+    calibration = LogisticRegression(C=100.0).fit(raw[:, None], y)
+    forest = _forest(params, seed, threads).fit(m, y)
+    normal = x.iloc[np.flatnonzero(y == 0)]
+    thief = x.iloc[np.flatnonzero(y == 1)]
+    quantiles = {
+        c: [float(v) for v in np.nanquantile(normal[c].to_numpy(np.float64), [0.1, 0.5, 0.9])] for c in columns
+    }
+    direction = {c: 1 if np.nanmedian(thief[c].to_numpy(np.float64)) >= quantiles[c][1] else -1 for c in columns}
+    importance = dict(zip(columns, (float(v) for v in forest.feature_importances_), strict=True))
+    meta = {"customers": len(y), "positives": pos}
+    return TheftModel(columns, forest, calibration, params, quantiles, direction, importance, meta)
+
+
+def explain(
+    model: TheftModel, x: pd.DataFrame, texts: dict[str, str], days: int, limit: int = 2
+) -> list[list[dict[str, Any]]]:
+    """Per customer, up to `limit` reason groups where it sits beyond the normal customers' 90% (thief side)."""
+    weights: dict[str, float] = {}
+    scores = np.zeros((len(x), len(GROUPS)))
+    names = list(GROUPS)
+    for c in model.columns:
+        if c not in x or model.importance.get(c, 0.0) <= 0:
+            continue
+        q10, q50, q90 = model.normal_quantiles[c]
+        spread = max(q90 - q10, 1e-9)
+        v = x[c].to_numpy(dtype=np.float64)
+        beyond = (v - q90) / spread if model.direction[c] > 0 else (q10 - v) / spread
+        g = names.index(group_of(c))
+        scores[:, g] += model.importance[c] * np.clip(np.nan_to_num(beyond, nan=0.0) + 1e-3, 0, 3)
+        weights[c] = model.importance[c]
+    out: list[list[dict[str, Any]]] = []
+    for i in range(len(x)):
+        items = []
+        for g in np.argsort(-scores[i])[:limit]:
+            if scores[i, g] <= 1e-3 * sum(weights.values()):
+                break
+            code = names[g]
+            items.append(
+                {"code": f"theft_{code}", "text": texts[f"theft_{code}"].format(value=_value(code, x, i, days))}
+            )
+        out.append(items)
+    return out
+
+
+def _value(group: str, x: pd.DataFrame, i: int, days: int) -> str:
+    feature, how = VALUE_OF[group]
+    if feature not in x:
+        return "?"
+    v = float(x[feature].iloc[i])
+    if not np.isfinite(v):
+        return "?"
+    if how == "days_missing":
+        return f"{(1 - v) * days:.0f}"
+    if how == "days":
+        return f"{v * days:.0f}"
+    if how == "ratio":
+        return f"{v:.0%}"
+    return f"{v:.1f}" if how == "kwh" else f"{v:.2f}"
