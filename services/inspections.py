@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
 from core.models import Customer
-from core.models_anomaly import InspectionFinding
+from core.models_anomaly import AnomalyAlert, InspectionFinding
 from services.anomaly_alerts import acknowledge
 
 FINDINGS = {"theft": 1, "fault": 0, "normal": 0}  # the label each finding gives (a faulty meter is not theft)
@@ -76,6 +76,17 @@ def record_finding(
     session.add(row)
     session.flush()
     return _view(row, customer.account_no)
+
+
+def record_alert_finding(session: Session, alert_id: int, finding: str, inspector: str, note: str = "") -> FindingView:
+    """The finding of the inspection a customer alert asked for (the console's alerts page)."""
+    alert = session.get(AnomalyAlert, alert_id)
+    if alert is None:
+        raise NotFound(f"no anomaly alert with id {alert_id}; list them with `powerdesk anomaly alerts`")
+    customer = session.get(Customer, alert.customer_id) if alert.customer_id is not None else None
+    if customer is None:
+        raise InvalidInput(f"alert {alert_id} is a regional alert: there is no customer to inspect; acknowledge it")
+    return record_finding(session, customer.account_no, finding, inspector, note, alert_id)
 
 
 def _view(row: InspectionFinding, account_no: str) -> FindingView:

@@ -116,3 +116,20 @@ def theft_probabilities(
     prob = pd.Series(model.predict_proba(x), index=cons.customers.astype(str), name="theft_probability")
     reasons = explain(model, x, load_texts(settings.data_dir), len(cons.days))
     return prob, reasons
+
+
+def add_theft_probabilities(
+    settings: Settings, cons: Consumption, meta: Meta | None, records: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Add `theft_probability` and `theft_reasons` to each record from the model in use; its note, or None."""
+    found = current_model(settings)
+    if found is None:
+        return None
+    model, note = found
+    prob, reasons = theft_probabilities(settings, cons, meta, model)
+    at = {c: i for i, c in enumerate(prob.index)}
+    for rec in records:
+        i = at[str(rec["customer_id"])]
+        rec["theft_probability"] = round(float(prob.iloc[i]), 4)
+        rec["theft_reasons"] = reasons[i]
+    return note

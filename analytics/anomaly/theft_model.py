@@ -16,6 +16,7 @@ data/anomaly/theft_reasons.yml.
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,19 +134,28 @@ def fit_model(
     raw = _blend(held_out, x, params.risk_weight)
     calibration = LogisticRegression(C=100.0).fit(raw[:, None], y)
     forest = _forest(params, seed, threads).fit(m, y)
-    normal = x.iloc[np.flatnonzero(y == 0)]
-    thief = x.iloc[np.flatnonzero(y == 1)]
-    quantiles = {
-        c: [float(v) for v in np.nanquantile(normal[c].to_numpy(np.float64), [0.1, 0.5, 0.9])] for c in columns
-    }
-    direction = {c: 1 if np.nanmedian(thief[c].to_numpy(np.float64)) >= quantiles[c][1] else -1 for c in columns}
+    quantiles, direction = _sides(x, y)
     importance = dict(zip(columns, (float(v) for v in forest.feature_importances_), strict=True))
     meta = {"customers": len(y), "positives": pos}
     return TheftModel(columns, forest, calibration, params, quantiles, direction, importance, meta)
 
 
+def _sides(x: pd.DataFrame, y: npt.NDArray[np.int64]) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Per feature: the normal customers' 10/50/90% quantiles and on which side of their median thieves sit."""
+    quantiles: dict[str, list[float]] = {}
+    direction: dict[str, int] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (no intra-day data) give NaN
+        for c in x.columns:
+            normal = x[c].to_numpy(np.float64)[y == 0]
+            quantiles[c] = [float(v) for v in np.nanquantile(normal, [0.1, 0.5, 0.9])]
+            thief = float(np.nanmedian(x[c].to_numpy(np.float64)[y == 1]))
+            direction[c] = 1 if not thief < quantiles[c][1] else -1
+    return quantiles, direction
+
+
 def explain(
-    model: TheftModel, x: pd.DataFrame, texts: dict[str, str], days: int, limit: int = 2
+    model: TheftModel, x: pd.DataFrame, texts: dict[str, str], days: int, limit: int = 3
 ) -> list[list[dict[str, Any]]]:
     """Per customer, up to `limit` reason groups where it sits beyond the normal customers' 90% (thief side)."""
     weights: dict[str, float] = {}
