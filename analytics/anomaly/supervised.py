@@ -32,8 +32,6 @@ from analytics.anomaly.series import block_means
 from analytics.anomaly.theft_model import ModelParams, TheftModel, fit_model
 from core.errors import InvalidInput
 
-BLOCK_WEEKS = 1  # the last week, then 30-day blocks counted back from the last day
-
 
 @dataclass
 class CVResult:
@@ -74,7 +72,7 @@ def own_features(cons: Consumption, profile: bool = False) -> pd.DataFrame:
         feats.update(profile_features(cons.kwh, cons.days))
     if cons.intervals is not None:
         feats.update(intraday_features(cons.intervals))
-    feats.update(block_features(cons.kwh, max_weeks=BLOCK_WEEKS))
+    feats.update(block_features(cons.kwh))
     return to_frame(feats, cons.customers.astype(str))
 
 

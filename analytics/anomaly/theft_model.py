@@ -1,16 +1,17 @@
-"""The supervised theft model learnt from inspection results: extra trees, the label-free risk, calibration.
+"""The supervised theft model learnt from inspection results: trees, boosting, the label-free risk, calibration.
 
-With a few hundred labelled customers (an inspection campaign, or the SGCC development sample) a forest
-of extremely randomised trees with fixed, conventional settings (no search on the labels: `ModelParams`)
-ranks better than boosting in cross-validation. Its probability is blended with the label-free risk
-(`risk.py`, fixed weight `risk_weight`) — the prior that needs no labels — and the blend is calibrated
-(Platt) on predictions for customers held out of the fit (`calibration_folds` inner folds), so the output
-is a probability of theft among customers like the labelled ones.
+Two learners with fixed, conventional settings: extremely randomised trees (`ModelParams`), which rank
+best with a few hundred labelled customers (an inspection campaign, the SGCC development sample), and
+LightGBM (`BOOSTING`, early-stopped), which wins with thousands. Their average and the label-free risk
+(`risk.py`, the prior that needs no labels) are blended with shares chosen among a handful of
+candidates on inner held-out folds of the training data — never on the data being predicted — and the
+chosen blend is calibrated (Platt) on the same held-out predictions, so the output is a probability of
+theft among customers like the labelled ones.
 
 Each customer gets reasons: the groups of features (missing readings, zero runs, variability, level,
 drop against its own history, departure from its peers, the pattern detector) where it sits furthest on
-the thieves' side of the normal training customers, weighted by the trees' importance; texts in
-data/anomaly/theft_reasons.yml.
+the thieves' side of the normal training customers, weighted by the learners' importance; texts in
+data/anomaly/reasons.yml (`theft_*`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from analytics.anomaly.metrics import auc
 from core.errors import InvalidInput
+
+Matrix = npt.NDArray[np.float32]
 
 GROUPS: dict[str, tuple[str, ...]] = {  # reason group → feature name patterns (first match wins)
     "gaps": ("obs_frac", "miss_*", "m*_miss", "w*_miss", "risk_gaps"),
@@ -58,33 +63,54 @@ def group_of(feature: str) -> str:
     return next(g for g, pats in GROUPS.items() if any(fnmatch.fnmatchcase(feature, p) for p in pats))
 
 
+BOOSTING: dict[str, Any] = {  # LightGBM, early-stopped on a slice of the rows it is given
+    "objective": "binary",
+    "learning_rate": 0.03,
+    "num_leaves": 31,
+    "min_child_samples": 20,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.4,
+    "reg_lambda": 1.0,
+    "n_estimators": 1500,
+    "verbose": -1,
+    "force_col_wise": True,
+}
+
+
 @dataclass(frozen=True)
 class ModelParams:
-    """Fixed, conventional settings (chosen before looking at results; nothing is searched on the labels)."""
+    """Fixed, conventional settings; the blend is chosen among a few candidates on inner held-out folds."""
 
     trees: int = 300
     min_leaf: int = 3
     max_features: float = 0.3
-    risk_weight: float = 0.5
     calibration_folds: int = 4
+    boosting_shares: tuple[float, ...] = (0.0, 0.5, 1.0)  # LightGBM's share of the learners' average
+    risk_weights: tuple[float, ...] = (0.5, 0.25, 0.0)  # the label-free risk's share of the blend
 
 
 @dataclass
 class TheftModel:
-    """A fitted model: forest, calibration, the columns it expects and what the reasons need."""
+    """A fitted model: learners, the chosen blend, calibration, the columns it expects, what reasons need."""
 
     columns: list[str]
-    forest: ExtraTreesClassifier
+    forest: ExtraTreesClassifier | None
+    boosting: lgb.LGBMClassifier | None
+    boosting_share: float
+    risk_weight: float
     calibration: LogisticRegression
-    params: ModelParams
     normal_quantiles: dict[str, list[float]]  # feature → [q10, q50, q90] of the normal training customers
     direction: dict[str, int]  # feature → +1 when thieves sit above normal customers, −1 below
     importance: dict[str, float]
-    meta: dict[str, Any] = field(default_factory=dict)  # customers, positives, source…
+    meta: dict[str, Any] = field(default_factory=dict)  # customers, positives, inner AUC, source…
 
     def raw(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
-        forest = np.asarray(self.forest.predict_proba(_matrix(x, self.columns)))[:, 1]
-        return _blend(forest, x, self.params.risk_weight)
+        m = _matrix(x, self.columns)
+        trees = np.asarray(self.forest.predict_proba(m))[:, 1] if self.forest is not None else 0.0
+        boost = np.asarray(self.boosting.predict_proba(m))[:, 1] if self.boosting is not None else 0.0
+        learnt = (1 - self.boosting_share) * trees + self.boosting_share * boost
+        return _blend(np.broadcast_to(learnt, (len(x),)).astype(np.float64), x, self.risk_weight)
 
     def predict_proba(self, x: pd.DataFrame) -> npt.NDArray[np.float64]:
         return np.asarray(self.calibration.predict_proba(self.raw(x)[:, None]))[:, 1]
@@ -95,27 +121,54 @@ def _matrix(x: pd.DataFrame, columns: list[str]) -> npt.NDArray[np.float32]:
     return np.nan_to_num(m, nan=-1e6, posinf=1e6, neginf=-1e6)  # trees split missing values off to one side
 
 
-def _blend(forest: npt.NDArray[np.float64], x: pd.DataFrame, weight: float) -> npt.NDArray[np.float64]:
+def _blend(learnt: npt.NDArray[np.float64], x: pd.DataFrame, weight: float) -> npt.NDArray[np.float64]:
     if "risk" not in x or weight == 0:
-        return forest
+        return learnt
     risk = np.nan_to_num(x["risk"].to_numpy(dtype=np.float64), nan=0.5)
-    return (1 - weight) * forest + weight * risk
+    return (1 - weight) * learnt + weight * risk
 
 
-def _forest(params: ModelParams, seed: int, threads: int) -> ExtraTreesClassifier:
-    return ExtraTreesClassifier(
+def _forest(params: ModelParams, m: Matrix, y: npt.NDArray[np.int64], seed: int, threads: int) -> ExtraTreesClassifier:
+    forest = ExtraTreesClassifier(
         n_estimators=params.trees,
         min_samples_leaf=params.min_leaf,
         max_features=params.max_features,
         n_jobs=threads,
         random_state=seed,
     )
+    return forest.fit(m, y)
+
+
+def _boosting(m: Matrix, y: npt.NDArray[np.int64], seed: int, threads: int) -> lgb.LGBMClassifier:
+    strat = y if np.bincount(y).min() >= 2 else None
+    mt, mv, yt, yv = train_test_split(m, y, test_size=0.15, stratify=strat, random_state=seed)
+    model = lgb.LGBMClassifier(**{**BOOSTING, "random_state": seed, "n_jobs": threads})
+    stop = lgb.early_stopping(100, verbose=False)
+    model.fit(mt, yt, eval_X=(mv,), eval_y=(yv,), eval_metric="auc", callbacks=[stop])
+    return model
+
+
+def _choose(
+    trees: npt.NDArray[np.float64],
+    boost: npt.NDArray[np.float64],
+    x: pd.DataFrame,
+    y: npt.NDArray[np.int64],
+    p: ModelParams,
+) -> tuple[float, float, float]:
+    """The (boosting share, risk weight) whose blend of the inner held-out predictions ranks best, and its AUC."""
+    best = (p.boosting_shares[0], p.risk_weights[0], -1.0)
+    for share in p.boosting_shares:
+        for weight in p.risk_weights:
+            score = auc(y, _blend((1 - share) * trees + share * boost, x, weight))
+            if score > best[2] + 1e-9:
+                best = (share, weight, score)
+    return best
 
 
 def fit_model(
     x: pd.DataFrame, y: npt.NDArray[np.int64], params: ModelParams | None = None, seed: int = 0, threads: int = 1
 ) -> TheftModel:
-    """Fit the forest on every row; calibrate the blend on inner held-out folds."""
+    """Choose the blend and calibrate it on inner held-out folds, then fit the chosen learners on every row."""
     params = params or ModelParams()
     y = np.asarray(y, dtype=np.int64)
     pos, neg = int(y.sum()), int(len(y) - y.sum())
@@ -127,17 +180,28 @@ def fit_model(
         )
     columns = list(x.columns)
     m = _matrix(x, columns)
-    held_out = np.zeros(len(y))
+    trees, boost = np.zeros(len(y)), np.zeros(len(y))
+    use_boosting = any(s > 0 for s in params.boosting_shares)
     for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(m, y)):
-        inner = _forest(params, seed + 1000 + k, threads).fit(m[tr], y[tr])
-        held_out[te] = np.asarray(inner.predict_proba(m[te]))[:, 1]
-    raw = _blend(held_out, x, params.risk_weight)
+        trees[te] = np.asarray(_forest(params, m[tr], y[tr], seed + 1000 + k, threads).predict_proba(m[te]))[:, 1]
+        if use_boosting:
+            boost[te] = np.asarray(_boosting(m[tr], y[tr], seed + 2000 + k, threads).predict_proba(m[te]))[:, 1]
+    share, weight, inner_auc = _choose(trees, boost, x, y, params)
+    raw = _blend((1 - share) * trees + share * boost, x, weight)
     calibration = LogisticRegression(C=100.0).fit(raw[:, None], y)
-    forest = _forest(params, seed, threads).fit(m, y)
+    forest = _forest(params, m, y, seed, threads) if share < 1 else None
+    boosting = _boosting(m, y, seed, threads) if share > 0 else None
     quantiles, direction = _sides(x, y)
-    importance = dict(zip(columns, (float(v) for v in forest.feature_importances_), strict=True))
-    meta = {"customers": len(y), "positives": pos}
-    return TheftModel(columns, forest, calibration, params, quantiles, direction, importance, meta)
+    gains = np.zeros(len(columns))
+    if forest is not None:
+        gains += (1 - share) * forest.feature_importances_
+    if boosting is not None:
+        split = boosting.booster_.feature_importance("gain")
+        gains += share * split / max(float(split.sum()), 1e-12)
+    importance = dict(zip(columns, (float(v) for v in gains), strict=True))
+    meta = {"customers": len(y), "positives": pos, "inner_auc": round(inner_auc, 4)}
+    meta |= {"boosting_share": share, "risk_weight": weight}
+    return TheftModel(columns, forest, boosting, share, weight, calibration, quantiles, direction, importance, meta)
 
 
 def _sides(x: pd.DataFrame, y: npt.NDArray[np.int64]) -> tuple[dict[str, list[float]], dict[str, int]]:
