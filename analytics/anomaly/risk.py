@@ -15,7 +15,8 @@ components, each with a fixed direction and the same weight (nothing here is fit
 
 Each component is a robust z against the population (median and scaled MAD, stored in the detector's
 `Reference` so the incremental path reuses them), mapped through the normal CDF to (0, 1); the risk is
-their mean. A component ≥ `REASON_SHARE` gives a reason text (data/anomaly/reasons.yml).
+their mean. For a customer with risk ≥ `REASON_RISK`, a component ≥ `REASON_SHARE` gives a reason text
+(data/anomaly/reasons.yml).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ RISK: dict[str, tuple[str, int, float]] = {
     "risk_variability": ("log_std", 1, 0.05),
     "risk_stake": ("log_mean", 1, 0.1),
 }
-REASON_SHARE = 0.9  # a component in the top tenth of its population gives a reason
+REASON_SHARE = 0.9  # a component in the top tenth of its population gives a reason …
+REASON_RISK = 0.7  # … to a customer whose risk is at least this
 
 
 def fit_risk_stats(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
@@ -74,36 +76,46 @@ def risk_score(components: pd.DataFrame) -> npt.NDArray[np.float64]:
     return np.where(known.any(axis=1), mean, 0.5)
 
 
-RISK_VALUES = {  # the number shown in a component's text: (feature, multiply by days?, format)
-    "risk_gaps": ("obs_frac", True, "{:.0f}"),
-    "risk_zero_runs": ("zero_run_max", True, "{:.0f}"),
-    "risk_variability": ("log_std", False, "{:.2f}"),
-    "risk_stake": ("mean", False, "{:.1f}"),
+RISK_VALUES = {  # the number shown in a component's text: (feature, how, format)
+    "risk_gaps": ("obs_frac", "days_missing", "{:.0f}"),
+    "risk_zero_runs": ("zero_run_max", "days", "{:.0f}"),
+    "risk_variability": ("log_std", "", "{:.2f}"),
+    "risk_stake": ("mean", "", "{:.1f}"),
 }
 
 
+def _values(code: str, frame: pd.DataFrame, rows: npt.NDArray[np.int64], days: int) -> list[str]:
+    feature, how, fmt = RISK_VALUES[code]
+    if feature not in frame:
+        return ["?"] * len(rows)
+    v = frame[feature].to_numpy(dtype=np.float64)[rows]
+    v = (1 - v) * days if how == "days_missing" else (v * days if how == "days" else v)
+    return [fmt.format(x) if np.isfinite(x) else "?" for x in v]
+
+
 def risk_reasons(
-    frame: pd.DataFrame, components: pd.DataFrame, texts: dict[str, str], days: int
+    frame: pd.DataFrame, components: pd.DataFrame, risk: npt.NDArray[np.float64], texts: dict[str, str], days: int
 ) -> list[list[dict[str, Any]]]:
-    """Per customer, the components in the top tenth (strongest first): {"code", "text", "share"}."""
+    """For customers with risk ≥ `REASON_RISK`: the components in the top tenth, strongest first.
+
+    Each is {"code", "text", "share"}; lower risks get none (as pattern reasons need evidence ≥ 3).
+    """
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
     if components.shape[1] == 0:
         return out
     c = np.nan_to_num(components.to_numpy(dtype=np.float64), nan=0.0)
+    rows = np.flatnonzero((c.max(axis=1) >= REASON_SHARE) & (risk >= REASON_RISK))
     names = list(components.columns)
-    for i in np.flatnonzero(c.max(axis=1) >= REASON_SHARE):
+    sub = c[rows]
+    order = np.argsort(-sub, axis=1)
+    values = {code: _values(code, frame, rows, days) for code in names}
+    for k, i in enumerate(rows):
         items = []
-        for j in np.argsort(-c[i]):
-            if c[i, j] < REASON_SHARE:
+        for j in order[k]:
+            if sub[k, j] < REASON_SHARE:
                 break
             code = names[j]
-            feature, per_day, fmt = RISK_VALUES[code]
-            v = float(frame[feature].iloc[i]) if feature in frame else float("nan")
-            if code == "risk_gaps":
-                v = (1 - v) * days
-            elif per_day:
-                v *= days
-            value = fmt.format(v) if np.isfinite(v) else "?"
-            items.append({"code": code, "text": texts[code].format(value=value), "share": round(float(c[i, j]), 3)})
+            text = texts[code].format(value=values[code][k])
+            items.append({"code": code, "text": text, "share": round(float(sub[k, j]), 3)})
         out[i] = items
     return out

@@ -116,13 +116,12 @@ def score_table(
     ev, score = score_features(frame, reference)
     kind = kinds(frame, ev, score)
     components = risk_components(frame, reference.stats)
-    table = pd.DataFrame(
-        {"customer_id": cons.customers.astype(str), "score": score, "kind": kind, "risk": risk_score(components)}
-    )
+    risk = risk_score(components)
+    table = pd.DataFrame({"customer_id": cons.customers.astype(str), "score": score, "kind": kind, "risk": risk})
     d = len(cons.days)
     table["reasons"] = reasons_for(frame, ev, texts, d) if texts is not None else [[] for _ in range(cons.n)]
     if texts is not None:
-        table["risk_reasons"] = risk_reasons(frame, components, texts, d)
+        table["risk_reasons"] = risk_reasons(frame, components, risk, texts, d)
     return table, ev
 
 

@@ -10,7 +10,7 @@ from analytics.anomaly.detector import Reference, load_texts
 from analytics.anomaly.evaluation import label_free_seeds
 from analytics.anomaly.metrics import auc
 from analytics.anomaly.realtime import Window, rescore
-from analytics.anomaly.risk import RISK, risk_components, risk_score
+from analytics.anomaly.risk import REASON_RISK, RISK, risk_components, risk_reasons, risk_score
 from analytics.anomaly.scoring import score_consumption
 from core.settings import REPO_ROOT
 from tests.analytics.anomaly.sgcc_like import sgcc_like
@@ -40,12 +40,15 @@ def test_each_component_points_the_suspicious_way() -> None:
     scored = score_consumption(cons, texts=TEXTS)
     table = scored.table
     components = risk_components(scored.features, scored.reference.stats)
+    everyone = risk_reasons(scored.features, components, np.ones(60), TEXTS, 200)  # as if every risk were high
     for row, name in ((1, "risk_gaps"), (2, "risk_zero_runs"), (3, "risk_variability"), (4, "risk_stake")):
         assert components[name].iloc[row] > 0.99, name
-        assert any(r["code"] == name for r in table["risk_reasons"].iloc[row]), name
-    assert "80" in next(r["text"] for r in table["risk_reasons"].iloc[1] if r["code"] == "risk_gaps")
-    assert "40" in next(r["text"] for r in table["risk_reasons"].iloc[2] if r["code"] == "risk_zero_runs")
+        assert any(r["code"] == name and "建议" in r["text"] for r in everyone[row]), name
+    assert "80" in next(r["text"] for r in everyone[1] if r["code"] == "risk_gaps")
+    assert "40" in next(r["text"] for r in everyone[2] if r["code"] == "risk_zero_runs")
     assert table["risk"].iloc[1:5].min() > table["risk"].iloc[5:].median()
+    low = table["risk"].to_numpy() < REASON_RISK
+    assert low.any() and all(not r for r in table["risk_reasons"][low])  # reasons only explain a high risk
 
 
 def test_unknown_components_fall_back_to_the_middle() -> None:
