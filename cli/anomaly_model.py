@@ -76,15 +76,13 @@ def train_cmd(
 
     settings = get_settings()
     use_findings = findings if findings is not None else consumption is None
-    sessions = _sessions(settings) if consumption is None or use_findings else None
     if consumption is None:
-        assert sessions is not None
-        cons, meta_ = database_population(sessions)
+        cons, meta_ = database_population(_sessions(settings))
     else:
         cons = _load(consumption, settings)
         meta_ = _meta(meta, cons.customers)
     from_file = read_labels(labels) if labels is not None else None
-    from_db = stored_findings(sessions) if use_findings and sessions is not None else None
+    from_db = stored_findings(_sessions(settings)) if use_findings else None
     label_note = source or (f"labels {labels.name}" if labels is not None else "")
     result = train_and_save(settings, cons, meta_, from_file, from_db, out, label_note)
     err.print(f"trained on {result.customers} customers ({result.positives} thefts) → {result.path}")
