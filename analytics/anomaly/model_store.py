@@ -1,7 +1,9 @@
 """Saving and loading a trained theft model (one joblib file), with where it came from.
 
-The file holds the fitted `TheftModel` and a note of its source (the labels it was trained on). A
-model from another feature version is refused with what to do rather than silently misread.
+The file holds the fitted `TheftModel` and a note of its source (the labels it was trained on) and of
+the library versions that wrote it (a pickle is read back by the same scikit-learn and LightGBM; after
+upgrading them, retrain). A model from another feature version is refused with what to do rather than
+silently misread.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import lightgbm as lgb
+import sklearn
 
 from analytics.anomaly.theft_model import TheftModel
 from core.errors import DataError
@@ -25,6 +29,7 @@ def save_model(model: TheftModel, path: Path, source: str) -> Path:
         "model": model,
         "source": source,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": {"scikit-learn": sklearn.__version__, "lightgbm": lgb.__version__},  # what unpickles it
     }
     joblib.dump(payload, path, compress=3)
     return path
