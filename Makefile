@@ -70,6 +70,7 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/knowledge.py
 	$(VENV)/bin/python benchmarks/billing.py
 	$(VENV)/bin/python benchmarks/anomaly.py
+	$(VENV)/bin/python benchmarks/theft_real.py
 	$(VENV)/bin/python benchmarks/recommend.py
 	$(VENV)/bin/python benchmarks/handoff.py
 	$(VENV)/bin/python benchmarks/wechat.py

@@ -60,16 +60,30 @@ def _sessions(settings: Settings) -> Any:
     return make_session_factory(make_engine(settings.effective_database_url))
 
 
-def _print_records(records: list[dict[str, Any]], as_json: bool, top: int) -> None:
-    records = sorted(records, key=lambda r: -r["score"])
+RANKS = ("score", "risk", "theft_probability")
+
+
+def _print_records(records: list[dict[str, Any]], as_json: bool, top: int, rank: str = "score") -> None:
+    if rank not in RANKS:
+        raise InvalidInput(f"--rank must be one of {RANKS}, got {rank!r}")
+    records = sorted(records, key=lambda r: -r.get(rank, r["score"]))
     if top:
         records = records[:top]
     if as_json:
         typer.echo(json.dumps(records, ensure_ascii=False))
         return
-    table = Table("customer", "score", "kind", "reasons")
+    table = Table("customer", "score", "kind", "reasons", "risk", "theft", "theft reasons")
     for r in records:
-        table.add_row(r["customer_id"], f"{r['score']:.3f}", r["kind"], "；".join(x["text"] for x in r["reasons"]))
+        prob = r.get("theft_probability")
+        table.add_row(
+            r["customer_id"],
+            f"{r['score']:.3f}",
+            r["kind"],
+            "；".join(x["text"] for x in r["reasons"]),
+            f"{r.get('risk', float('nan')):.3f}",
+            "" if prob is None else f"{prob:.3f}",
+            "；".join(x["text"] for x in r.get("theft_reasons", [])),
+        )
     Console().print(table)
 
 
@@ -83,8 +97,12 @@ def score(
     ] = False,
     top: Annotated[int, typer.Option(min=0, help="only the N highest scores (0 = all)")] = 0,
     problems: Annotated[Path | None, typer.Option(help="write the per-customer input problems to this CSV")] = None,
+    rank: Annotated[str, typer.Option(help="order by: score (patterns) | risk | theft_probability")] = "score",
+    model: Annotated[
+        bool, typer.Option("--model/--no-model", help="add theft_probability from the trained (or shipped) model")
+    ] = True,
 ) -> None:
-    """Risk score, suspected kind and reasons per customer (CSV, or every customer in the database)."""
+    """Pattern score, kind, reasons, label-free risk and theft probability per customer (CSV or database)."""
     from analytics.anomaly.detector import load_texts
     from analytics.anomaly.scoring import score_consumption
 
@@ -94,11 +112,11 @@ def score(
             raise InvalidInput("--labels needs --consumption (the database path scores without labels)")
         from services.anomalies import score_database
 
-        result = score_database(_sessions(settings), settings)
+        result = score_database(_sessions(settings), settings, with_model=model)
         err.print(
             f"{len(result.records)} customers scored; alerts: {result.alerts_new} new, {result.alerts_seen} seen again"
         )
-        _print_records(result.records, as_json, top)
+        _print_records(result.records, as_json, top, rank)
         return
     cons = _load(consumption, settings)
     if problems is not None:
@@ -115,75 +133,13 @@ def score(
         for rec in records:  # the supervised probability ranks; kind and reasons stay the detector's
             rec["unsupervised_score"] = rec["score"]
             rec["score"] = round(float(prob[rec["customer_id"]]), 4)
-    _print_records(records, as_json, top)
+    elif model:
+        from services.theft_training import add_theft_probabilities
 
-
-def _by_type(labels_path: Path, scores: pd.Series) -> dict[str, float]:
-    from analytics.anomaly.metrics import auc
-
-    frame = pd.read_csv(labels_path, dtype=str)
-    if "type" not in frame or "kind" not in frame:
-        return {}
-    frame = frame.set_index("customer_id").reindex(scores.index)
-    normal = (frame["kind"] == "normal").to_numpy()
-    out = {}
-    for typ in sorted(set(frame["type"].dropna()) - {""}):
-        hit = (frame["type"] == typ).to_numpy() & ~normal
-        if hit.any():
-            sel = hit | normal
-            out[typ] = round(auc(hit[sel].astype(int), scores.to_numpy()[sel]), 4)
-    return out
-
-
-@anomaly_app.command("eval")
-def evaluate(
-    consumption: ConsumptionOpt,
-    labels: LabelsOpt,
-    meta: MetaOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object (the default output is JSON too)")] = False,
-) -> None:
-    """AUC, MAP@100 and precision@k of the unsupervised score (and AUC by type when labels have `type`)."""
-    from analytics.anomaly.contract import read_labels
-    from analytics.anomaly.metrics import report
-    from analytics.anomaly.scoring import score_consumption
-    from analytics.anomaly.supervised import align
-
-    settings = get_settings()
-    cons = _load(consumption, settings)
-    y = read_labels(labels)
-    scored = score_consumption(cons, _meta(meta, cons.customers), threads=settings.anomaly_threads)
-    rows, truth, unmatched = align(cons, y)
-    scores = pd.Series(scored.table["score"].to_numpy()[rows], index=cons.customers[rows].astype(str))
-    out: dict[str, Any] = report(truth, scores.to_numpy())
-    out["unmatched_labels"] = unmatched
-    by_type = _by_type(labels, scores)
-    if by_type:
-        out["auc_by_type"] = by_type
-    typer.echo(json.dumps(out, ensure_ascii=False))
-
-
-@anomaly_app.command("cv")
-def cv(
-    consumption: ConsumptionOpt,
-    labels: LabelsOpt,
-    folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
-    meta: MetaOpt = None,
-    seed: Annotated[int, typer.Option(help="fold shuffling and model seed")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help='print {"auc": ..., "map_at_100": ...}')] = False,
-) -> None:
-    """Stratified k-fold cross-validation of the supervised model (LightGBM)."""
-    from analytics.anomaly.contract import read_labels
-    from analytics.anomaly.supervised import cross_validate
-
-    settings = get_settings()
-    cons = _load(consumption, settings)
-    result = cross_validate(
-        cons, read_labels(labels), _meta(meta, cons.customers), folds=folds, seed=seed, threads=settings.anomaly_threads
-    )
-    if as_json:
-        typer.echo(json.dumps({"auc": round(result.auc, 4), "map_at_100": round(result.map_at_100, 4)}))
-        return
-    typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        note = add_theft_probabilities(settings, cons, _meta(meta, cons.customers), records)
+        if note is not None:
+            err.print(f"theft model: {note['path']} ({note.get('source', '')})")
+    _print_records(records, as_json, top, rank)
 
 
 @anomaly_app.command("inject")
@@ -334,3 +290,17 @@ def ack_cmd(
     with transaction(_sessions(get_settings())) as session:
         view = acknowledge(session, alert_id, by)
     typer.echo(json.dumps(view.as_dict(), ensure_ascii=False))
+
+
+def _register() -> None:
+    from cli.anomaly_eval import cv, evaluate
+    from cli.anomaly_model import findings_cmd, inspect_cmd, train_cmd
+
+    anomaly_app.command("eval")(evaluate)
+    anomaly_app.command("cv")(cv)
+    anomaly_app.command("inspect")(inspect_cmd)
+    anomaly_app.command("findings")(findings_cmd)
+    anomaly_app.command("train")(train_cmd)
+
+
+_register()

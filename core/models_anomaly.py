@@ -65,3 +65,21 @@ class AnomalyAlert(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     acknowledged_by: Mapped[str | None] = mapped_column(String(50))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class InspectionFinding(Base):
+    """What an inspector found at a customer (theft / fault / normal): the supervised model's labels.
+
+    The latest finding per customer is its label (`services/inspections.py`): theft = 1, fault and
+    normal = 0 (a faulty meter is not theft). `alert_id` links the finding to the alert it settles.
+    """
+
+    __tablename__ = "inspection_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    finding: Mapped[str] = mapped_column(String(10))  # theft / fault / normal
+    inspector: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str] = mapped_column(Text, default="")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("anomaly_alerts.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)

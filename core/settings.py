@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     anomaly_max_file_mb: int = Field(default=4096, gt=0)  # larger consumption files are refused
     anomaly_alert_score: float = Field(default=0.8, gt=0, lt=1)  # a customer alert from this score up
     anomaly_window_days: int = Field(default=400, ge=60)  # daily history kept per customer for updates
-    anomaly_threads: int = Field(default=1, gt=0)  # threads for features and LightGBM
+    anomaly_threads: int = Field(default=1, gt=0)  # threads for features and the models
+    anomaly_model_file: Path | None = None  # `anomaly train` saves here; empty: VAR_DIR/models/theft.joblib
+    # used until a model is trained: the one trained on the public SGCC sample (data/models/theft/README.md)
+    anomaly_shipped_model: Path = REPO_ROOT / "data" / "models" / "theft" / "sgcc_dev.joblib"
     # --- agent console and handoff (issue 5) ---
     service_hours_workday: str = Field(default="08:00-20:00", pattern=HOURS_PATTERN)  # local time; empty: closed
     service_hours_restday: str = Field(default="09:00-17:00", pattern=HOURS_PATTERN)  # weekends and holidays
@@ -122,15 +125,27 @@ class Settings(BaseSettings):
     rabbitmq_queue: str = Field(default="powerdesk_events", min_length=1)  # … and `powerdesk events consume` reads
     handoff_sentiment: Literal["lexicon", "model"] = "lexicon"  # model: e5 + logistic regression (data/sentiment)
 
-    @field_validator("knowledge_min_score", mode="before")
+    @property
+    def theft_model_file(self) -> Path:
+        return self.anomaly_model_file or self.var_dir / "models" / "theft.joblib"
+
+    @field_validator("knowledge_min_score", "anomaly_model_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("var_dir", "data_dir", "bot_dir", "forecast_load_file", "forecast_weather_file")
+    @field_validator(
+        "var_dir",
+        "data_dir",
+        "bot_dir",
+        "forecast_load_file",
+        "forecast_weather_file",
+        "anomaly_model_file",
+        "anomaly_shipped_model",
+    )
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value if value.is_absolute() else (REPO_ROOT / value)
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value if value is None or value.is_absolute() else (REPO_ROOT / value)
 
     @model_validator(mode="after")
     def _shared_state_for_replicas(self) -> Settings:

@@ -6,17 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from analytics.anomaly.contract import Consumption
 from analytics.anomaly.detector import Reference, load_texts
 from analytics.anomaly.peers import PeerReference, group_keys
 from analytics.anomaly.realtime import Window, merge, rescore
 from analytics.anomaly.regional import area_means, detect
-from analytics.anomaly.scoring import Meta, score_consumption
+from analytics.anomaly.scoring import score_consumption
 from core.clock import local_today
 from core.db import transaction
 from core.errors import InvalidInput, NotFound
@@ -26,6 +24,7 @@ from services.anomaly_alerts import AlertView, raise_alert, view_of
 from services.anomaly_store import latest_reference as stored_reference
 from services.anomaly_store import load_population, save_reference, save_scores, state_of, unpack_window
 from services.anomaly_store import pack_window as pack
+from services.theft_training import add_theft_probabilities, as_consumption
 
 ALERT_KINDS = ("theft", "meter_fault")
 MAX_INGEST_ROWS = 10_000
@@ -60,17 +59,22 @@ def _alert_customers(
     return new, seen
 
 
-def score_database(sessions: sessionmaker[Session], settings: Settings) -> BatchResult:
-    """Score every customer in the database, store scores, windows and the reference, raise alerts."""
+def score_database(sessions: sessionmaker[Session], settings: Settings, with_model: bool = False) -> BatchResult:
+    """Score every customer in the database, store scores, windows and the reference, raise alerts.
+
+    `with_model` adds each customer's theft probability and reasons from the theft model in use.
+    """
     texts = load_texts(settings.data_dir)
     with sessions() as session:
         pop = load_population(session)
     if not len(pop.customer_ids):
         raise NotFound("no customers in the database; run `powerdesk demo seed` or load customers first")
-    days = pd.date_range(pd.Timestamp(pop.start), periods=pop.kwh.shape[1], freq="D")
-    cons = Consumption(pop.account_nos, days, pop.kwh, np.zeros(len(pop.customer_ids), np.int32), pop.intervals)
-    scored = score_consumption(cons, Meta(pop.areas, pop.categories), texts, threads=settings.anomaly_threads)
+    cons, meta = as_consumption(pop)
+    days = cons.days
+    scored = score_consumption(cons, meta, texts, threads=settings.anomaly_threads)
     records = scored.as_records()
+    if with_model:
+        add_theft_probabilities(settings, cons, meta, records)
     keep = min(settings.anomaly_window_days, pop.kwh.shape[1])
     window_start = (days[-keep]).date()
     with transaction(sessions) as session:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from analytics.anomaly.risk import RISK, fit_risk_stats
 from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
@@ -78,6 +79,7 @@ class Reference:
                 mad = np.median(np.abs(v - q50))
                 floor = FLOORS.get(feature, 0.5)
                 stats[f"{feature}:{direction}"] = (float(q50), float(max(1.4826 * mad, floor)))
+        stats.update(fit_risk_stats(frame))
         return cls(stats)
 
     def to_json(self) -> dict[str, Any]:
@@ -158,7 +160,7 @@ def kinds(frame: pd.DataFrame, ev: pd.DataFrame, score: npt.NDArray[np.float64])
 def load_texts(data_dir: Path) -> dict[str, str]:
     path = data_dir / "anomaly" / "reasons.yml"
     texts = read_yaml_mapping(path)
-    missing = [r for r in [*REASONS, "rollback", "insufficient_history"] if r not in texts]
+    missing = [r for r in [*REASONS, "rollback", "insufficient_history", *RISK] if r not in texts]
     if missing:
         raise DataError(f"{path} lacks texts for {missing}")
     return {str(k): str(v) for k, v in texts.items()}

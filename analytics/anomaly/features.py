@@ -91,6 +91,8 @@ def daily_features(
         out["drop_t"], out["drop_pos"] = drop.t, drop.position
         out["drop_ratio"] = _f(np.exp(drop.after - lx_mean_before(lx, drop.position)))
         out["drop_logratio"] = _f(-np.log(np.maximum(out["drop_ratio"], 1e-3)))
+        out["log_std"] = _f(nanstd_rows(lx))  # spread of log daily kWh: the label-free risk's variability
+        out["log_mean"] = _f(np.log1p(np.maximum(mean, 0)))  # its stake
         if full:
             out.update(_more_daily(x, days, ok, cnt, same, lx, mean, np.asarray(eps, dtype=np.float64)))
         if peer is not None:

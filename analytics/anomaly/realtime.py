@@ -17,9 +17,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from analytics.anomaly.contract import Consumption
-from analytics.anomaly.detector import Reference, kinds, reasons_for
+from analytics.anomaly.detector import Reference
 from analytics.anomaly.peers import PeerReference
-from analytics.anomaly.scoring import feature_table, score_features
+from analytics.anomaly.scoring import feature_table, score_table
 
 F32 = npt.NDArray[np.float32]
 MAX_KWH_PER_DAY = 1e7  # above any single meter's daily energy: a typo or a hostile value
@@ -79,13 +79,19 @@ def rescore(
     reference: Reference,
     texts: dict[str, str],
 ) -> dict[str, Any]:
-    """Score one customer's window against the stored population: {"customer_id", "score", "kind", "reasons"}."""
+    """Score one customer's window against the stored population: customer_id, score, kind, reasons, risk…"""
     days = pd.date_range(pd.Timestamp(window.start), periods=len(window.values), freq="D")
     cons = Consumption(
         np.array([customer], dtype=object), days, window.values[None, :].copy(), np.array([window.negatives], np.int32)
     )
     frame = feature_table(cons, peers, [keys])
-    ev, score = score_features(frame, reference)
-    kind = kinds(frame, ev, score)
-    reasons = reasons_for(frame, ev, texts, len(days))
-    return {"customer_id": customer, "score": round(float(score[0]), 4), "kind": str(kind[0]), "reasons": reasons[0]}
+    table, _ = score_table(cons, frame, reference, texts)
+    row = table.iloc[0]
+    return {
+        "customer_id": customer,
+        "score": round(float(row["score"]), 4),
+        "kind": str(row["kind"]),
+        "reasons": row["reasons"],
+        "risk": round(float(row["risk"]), 4),
+        "risk_reasons": row["risk_reasons"],
+    }

@@ -19,6 +19,7 @@ from analytics.anomaly.contract import Consumption
 from analytics.anomaly.detector import Reference, combine, evidence, kinds, reasons_for
 from analytics.anomaly.features import daily_features, intraday_features, to_frame
 from analytics.anomaly.peers import PeerReference, fit_peers, group_keys
+from analytics.anomaly.risk import risk_components, risk_reasons, risk_score
 
 F32 = npt.NDArray[np.float32]
 
@@ -57,10 +58,18 @@ class Scored:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_records(self) -> list[dict[str, Any]]:
+        t = self.table
         return [
-            {"customer_id": str(c), "score": round(float(s), 4), "kind": k, "reasons": r}
-            for c, s, k, r in zip(
-                self.table["customer_id"], self.table["score"], self.table["kind"], self.table["reasons"], strict=True
+            {"customer_id": str(c), "score": round(float(s), 4), "kind": k, "reasons": r, "risk": round(float(v), 4)}
+            | ({"risk_reasons": rr} if rr is not None else {})
+            for c, s, k, r, v, rr in zip(
+                t["customer_id"],
+                t["score"],
+                t["kind"],
+                t["reasons"],
+                t["risk"],
+                t.get("risk_reasons", pd.Series([None] * len(t))),
+                strict=True,
             )
         ]
 
@@ -100,6 +109,22 @@ def score_features(frame: pd.DataFrame, ref: Reference) -> tuple[pd.DataFrame, n
     return ev, combine(ev)
 
 
+def score_table(
+    cons: Consumption, frame: pd.DataFrame, reference: Reference, texts: dict[str, str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """customer_id, score, kind, reasons (the patterns) and risk (+ risk_reasons with texts); and the evidence."""
+    ev, score = score_features(frame, reference)
+    kind = kinds(frame, ev, score)
+    components = risk_components(frame, reference.stats)
+    risk = risk_score(components)
+    table = pd.DataFrame({"customer_id": cons.customers.astype(str), "score": score, "kind": kind, "risk": risk})
+    d = len(cons.days)
+    table["reasons"] = reasons_for(frame, ev, texts, d) if texts is not None else [[] for _ in range(cons.n)]
+    if texts is not None:
+        table["risk_reasons"] = risk_reasons(frame, components, risk, texts, d)
+    return table, ev
+
+
 def score_consumption(
     cons: Consumption,
     meta: Meta | None = None,
@@ -109,14 +134,16 @@ def score_consumption(
     threads: int = 1,
     block: int = 20_000,
 ) -> Scored:
-    """Score every customer; peers and the population reference are fitted here unless given."""
+    """Score every customer; peers and the population reference are fitted here unless given.
+
+    `score` (with `kind` and `reasons`) weighs patterns — sudden drops, zeros, flat lines, rollbacks — and
+    raises alerts; `risk` is the label-free theft risk of the consumption profile (`risk.py`) that ranks
+    customers for inspection when there are no inspection results.
+    """
     meta = meta or Meta.unknown(cons.n)
     keys = group_keys(meta.areas, meta.categories, cons.n)
     peers = peers or fit_peers(cons.kwh, cons.days, keys)
     frame = feature_table(cons, peers, keys, block=block, threads=threads)
     reference = reference or Reference.fit(frame)
-    ev, score = score_features(frame, reference)
-    kind = kinds(frame, ev, score)
-    reasons = reasons_for(frame, ev, texts, len(cons.days)) if texts is not None else [[] for _ in range(cons.n)]
-    table = pd.DataFrame({"customer_id": cons.customers.astype(str), "score": score, "kind": kind, "reasons": reasons})
+    table, ev = score_table(cons, frame, reference, texts)
     return Scored(table, frame, ev, peers, reference)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.console.auth import (
@@ -24,7 +26,7 @@ from api.handoff import message_json
 from api.schemas import DbId
 from core.db import transaction
 from core.errors import Forbidden, NotAuthenticated, PowerDeskError, RateLimited
-from services import agents, anomaly_alerts, handoffs
+from services import agents, anomaly_alerts, handoffs, inspections
 from services.agents import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -218,8 +220,8 @@ async def alerts_page(request: Request, status: str = "open") -> Response:
     return _page(request, "alerts.html", {**_base(who), "alerts": alerts, "status": status})
 
 
-@router.post("/console/alerts/{alert_id}/ack")
-async def acknowledge_alert(request: Request, alert_id: DbId) -> Response:
+async def _alert_action(request: Request, act: Callable[[Session, Principal, Any], object]) -> Response:
+    """A form posted from the alerts page: the agent's session and CSRF checked, `act` run in one transaction."""
     who = await principal(request)
     form = await request.form()
     if who is None:
@@ -227,12 +229,30 @@ async def acknowledge_alert(request: Request, alert_id: DbId) -> Response:
     if not same_origin(request) or not check_form_csrf(who.csrf_token, str(form.get("csrf_token") or "")):
         raise Forbidden("missing or wrong CSRF token; reload the alerts page and try again")
 
-    def ack() -> None:
+    def run() -> None:
         with transaction(request.app.state.sessions) as session:
-            anomaly_alerts.acknowledge(session, alert_id, who.username)
+            act(session, who, form)
 
     try:
-        await run_in_threadpool(ack)
+        await run_in_threadpool(run)
     except PowerDeskError as exc:
         return _page(request, "error.html", {**_base(who), "message": str(exc)}, exc.status_code)
     return RedirectResponse("/console/alerts", status_code=303)
+
+
+@router.post("/console/alerts/{alert_id}/ack")
+async def acknowledge_alert(request: Request, alert_id: DbId) -> Response:
+    return await _alert_action(
+        request, lambda session, who, _: anomaly_alerts.acknowledge(session, alert_id, who.username)
+    )
+
+
+@router.post("/console/alerts/{alert_id}/finding")
+async def record_alert_finding(request: Request, alert_id: DbId) -> Response:
+    """An inspector's finding for a customer alert (theft / fault / normal): the theft model's next label."""
+
+    def record(session: Session, who: Principal, form: Any) -> object:
+        finding, note = str(form.get("finding") or ""), str(form.get("note") or "")
+        return inspections.record_alert_finding(session, alert_id, finding, who.username, note)
+
+    return await _alert_action(request, record)

@@ -31,6 +31,8 @@ class ScoreOut(BaseModel):
     score: float
     kind: str
     reasons: list[dict[str, Any]]
+    risk: float | None = Field(default=None, description="label-free theft risk in (0, 1): ranks inspections")
+    risk_reasons: list[dict[str, Any]] = []
 
 
 class ReadingsOut(BaseModel):

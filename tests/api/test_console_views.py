@@ -24,6 +24,7 @@ from ops.demo_seed import seed_demo
 from services import agents
 from services.anomaly_alerts import raise_alert
 from services.customers import bind
+from services.inspections import finding_labels, list_findings
 from services.tickets import create_ticket
 from tests.api.console_helpers import PASSWORD, login
 from tests.api.fakes import FakeBot
@@ -187,3 +188,28 @@ def test_alert_list_and_acknowledge(console: TestClient, api_settings: Settings)
     assert "已确认（wang）" in acknowledged
     missing = console.post("/console/alerts/999999/ack", data={"csrf_token": csrf}, follow_redirects=False)
     assert missing.status_code == 404
+
+
+def test_an_inspection_finding_from_the_alerts_page_becomes_a_label(
+    console: TestClient, api_settings: Settings
+) -> None:
+    customer = _bound_customer(api_settings, "bound-finding")
+    csrf = login(console, "wang")
+    page = console.get("/console/alerts").text
+    assert "记录稽查结果" in page and "查实窃电" in page
+    alert_id = int(page.split('data-alert="')[1].split('"')[0])
+    form = {"csrf_token": csrf, "finding": "theft", "note": "表箱封印被破坏"}
+    refused = console.post(f"/console/alerts/{alert_id}/finding", data={**form, "csrf_token": "x"})
+    assert refused.status_code == 403
+    bad = console.post(f"/console/alerts/{alert_id}/finding", data={**form, "finding": "maybe"})
+    assert bad.status_code == 422 and "theft" in bad.text
+    done = console.post(f"/console/alerts/{alert_id}/finding", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    engine = make_engine(api_settings.effective_database_url)
+    with make_session_factory(engine)() as session:
+        labels = finding_labels(session)
+        found = list_findings(session)[0]
+    engine.dispose()
+    assert labels.to_dict() == {customer.account_no: 1}
+    assert (found.inspector, found.alert_id, found.note) == ("wang", alert_id, "表箱封印被破坏")
+    assert "已确认（wang）" in console.get("/console/alerts?status=acknowledged").text

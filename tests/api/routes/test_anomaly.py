@@ -45,6 +45,7 @@ def test_readings_update_the_score_and_need_the_key(keyed: tuple[TestClient, str
     assert ok.status_code == 200, ok.text
     updated = ok.json()["updated"]
     assert updated[0]["customer_id"] == account and 0 <= updated[0]["score"] < 1 and updated[0]["kind"]
+    assert 0 < updated[0]["risk"] < 1 and isinstance(updated[0]["risk_reasons"], list)
     alerts = client.get("/api/v1/anomaly/alerts?status=all", headers={"X-API-Key": "s3cret"})
     assert alerts.status_code == 200 and isinstance(alerts.json(), list)
     assert client.get("/api/v1/anomaly/alerts?status=bogus", headers={"X-API-Key": "s3cret"}).status_code == 422
