@@ -145,6 +145,7 @@ def _extend(sessions, today: dt.date, starting: bool = False) -> None:
 
     `starting` (`powerdesk run`): a history that cannot be extended is a warning, and the product starts."""
     from ops.demo_extend import demo_state, extend_demo
+    from ops.demo_outages import refresh_demo_grid
 
     with sessions() as session:
         state = demo_state(session)
@@ -156,6 +157,11 @@ def _extend(sessions, today: dt.date, starting: bool = False) -> None:
             )
             return
         customers, last_day = state.customers, state.last_day
+    grid = refresh_demo_grid(sessions, get_settings().data_dir, today)
+    if grid.placed or grid.outages:
+        err.print(
+            f"demo grid: {grid.placed} customers given a feeder and 台区, {grid.outages} outage events for {today}"
+        )
     if last_day >= today - dt.timedelta(days=1):
         err.print(f"demo history is current (readings up to {last_day})")
         return
