@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, transaction
 from core.errors import Conflict, InvalidInput, NotFound
+from core.migrate import downgrade, upgrade
 from core.models import Base, Ticket
 from services.outages import NewOutage, create_outage
 from services.ticket_lifecycle import allowed_next, is_open, link_outage, move, parse_state, ticket_view
@@ -110,3 +112,26 @@ def test_a_ticket_links_to_an_outage_event(sessions: sessionmaker[Session]) -> N
         assert ticket_view(session, session.scalars(select(Ticket)).one()).outage_id == event_id
         with pytest.raises(NotFound, match="no outage event 12345"):
             link_outage(session, ticket_no=ticket_no, outage_id=12345)
+
+
+def test_the_migration_turns_open_tickets_into_accepted_and_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0011_bind_attempts")
+    engine = make_engine(url)
+    insert = "INSERT INTO tickets (ticket_no, kind, status, description, created_at) VALUES (:no, 'outage', :s, '', :t)"
+    with engine.begin() as conn:
+        for no, status in (("GZ1", "open"), ("GZ2", "closed")):
+            conn.execute(text(insert), {"no": no, "s": status, "t": dt.datetime(2026, 12, 1)})
+    upgrade(url)
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT ticket_no, status FROM tickets")).tuples().all()) == {
+            "GZ1": "accepted",
+            "GZ2": "visited",
+        }
+    downgrade(url, "0011_bind_attempts")
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT ticket_no, status FROM tickets")).tuples().all()) == {
+            "GZ1": "open",
+            "GZ2": "closed",
+        }
+    engine.dispose()
