@@ -20,6 +20,7 @@ from core.db import transaction
 from core.models import Customer, Ticket
 from core.models_billing import Bill
 from services.bills import load_partition
+from services.ticket_lifecycle import is_open
 from services.tickets import create_ticket
 
 
@@ -137,7 +138,7 @@ class _BillLookup(MonthlyLookup):
                 select(Ticket).where(
                     Ticket.customer_id == customer.id,
                     Ticket.kind == "correction",
-                    Ticket.status == "open",
+                    is_open(),
                     Ticket.description.startswith(marker),
                 )
             ).first()

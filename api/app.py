@@ -26,7 +26,7 @@ from api.hub import Hub
 from api.limits import BodySizeLimit
 from api.origins import WidgetCORS
 from api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from api.routes import anomaly, forecast, health, messages, wechat, widget
+from api.routes import anomaly, forecast, health, messages, outages, tickets, wechat, widget
 from api.texts import load_texts
 from api.wechat.wiring import start_wechat
 from api.widget_session import WidgetSessions
@@ -99,13 +99,19 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
     app = FastAPI(title="PowerDesk 电力营销智能客服", version="0.1.0", lifespan=lifespan, **docs)  # type: ignore[arg-type]
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.widget_sessions = WidgetSessions(settings.secret_key, settings.widget_session_days * 86400)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/api/v1/outages": settings.max_outage_body_bytes},
+    )
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.add_middleware(WidgetCORS, origins=settings.widget_origin_list)
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(widget.router)
     app.include_router(anomaly.router)
+    app.include_router(outages.router)
+    app.include_router(tickets.router)
     app.include_router(wechat.router)
     add_console_routes(app)
     app.include_router(forecast.router)

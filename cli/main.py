@@ -22,8 +22,10 @@ from cli.eval import eval_app
 from cli.events import events_app
 from cli.forecast import forecast_app
 from cli.kb import kb_app
+from cli.outage import outage_app
 from cli.recommend import campaign_app, recommend_app, segments_app
 from cli.report import demo_simulate, report_app
+from cli.ticket import ticket_app
 from cli.wechat import wechat_app
 from core.clock import local_today
 from core.errors import PowerDeskError
@@ -46,6 +48,8 @@ app.add_typer(forecast_app, name="forecast")
 app.add_typer(report_app, name="report")
 app.add_typer(events_app, name="events")
 app.add_typer(eval_app, name="eval")
+app.add_typer(outage_app, name="outage")
+app.add_typer(ticket_app, name="ticket")
 demo_app.command("simulate")(demo_simulate)
 err = Console(stderr=True)
 
@@ -141,6 +145,7 @@ def _extend(sessions, today: dt.date, starting: bool = False) -> None:
 
     `starting` (`powerdesk run`): a history that cannot be extended is a warning, and the product starts."""
     from ops.demo_extend import demo_state, extend_demo
+    from ops.demo_outages import refresh_demo_grid
 
     with sessions() as session:
         state = demo_state(session)
@@ -152,6 +157,11 @@ def _extend(sessions, today: dt.date, starting: bool = False) -> None:
             )
             return
         customers, last_day = state.customers, state.last_day
+    grid = refresh_demo_grid(sessions, get_settings().data_dir, today)
+    if grid.placed or grid.outages:
+        err.print(
+            f"demo grid: {grid.placed} customers given a feeder and 台区, {grid.outages} outage events for {today}"
+        )
     if last_day >= today - dt.timedelta(days=1):
         err.print(f"demo history is current (readings up to {last_day})")
         return

@@ -28,3 +28,20 @@ def seconds_to_next_local_day(margin_s: float = 60.0) -> float:
     now = dt.datetime.now(LOCAL_TZ)
     midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
     return (midnight - now).total_seconds() + margin_s
+
+
+def utc_to_local(value: dt.datetime) -> dt.datetime:
+    """A stored UTC time (naive) as local wall-clock time (naive)."""
+    return value.replace(tzinfo=dt.UTC).astimezone(LOCAL_TZ).replace(tzinfo=None)
+
+
+def as_local(value: dt.datetime) -> dt.datetime:
+    """A time given by a caller as local wall-clock time (naive); an aware one is converted to local time first."""
+    return value if value.tzinfo is None else value.astimezone(LOCAL_TZ).replace(tzinfo=None)
+
+
+def local_iso(value: dt.datetime | None, *, utc: bool = False) -> str | None:
+    """ISO 8601 local time to the minute (`utc`: `value` is a stored UTC time)."""
+    if value is None:
+        return None
+    return (utc_to_local(value) if utc else value).isoformat(timespec="minutes")

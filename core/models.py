@@ -45,6 +45,9 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     address: Mapped[str] = mapped_column(String(200))
     area: Mapped[str] = mapped_column(String(50), index=True)
+    # where it hangs on the grid (0013_outages), so an outage of a feeder or a 台区 finds its customers
+    feeder: Mapped[str | None] = mapped_column(String(40), index=True)  # 10 kV 馈线
+    transformer_area: Mapped[str | None] = mapped_column(String(60), index=True)  # 台区
     customer_category: Mapped[str] = mapped_column(String(30))  # residential / shared / commercial / industrial
     tariff_category: Mapped[str] = mapped_column(String(40))  # billing-io.md category
     capacity_kva: Mapped[float | None] = mapped_column(Float)
@@ -171,7 +174,9 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_no: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # outage / callback / correction / complaint / other
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    # 受理 accepted → 派单 dispatched → 到场 on_site → 修复 repaired → 回访 visited, or 取消 cancelled (0013_outages,
+    # which turned the former "open" into accepted; services.ticket_lifecycle moves it and records each step)
+    status: Mapped[str] = mapped_column(String(20), default="accepted", index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     address: Mapped[str | None] = mapped_column(String(200))
@@ -182,6 +187,24 @@ class Ticket(Base):
     # what was promised to the customer, in local time (0010): contact them by, give the outcome by
     contact_by: Mapped[dt.datetime | None] = mapped_column(DateTime)
     reply_by: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # the outage event this report belongs to (0013_outages)
+    outage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outage_events.id", name="fk_tickets_outage_id", ondelete="SET NULL"), index=True
+    )
+
+
+class TicketEvent(Base):
+    """One step of a ticket's lifecycle: from which state to which, when (UTC), by whom, with a note."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))  # none: the ticket was created
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    by: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Handoff(Base):
@@ -223,6 +246,7 @@ from core import (  # noqa: E402,F401
     models_anomaly,
     models_billing,
     models_console,
+    models_outages,
     models_recommend,
     models_reports,
     models_wechat,

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     bot_replay_interval_s: float = Field(default=2.0, gt=0)  # Rasa back? messages kept meanwhile are answered
     max_message_chars: int = Field(default=2000, gt=0)
     max_body_bytes: int = Field(default=64_000, gt=0)
+    # POST /api/v1/outages may list up to 10,000 account numbers (about 140 kB of JSON)
+    max_outage_body_bytes: int = Field(default=400_000, gt=0)
     rate_limit_burst: int = Field(default=10, gt=0)
     rate_limit_per_second: float = Field(default=2.0, gt=0)
 

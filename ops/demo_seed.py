@@ -27,12 +27,15 @@ from core.models import (
     Meter,
     Rating,
     Ticket,
+    TicketEvent,
 )
 from core.models_billing import AuditFinding, AuditRun, Bill, DemoFault, DemoState
+from core.models_outages import OutageCustomer, OutageEvent, OutageUpdate
 from demo.bill_faults import InjectedFault, inject_bill_faults
 from demo.config import DemoConfig
 from demo.generate import CustomerReadings, build_demo, iter_readings
 from demo.record_faults import plan_record_faults
+from ops.demo_outages import refresh_demo_grid
 from services.records import apply_changes, load_records
 
 
@@ -44,6 +47,7 @@ class SeedSummary:
     seconds: float
     bills: int = 0
     bill_faults: int = 0
+    outages: int = 0  # demo outage events (ops.demo_outages)
 
 
 def clear_all(session: Session) -> None:
@@ -56,7 +60,11 @@ def clear_all(session: Session) -> None:
         Rating,
         Handoff,
         Message,
+        TicketEvent,
         Ticket,
+        OutageUpdate,
+        OutageCustomer,
+        OutageEvent,
         ChannelBinding,
         Conversation,
         IntervalReading,
@@ -128,8 +136,9 @@ def seed_demo(
                 last_day=config.end,
             )
         )
+    grid = refresh_demo_grid(sessions, config.data_dir, config.end + dt.timedelta(days=1))
     seconds = (dt.datetime.now() - started).total_seconds()
-    return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds, len(stored), len(faults))
+    return SeedSummary(len(base.customers), daily_rows, interval_rows, seconds, len(stored), len(faults), grid.outages)
 
 
 def _write_bills(session: Session, rows: list[BillRow], faults: list[InjectedFault]) -> None:

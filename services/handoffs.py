@@ -15,6 +15,7 @@ from core.identity import mask_account, mask_name
 from core.models import Conversation, Handoff, Message, Rating, Ticket
 from core.models_console import Agent
 from services.customers import bound_customer
+from services.ticket_lifecycle import is_open
 from services.tickets import create_ticket
 
 OPEN = ("waiting", "claimed")
@@ -224,7 +225,7 @@ def book_callback(session: Session, handoff_id: int, callback_by: dt.datetime, w
     complaint = (
         session.scalar(
             select(Ticket)
-            .where(Ticket.conversation_id == conversation.id, Ticket.kind == "complaint", Ticket.status == "open")
+            .where(Ticket.conversation_id == conversation.id, Ticket.kind == "complaint", is_open())
             .order_by(Ticket.id.desc())
             .limit(1)
         )
@@ -365,9 +366,7 @@ def team_numbers(session: Session, target_s: float, online: list[str], now: dt.d
             select(Handoff.agent, func.count()).where(Handoff.status == "claimed").group_by(Handoff.agent)
         ).all()
     }
-    callbacks = session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.kind == "callback", Ticket.status == "open")
-    )
+    callbacks = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.kind == "callback", is_open()))
     return TeamNumbers(
         waiting=len(waiting),
         waiting_by_reason=by_reason,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from analytics.service_hours import working_days_after
 from core.models import Ticket
+from services.ticket_lifecycle import record_created
 
 PREFIXES = {"outage": "GZ", "callback": "HF", "correction": "JZ", "complaint": "TS", "other": "QT"}
 # 国家电网公司供电服务“十项承诺”: a complaint is followed up by contacting the customer within 24 hours and
@@ -48,6 +49,7 @@ def create_ticket(
     ticket = Ticket(
         ticket_no=uuid.uuid4().hex[:20],
         kind=kind,
+        status="accepted",
         customer_id=customer_id,
         conversation_id=conversation_id,
         address=address,
@@ -60,6 +62,7 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     ticket.ticket_no = f"{PREFIXES[kind]}{now:%Y%m%d}{ticket.id:06d}"
+    record_created(session, ticket)
     return ticket
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core.identity import mask_id_number, mask_phone
 from core.models import Customer, DailyReading, IntervalReading, Meter, Ticket
 from services.labels import Labels
+from services.ticket_lifecycle import is_open
 
 SectionProvider = Callable[[Session, int, Labels], list[dict[str, str]]]  # codes shown by their names
 # key → heading; providers for these are registered by the modules that own the data
@@ -123,7 +124,7 @@ def customer_view(
             "承诺": _promised(t),
         }
         for t in session.scalars(
-            select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status == "open").order_by(Ticket.id.desc())
+            select(Ticket).where(Ticket.customer_id == customer_id, is_open()).order_by(Ticket.id.desc())
         )
     ]
     sections = []

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.routes.messages import Unauthorized
+from api.api_key import check_api_key
 from api.schemas import ErrorOut
 
 router = APIRouter(prefix="/api/v1/anomaly", tags=["anomaly"])
@@ -41,12 +40,6 @@ class ReadingsOut(BaseModel):
     alerts_new: int
 
 
-def _check_key(request: Request, key: str | None) -> None:
-    expected = request.app.state.settings.api_key
-    if expected and not secrets.compare_digest(key or "", expected):
-        raise Unauthorized("missing or wrong X-API-Key header; ask the operator for the api key")
-
-
 @router.post(
     "/readings",
     response_model=ReadingsOut,
@@ -56,7 +49,7 @@ async def post_readings(
     body: ReadingsIn, request: Request, x_api_key: str | None = Header(default=None)
 ) -> ReadingsOut:
     """New daily readings (customer_id = 户号, date, kWh); returns the customers' updated scores."""
-    _check_key(request, x_api_key)
+    check_api_key(request, x_api_key)
     from services.anomalies import ingest
 
     rows = [(r.customer_id, r.date, r.kwh) for r in body.readings]
@@ -72,7 +65,7 @@ async def get_alerts(
     request: Request, status: str = "open", limit: int = 100, x_api_key: str | None = Header(default=None)
 ) -> list[dict[str, Any]]:
     """Anomaly alerts (customer and regional), highest score first; status open | acknowledged | all."""
-    _check_key(request, x_api_key)
+    check_api_key(request, x_api_key)
     from services.anomaly_alerts import list_alerts
 
     def query() -> list[dict[str, Any]]:

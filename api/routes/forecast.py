@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.api_key import check_api_key
 from api.console.auth import principal
-from api.routes.messages import Unauthorized
 from api.schemas import ActualsIn, ErrorOut
 
 router = APIRouter(tags=["forecast"])
@@ -25,9 +24,7 @@ async def today(request: Request) -> dict[str, Any]:
 @router.post("/api/v1/forecast/actuals", responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 async def actuals(body: ActualsIn, request: Request, x_api_key: str | None = Header(default=None)) -> dict[str, Any]:
     """Measured intervals of today: the rest of the day is re-anchored and the risk re-assessed (alert on change)."""
-    expected = request.app.state.settings.api_key
-    if expected and not secrets.compare_digest(x_api_key or "", expected):
-        raise Unauthorized("missing or wrong X-API-Key header; ask the operator for the api key")
+    check_api_key(request, x_api_key)
     stamps = [item.timestamp.replace(tzinfo=None) for item in body.intervals]
     update, risk = await request.app.state.forecast.post(stamps, [item.load for item in body.intervals])
     return {**update.as_json(), "risk": risk}

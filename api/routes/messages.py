@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 
 from fastapi import APIRouter, Header, Request, Response
 
+from api.api_key import check_api_key
 from api.schemas import ErrorOut, MessageIn, MessagesOut
-from core.errors import PowerDeskError
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
-
-
-class Unauthorized(PowerDeskError):
-    status_code = 401
-    code = "unauthorized"
 
 
 @router.post(
@@ -26,9 +20,7 @@ class Unauthorized(PowerDeskError):
 async def post_message(
     body: MessageIn, request: Request, response: Response, x_api_key: str | None = Header(default=None)
 ) -> MessagesOut:
-    expected = request.app.state.settings.api_key
-    if expected and not secrets.compare_digest(x_api_key or "", expected):
-        raise Unauthorized("missing or wrong X-API-Key header; ask the operator for the api key")
+    check_api_key(request, x_api_key)
     started = time.perf_counter()
     result = await request.app.state.conversations.handle(body.channel, body.user_id, body.text)
     total_ms = (time.perf_counter() - started) * 1000

@@ -1,0 +1,61 @@
+"""Outage events (issue 18): planned outages (计划停电) and faults (故障停电), whom they affect, and every change.
+
+`start` and `end` are local wall-clock times (Asia/Shanghai, naive), as the dispatch system gives them and as
+customers are told them (for a fault, `end` is the estimated restoration); `created_at`, `updated_at`,
+`closed_at` and the history's `at` are UTC, like every other record time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models import Base, _now
+
+
+class OutageEvent(Base):
+    __tablename__ = "outage_events"
+    __table_args__ = (Index("ix_outage_events_scope", "scope", "scope_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # planned / fault
+    status: Mapped[str] = mapped_column(String(10), index=True)  # announced / active / closed (as stored)
+    start: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # local
+    end: Mapped[dt.datetime] = mapped_column(DateTime)  # local; a fault's estimated restoration
+    reason: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(20))  # area / feeder / transformer_area / accounts
+    scope_value: Mapped[str | None] = mapped_column(String(60))  # the area, feeder or 台区; none for accounts
+    accounts: Mapped[int] = mapped_column(Integer, default=0)  # customers linked (scope "accounts")
+    source: Mapped[str] = mapped_column(String(20), default="api")  # api / cli / demo
+    version: Mapped[int] = mapped_column(Integer, default=1)  # +1 on every change; updates lock the row with it
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class OutageCustomer(Base):
+    """A customer named in an event's explicit list of account numbers."""
+
+    __tablename__ = "outage_customers"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("outage_events.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class OutageUpdate(Base):
+    """One change of an event (created, each PATCH, closed): what changed, from what to what."""
+
+    __tablename__ = "outage_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outage_events.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)  # the event's version after this change
+    action: Mapped[str] = mapped_column(String(10))  # created / updated / closed
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field: [before, after] (ISO for times)
+    by: Mapped[str] = mapped_column(String(50))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
