@@ -116,7 +116,7 @@ def test_a_ticket_links_to_an_outage_event(sessions: sessionmaker[Session]) -> N
 
 def test_the_migration_turns_open_tickets_into_accepted_and_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url, "0011_bind_attempts")
+    upgrade(url, "0012_inspection_findings")
     engine = make_engine(url)
     insert = "INSERT INTO tickets (ticket_no, kind, status, description, created_at) VALUES (:no, 'outage', :s, '', :t)"
     with engine.begin() as conn:
@@ -128,7 +128,7 @@ def test_the_migration_turns_open_tickets_into_accepted_and_back(tmp_path: Path)
             "GZ1": "accepted",
             "GZ2": "visited",
         }
-    downgrade(url, "0011_bind_attempts")
+    downgrade(url, "0012_inspection_findings")
     with engine.connect() as conn:
         assert dict(conn.execute(text("SELECT ticket_no, status FROM tickets")).tuples().all()) == {
             "GZ1": "open",

@@ -2,7 +2,7 @@
 台区; tickets get a lifecycle (ticket_events, "open" becomes "accepted") and an optional outage event
 
 Revision ID: 0013_outages
-Revises: 0011_bind_attempts
+Revises: 0012_inspection_findings
 Create Date: 2026-12-07 05:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_outages'
-down_revision = '0011_bind_attempts'
+down_revision = '0012_inspection_findings'
 branch_labels = None
 depends_on = None
 
