@@ -2,17 +2,18 @@
 
     .venv/bin/python benchmarks/faults.py [--customers 20] [--settle 20]
 
-Starts a fresh stack with `powerdesk run` (its supervisor restarts what dies), lets --customers simulated
-customers chat over the HTTP api (a message every ~1.5 s each), and kills, in turn, Rasa, the action
-server and the api with SIGKILL (the whole process group), waiting --settle seconds after each recovery.
-Measured per kill: seconds until /readyz is `ready` again, and what the customers saw meanwhile (answered
-by the bot, told the system is busy, handed to a person, refused because the api itself was down).
-At the end, from the database and Rasa's events:
+Starts a fresh stack with `powerdesk run` on the scaled profile (two Rasa servers on a SQL tracker store in
+PostgreSQL and a Redis lock store, two api workers; its supervisor restarts what dies), lets --customers
+simulated customers chat over the HTTP api (a message every ~1.5 s each), and, in turn: kills one Rasa
+server, the action server and one api worker with SIGKILL, and cuts PostgreSQL and Redis for --outage
+seconds (the stack reaches them through loopback proxies: the machine's own servers are shared and stay up),
+waiting --settle seconds after each recovery. Measured per fault: seconds until /readyz is `ready` again
+(for the cuts: after the connection is restored), and what the customers saw meanwhile (answered by the
+bot, told the system is busy, handed to a person, refused). At the end, from the database and Rasa's events:
 - every message the api accepted (HTTP 200) is stored exactly once;
 - every stored message was answered (bot, polite message, or a person's queue) — none left pending;
 - no message reached Rasa twice (Rasa's `user` events per customer = messages the api sent to it).
-Killing PostgreSQL and Redis is not part of it: on this machine they are shared system services (the
-default profile uses neither). Results: benchmarks/results/faults.json.
+Needs PostgreSQL (POWERDESK_BENCH_PG) and Redis (POWERDESK_BENCH_REDIS). Results: benchmarks/results/faults.json.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import platform
 import random
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -34,12 +36,15 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.stack import _listening_pid, running_stack  # noqa: E402
+from benchmarks.stack import _listening_pid, postgres_database, running_stack  # noqa: E402
 from core.db import make_engine, make_session_factory  # noqa: E402
 from core.models import Conversation, Message  # noqa: E402
 from core.models_reports import BrokerEvent  # noqa: E402
+from tests.tcp_proxy import tcp_proxy  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "faults.json"
+PG = os.environ.get("POWERDESK_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("POWERDESK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 QUESTIONS = ["你好", "电费怎么交", "居民电价是多少", "峰谷电价几点开始", "停电了该找谁", "怎么开电子发票"]
 
 
@@ -80,14 +85,45 @@ async def ready(base_url: str) -> bool:
         return False
 
 
+def kill_process(name: str, port: int) -> int:
+    """SIGKILL the process group listening on `port`; for the api, one of its workers only (uvicorn's master
+    starts another)."""
+    pid = _listening_pid(port)
+    if name == "api":
+        workers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        worker = int(workers[0]) if workers else pid
+        os.kill(worker, signal.SIGKILL)
+        return worker
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    return pid
+
+
 async def run(args: argparse.Namespace) -> dict:
-    with running_stack(customers=50, port_base=19300, rate_limit_burst=1000, rate_limit_per_second=1000.0) as stack:
+    redis_port = int(REDIS.rsplit(":", 1)[1].split("/")[0])
+    with (
+        tcp_proxy(5432) as postgres,
+        tcp_proxy(redis_port) as redis,
+        postgres_database(PG) as direct_url,
+        running_stack(
+            customers=50,
+            port_base=19300,
+            database_url=direct_url.replace(":5432/", f":{postgres.port}/"),
+            rasa_replicas=2,
+            tracker_store="sql",
+            lock_store="redis",
+            redis_url=f"redis://127.0.0.1:{redis.port}/0",
+            api_workers=2,
+            rate_limit_burst=1000,
+            rate_limit_per_second=1000.0,
+        ) as stack,
+    ):
         base = stack.settings.base_url
         ports = {
             "rasa": stack.settings.rasa_port,
             "actions": stack.settings.action_server_port,
             "api": stack.settings.api_port,
         }
+        cuts = {"postgresql": postgres, "redis": redis}
         users = [f"fault-{i:02d}" for i in range(args.customers)]
         log: list[dict] = []
         stop = asyncio.Event()
@@ -102,18 +138,31 @@ async def run(args: argparse.Namespace) -> dict:
                 for u in users
             ]
             await asyncio.sleep(args.settle)
-            for name in ("rasa", "actions", "api"):
-                pid = _listening_pid(ports[name])
+            for name in ("rasa", "actions", "api", "postgresql", "redis"):
                 killed_at = time.monotonic()
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
-                print(f"killed {name} (pid {pid})", flush=True)
+                if name in cuts:
+                    cuts[name].cut()
+                    print(f"cut {name} for {args.outage:.0f} s", flush=True)
+                    await asyncio.sleep(args.outage)
+                    cuts[name].restore()
+                    back_at = time.monotonic()
+                else:
+                    print(f"killed {name} (pid {kill_process(name, ports[name])})", flush=True)
+                    back_at = killed_at
                 await asyncio.sleep(1.0)
                 while not await ready(base):
                     await asyncio.sleep(0.5)
-                recovered = time.monotonic() - killed_at
-                window = Counter(e["kind"] for e in log if killed_at <= e["at"] <= killed_at + recovered)
-                kills.append({"process": name, "recovered_s": round(recovered, 1), "during_outage": dict(window)})
-                print(f"  back after {recovered:.1f} s; customers saw {dict(window)}", flush=True)
+                recovered = time.monotonic() - back_at
+                window = Counter(e["kind"] for e in log if killed_at <= e["at"] <= back_at + recovered)
+                kills.append(
+                    {
+                        "fault": name,
+                        "outage_s": round(back_at - killed_at, 1),
+                        "recovered_s": round(recovered, 1),
+                        "during_outage": dict(window),
+                    }
+                )
+                print(f"  ready {recovered:.1f} s after; customers saw {dict(window)}", flush=True)
                 await asyncio.sleep(args.settle)
             stop.set()
             await asyncio.gather(*tasks)
@@ -150,7 +199,7 @@ async def run(args: argparse.Namespace) -> dict:
             "customers": args.customers,
             "messages_sent": len(log),
             "accepted": sum(accepted.values()),
-            "refused_while_api_down": sum(1 for e in log if e["status"] != 200),
+            "refused": sum(1 for e in log if e["status"] != 200),  # an api worker down, or the database away
             "accepted_and_not_stored": sum(max(0, accepted[u] - stored[u]) for u in users),
             "stored_but_request_failed": sum(max(0, stored[u] - accepted[u]) for u in users),
             "left_waiting_for_the_bot": statuses.get("pending", 0) + statuses.get("replaying", 0),
@@ -167,6 +216,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--settle", type=float, default=20.0, help="seconds of normal chatting around each kill")
+    parser.add_argument("--outage", type=float, default=10.0, help="seconds PostgreSQL and Redis are cut")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from core.clock import local_today
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade
@@ -134,6 +136,15 @@ def running_stack(
         ready = wait_ready(settings.base_url, 300)
         if ready is None:
             raise RuntimeError(f"stack not ready in 300 s; logs in {root}")
+        if settings.rasa_replicas > 1:  # ready while one Rasa server is; a benchmark needs all of them
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                replicas = httpx.get(f"{settings.base_url}/readyz", timeout=10).json().get("rasa_replicas") or {}
+                if replicas and all(replicas.values()):
+                    break
+                time.sleep(1)
+            else:
+                raise RuntimeError(f"not every Rasa server was ready in 300 s; logs in {root}")
         warm_up(settings)  # what `powerdesk run` does before it announces the URLs
         ready = time.monotonic() - started
         ports = {"actions": settings.action_server_port, "api": settings.api_port}
