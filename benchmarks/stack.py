@@ -20,7 +20,15 @@ from core.settings import REPO_ROOT, Settings
 from demo.config import load_demo_config
 from knowledge.service import embedder_path, ensure_index
 from ops.demo_seed import seed_demo
-from ops.runner import ensure_model, settings_env, stop_process_groups, wait_ready, warm_up, with_internal_tokens
+from ops.runner import (
+    ensure_model,
+    rasa_process_name,
+    settings_env,
+    stop_process_groups,
+    wait_ready,
+    warm_up,
+    with_internal_tokens,
+)
 
 
 @dataclass
@@ -148,9 +156,7 @@ def running_stack(
         warm_up(settings)  # what `powerdesk run` does before it announces the URLs
         ready = time.monotonic() - started
         ports = {"actions": settings.action_server_port, "api": settings.api_port}
-        ports.update(
-            {("rasa" if i == 0 else f"rasa-{i + 1}"): settings.rasa_port + i for i in range(settings.rasa_replicas)}
-        )
+        ports.update({rasa_process_name(i + 1): settings.rasa_port + i for i in range(settings.rasa_replicas)})
         yield RunningStack(settings, {name: _listening_pid(port) for name, port in ports.items()}, ready, root)
     finally:
         stop_process_groups(list(processes.values()))

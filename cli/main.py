@@ -237,7 +237,7 @@ def serve(
     as `powerdesk run` configures it. Needs RASA_TOKEN and ACTION_SERVER_TOKEN (shared by every process)."""
     import os
 
-    from ops.runner import ensure_tracker_database, process_specs, with_profile
+    from ops.runner import ensure_tracker_database, process_specs, rasa_process_name, with_profile
 
     settings = with_profile(get_settings(), profile)
     if len(settings.rasa_token) < 16 or len(settings.action_server_token) < 16:
@@ -245,7 +245,7 @@ def serve(
             "`powerdesk serve` needs RASA_TOKEN and ACTION_SERVER_TOKEN (16+ characters, the same for every "
             "process); make them with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )
-    name = "rasa" if process == "rasa" and replica == 1 else f"{process}-{replica}" if process == "rasa" else process
+    name = rasa_process_name(replica) if process == "rasa" else process
     specs = {s.name: s for s in process_specs(settings)}
     if name not in specs:
         raise PowerDeskError(f"no process {name!r} in this profile; use one of {', '.join(specs)}")

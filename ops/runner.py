@@ -219,6 +219,11 @@ def with_internal_tokens(settings: Settings) -> Settings:
     )
 
 
+def rasa_process_name(replica: int) -> str:
+    """The supervisor's name of Rasa replica `replica` (1-based): rasa, rasa-2, rasa-3 …"""
+    return "rasa" if replica == 1 else f"rasa-{replica}"
+
+
 def process_specs(settings: Settings) -> list[ProcessSpec]:
     """Rasa (one process per replica), the action server and the api; `settings` must carry the internal tokens
     (`with_internal_tokens`)."""
@@ -233,7 +238,7 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
     host = httpx.URL(settings.rasa_url).host or "127.0.0.1"
     rasa = [
         ProcessSpec(
-            "rasa" if i == 0 else f"rasa-{i + 1}",
+            rasa_process_name(i + 1),
             [
                 str(rasa_executable()),
                 "run",
