@@ -73,6 +73,17 @@ class ActionStartBinding(PowerDeskAction):
         return [*events, FollowupAction("bind_account_form")]
 
 
+def earlier_value(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest message (the value this turn's extraction replaced)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
 def _source(tracker: Tracker) -> tuple[str, str | None]:
     """Who is trying: the channel user, and the client address when the channel passed one."""
     channel, user = channel_user(tracker)
@@ -105,6 +116,9 @@ class ValidateBindAccountForm(CheckedForm):
         if value is None:
             return {"account_no": None}
         account_no = extract_account_no(str(value))
+        if account_no is None and tracker.get_slot("requested_slot") == "phone_last4":
+            # the phone digits read as an account number by the NLU ("2688"): the account given before stands
+            return {"account_no": earlier_value(tracker, "account_no")}
         if account_no is None:
             phone = extract_phone(str(value or ""))
             dispatcher.utter_message(response="utter_account_is_phone" if phone else "utter_account_no_invalid")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions.base import PowerDeskAction
 from actions.bills import ActionExplainBill, ActionQueryBill
+from actions.outage_info import ActionOutageInfo
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
 from actions.usage import ActionQueryUsage, MonthlyLookup
 
@@ -17,4 +18,5 @@ AFTER_BINDING: dict[str, type[PowerDeskAction]] = {
     **MONTHLY_LOOKUPS,
     "action_recommend_plan": ActionRecommendPlan,
     "action_energy_saving": ActionEnergySaving,
+    "action_outage_info": ActionOutageInfo,
 }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, find_bound_customer, known_conversation
 from actions.forms import CheckedForm
+from actions.outage_info import known_outage_at_address
 from actions.parsing import extract_account_no, extract_phone, normalise
 from actions.services import Services, get_services
 from actions.understanding import looks_like_address
@@ -31,7 +33,12 @@ class ValidateOutageReportForm(CheckedForm):
     def name(self) -> str:
         return "validate_outage_report_form"
 
-    def validate_address(
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        events = await super().run(dispatcher, tracker, domain)
+        told = any((m.get("custom") or {}).get("outage_report") for m in dispatcher.messages)
+        return [*events, ActiveLoop(None)] if told else events
+
+    async def validate_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if value is None:  # reset, not typed
@@ -40,9 +47,13 @@ class ValidateOutageReportForm(CheckedForm):
         if len(address) < MIN_ADDRESS_CHARS:
             dispatcher.utter_message(response="utter_address_too_short")
             return {"address": None}
-        if not looks_like_address(get_services().lexicon(), address):
+        services = get_services()
+        if not looks_like_address(services.lexicon(), address):
             dispatcher.utter_message(response="utter_address_not_address")
             return {"address": None}
+        if await asyncio.to_thread(known_outage_at_address, services, dispatcher, tracker, address):
+            # the address lies in an outage we know: told and linked, the form ends with nothing filed
+            return {"address": None, "phone": None, "description": None, "requested_slot": None}
         return {"address": address}
 
     def validate_phone(

@@ -23,6 +23,7 @@ from actions.dialogue import ActionAffirm, ActionDeny, ActionInform, not_underst
 from actions.handoff import handoff
 from actions.knowledge import answer_entry, answer_from_knowledge, search_latest
 from actions.load_risk import ActionLoadRisk
+from actions.outage_info import ActionOutageInfo, ActionTicketStatus, known_outage_instead_of_repair
 from actions.parsing import parse_days, parse_months, shift_month
 from actions.recommend import ActionEnergySaving, ActionRecommendPlan
 from actions.services import Services
@@ -50,7 +51,10 @@ MONTHLY: dict[str, type[MonthlyLookup]] = {
     "explain": ActionExplainBill,
 }
 # a follow-up may come with any intent but these (a request to act, or small talk Rasa answers itself)
-NOT_FOLLOW_UPS = frozenset({"complain", "request_human", "bind_account", "report_outage", "greet", "goodbye", "thank"})
+NOT_FOLLOW_UPS = frozenset(
+    {"complain", "request_human", "bind_account", "report_outage", "query_outage_plan", "query_ticket"}
+    | {"greet", "goodbye", "thank"}
+)
 _STEP_BACK = re.compile(r"(再)?往前(一|1)?个?月|前一个月|再早一个月|再前一个月")
 _STEP_ON = re.compile(r"(再)?往后(一|1)?个?月|后一个月|下一个月")
 _HOW_COMPUTED = re.compile(r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么")
@@ -72,6 +76,10 @@ def _continues(text: str) -> bool:
 
 
 def _repair(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+    """A repair report: a bound customer without power because of an event we know is told about it and linked to
+    it (no ticket); anyone else gets the self-check advice and the repair form."""
+    if known_outage_instead_of_repair(services, dispatcher, tracker):
+        return []
     dispatcher.utter_message(response="utter_outage_self_check")
     # a slot set to None counts as filled in this turn and would be validated: reset only what holds a value
     cleared = [SlotSet(s, None) for s in ("address", "phone", "description") if tracker.get_slot(s) is not None]
@@ -113,6 +121,8 @@ TASKS: dict[str, Task] = {
     "repair": _repair,
     "complaint": _complaint,
     "human": _human,
+    "outage_info": ActionOutageInfo().act,
+    "ticket_status": ActionTicketStatus().act,
 }
 
 
@@ -223,6 +233,12 @@ class ActionUnderstand(PowerDeskAction):
             return []
         if route is Route.TASK and task is not None:
             return TASKS[task](services, dispatcher, tracker, domain)
+        if (
+            route is Route.CLARIFY
+            and task == "repair"
+            and known_outage_instead_of_repair(services, dispatcher, tracker)
+        ):
+            return []  # "停电了，要多久才能来电" during a known fault: the fault and its estimated restoration
         if route is Route.CLARIFY and task is not None and result is not None and result.hits:
             entry = result.hits[0].entry
             button = lexicon.tasks[task]

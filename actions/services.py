@@ -83,6 +83,16 @@ class Services:
             self._wording = load_wording(self.settings.data_dir / "messages" / "bills.yml")
         return self._wording
 
+    _outage_wording: Any = None
+
+    def outage_wording(self) -> Any:
+        """The pieces of the outage and ticket answers (data/messages/outage_replies.yml), loaded on first use."""
+        if self._outage_wording is None:
+            from actions.outage_info import load_outage_wording
+
+            self._outage_wording = load_outage_wording(self.settings.data_dir / "messages" / "outage_replies.yml")
+        return self._outage_wording
+
     def recommend_kit(self) -> Any:
         """Tariffs, thresholds, advice assumptions and wording of the recommendations, loaded on first use."""
         if self._recommend is None:

@@ -30,14 +30,17 @@ TASK_OF_INTENT = {
     "bind_account": "binding",
     "complain": "complaint",
     "request_human": "human",
+    "query_outage_plan": "outage_info",
+    "query_ticket": "ticket_status",
 }
 # tasks about the customer's own data: a period or "我家" makes them a request, never a clarifying question
 DATA_TASKS = frozenset({"bill", "usage", "explain", "plan", "saving", "load_risk"})
+# tasks about the customer's own situation where a plain question (吗, 会不会) asks for it: outages, tickets
+OWN_SITUATION_TASKS = frozenset({"outage_info", "ticket_status"})
 # a person: asked for, or a complaint — only a question about the process itself is answered instead
 PERSON_TASKS = frozenset({"complaint", "human"})
 KNOWLEDGE_INTENTS = frozenset(
-    {"ask_tariff", "query_balance", "pay_bill", "query_outage_plan", "new_connection", "account_change", "invoice"}
-    | {"meter_issue"}
+    {"ask_tariff", "query_balance", "pay_bill", "new_connection", "account_change", "invoice"} | {"meter_issue"}
 )
 SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "inform"})
 # a task intent this unsure, with nothing that makes it a request, is checked against the knowledge base
@@ -76,6 +79,8 @@ class Lexicon:
     cancel: re.Pattern[str]
     compare: re.Pattern[str]
     address: re.Pattern[str]
+    soon: re.Pattern[str]
+    ticket_no: re.Pattern[str]
     tasks: dict[str, TaskButton]
 
 
@@ -92,6 +97,8 @@ class Reading:
     safety: bool  # a safety emergency (冒烟, 起火, 电线断落, 触电) rather than a question about safety
     cancel: bool  # leaves what is going on (算了, 取消)
     payload: bool  # a button's payload (/intent{...}): the customer chose, nothing to interpret
+    soon: bool = False  # names the days ahead or the customer's place (明天, 这周, 我们小区): their own outages
+    ticket_no: bool = False  # carries a ticket number (GZ20261207000042): its progress is asked for
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,8 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         safety=safety,
         cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),
         payload=False,
+        soon=bool(lexicon.soon.search(s)),
+        ticket_no=bool(lexicon.ticket_no.search(s)),
     )
 
 
@@ -165,6 +174,10 @@ def _asks_for_own_data(reading: Reading, task: str, bound: bool) -> bool:
     return reading.doing or (names and (bound or not reading.strong_about))
 
 
+def _names_own_situation(reading: Reading) -> bool:
+    return reading.soon or reading.possessive or reading.period
+
+
 def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: bool) -> bool:
     """Whether the decision depends on the knowledge base's match (a search costs ~15 ms: skip it when not)."""
     if reading.payload:
@@ -174,6 +187,8 @@ def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: boo
     task = TASK_OF_INTENT.get(intent)
     if task is None:
         return True
+    if task in OWN_SITUATION_TASKS:
+        return reading.strong_about and not _names_own_situation(reading)
     if task in DATA_TASKS:
         return not _asks_for_own_data(reading, task, bound)
     if task in PERSON_TASKS:
@@ -193,6 +208,12 @@ def decide(
     the customer has bound an account (their own data is one step away); `ranking`: the NLU's intent ranking."""
     if reading.safety:
         return Decision(Route.SAFETY)  # with the knowledge answer too when `match` is answerable (carry_out)
+    if reading.ticket_no and not reading.payload:
+        return Decision(Route.TASK, "ticket_status")  # "GZ20261207000042到哪一步了"
+    if intent in ("nlu_fallback", "out_of_scope") and reading.outage and reading.soon:
+        intent = "query_outage_plan"  # "这几天会不会停电", not understood by the NLU: the customer's own outages
+    if TASK_OF_INTENT.get(intent) == "outage_info" and reading.outage and reading.doing:
+        intent = "report_outage"  # "我们小区停电了" read as a question about outages: no power now is a report
     asks_own_data = reading.doing or (reading.period and bound)  # "我们这个月要交多少电费" from a bound customer
     if intent not in TASK_OF_INTENT and asks_own_data and not reading.strong_about:
         # "我们小区停电了" read as a planned-outage question: a request to act takes the best task in the ranking,
@@ -207,6 +228,10 @@ def decide(
     if task is not None:
         if reading.payload or (match is None and not answerable):
             return Decision(Route.TASK, task)
+        if task in OWN_SITUATION_TASKS:
+            # "明天会不会停电" asks for the customer's own situation; "计划停电一般提前几天通知" is a general question
+            general = reading.strong_about and not _names_own_situation(reading)
+            return Decision(Route.KNOWLEDGE, task) if general and answerable else Decision(Route.TASK, task)
         if task in PERSON_TASKS and (reading.doing or not (reading.strong_about and answerable)):
             return Decision(Route.TASK, task)  # asking for a person, or angry: never refused, never a lecture
         if match is not None and match.out_of_scope and not reading.doing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, _now
@@ -59,3 +59,23 @@ class OutageUpdate(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field: [before, after] (ISO for times)
     by: Mapped[str] = mapped_column(String(50))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class OutageContact(Base):
+    """A customer who wrote to us about an event ("停电了" during a known fault): linked to it instead of opening a
+    repair ticket, counted per event, and told when power is back. One row per event and channel user; a second
+    report only counts."""
+
+    __tablename__ = "outage_contacts"
+    __table_args__ = (UniqueConstraint("event_id", "channel", "user_id", name="uq_outage_contacts_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outage_events.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(128))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    matched_by: Mapped[str] = mapped_column(String(10))  # account (a bound customer) / address (the one typed)
+    reports: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import local_now
 from core.db import transaction
 from core.errors import UpstreamUnavailable
 from services.customers import bind
@@ -23,6 +24,7 @@ from services.dialogue_eval import (
     asked_slot,
     check_turn,
     fact_value,
+    pick_affected,
     pick_customer,
     placeholders,
     task_start,
@@ -130,10 +132,13 @@ class DialogueResult:
 
 def _prepare(sessions: sessionmaker[Session], dialogue: Dialogue, index: int, user: str, today: dt.date) -> Any:
     """The dialogue's customer (bound to the fresh user when the script says so) and its placeholders."""
-    if dialogue.customer is None:
+    if dialogue.customer is None and dialogue.affected is None:
         return None, placeholders(None, today)
     with transaction(sessions) as session:
-        customer = pick_customer(session, dialogue.customer, index)
+        if dialogue.affected is not None:
+            customer = pick_affected(session, dialogue.affected, dialogue.customer, index, local_now())
+        else:
+            customer = pick_customer(session, str(dialogue.customer), index)
         if dialogue.bound:
             bind(session, "api", user, customer)
         session.expunge(customer)

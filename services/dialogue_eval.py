@@ -3,8 +3,11 @@ and the values a reply must state, read from the database for the dialogue's cus
 
 A script (data/eval/conversations_*.yml) is a list of dialogues:
   {name, pattern, customer?: residential|residential_tou|shared|commercial|industrial, bound?: bool,
+   affected?: fault|planned|none (a customer the demo's active fault / a planned outage within 7 days / no event
+             affects),
    turns: [{say, expect?: {topic, no_knowledge, asks, handoff, ticket, declined, buttons, contains,
-                            contains_any, not_contains, facts: [{value, months_ago|days_ago|last_days}]}}]}
+                            contains_any, not_contains, outage: fault|planned|none, ticket_status: bool,
+                            facts: [{value, months_ago|days_ago|last_days}]}}]}
 `say` may hold {account_no} {phone_last4} {wrong_last4} {m1}…{m4} (the month numbers 1–4 months ago).
 """
 
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from core.datafiles import read_yaml_list, read_yaml_mapping
@@ -25,12 +28,15 @@ from core.models import Customer
 from core.models_billing import Bill
 from services.customers import CUSTOMER_KINDS, of_kind
 from services.meter_data import daily_kwh, interval_days, meters_of
+from services.outage_scope import covers
+from services.outages import list_outages
 
 KINDS = CUSTOMER_KINDS
 EXPECT_KEYS = frozenset(
     {"topic", "no_knowledge", "asks", "handoff", "ticket", "declined", "buttons", "contains", "contains_any"}
-    | {"not_contains", "facts"}
+    | {"not_contains", "facts", "outage", "ticket_status"}
 )
+AFFECTED = ("fault", "planned", "none")
 FACT_VALUES = frozenset({"bill_total", "month_kwh", "day_kwh", "days_kwh"})
 MAX_TURNS = 20
 
@@ -48,6 +54,7 @@ class Dialogue:
     customer: str | None
     bound: bool
     turns: tuple[Turn, ...]
+    affected: str | None = None
 
 
 @dataclass
@@ -83,15 +90,25 @@ def load_dialogues(path: Path) -> list[Dialogue]:
         customer = raw.get("customer")
         if customer is not None and customer not in KINDS:
             raise DataError(f"{where}: customer {customer!r} is not one of {KINDS}")
-        if raw.get("bound") and customer is None:
-            raise DataError(f"{where}: `bound: true` needs a `customer` kind")
+        affected = raw.get("affected")
+        if affected is not None and affected not in AFFECTED:
+            raise DataError(f"{where}: affected {affected!r} is not one of {AFFECTED}")
+        if raw.get("bound") and customer is None and affected is None:
+            raise DataError(f"{where}: `bound: true` needs a `customer` kind or `affected`")
         turns = []
         for j, t in enumerate(raw["turns"][:MAX_TURNS], 1):
             if not isinstance(t, dict) or not isinstance(t.get("say"), str) or not t["say"].strip():
                 raise DataError(f"{where}, turn {j}: needs `say` (what the customer types)")
             turns.append(Turn(t["say"], _check_expect(f"{where}, turn {j}", t.get("expect"))))
         dialogues.append(
-            Dialogue(str(raw["name"]), str(raw.get("pattern") or ""), customer, bool(raw.get("bound")), tuple(turns))
+            Dialogue(
+                str(raw["name"]),
+                str(raw.get("pattern") or ""),
+                customer,
+                bool(raw.get("bound")),
+                tuple(turns),
+                affected,
+            )
         )
     return dialogues
 
@@ -110,6 +127,43 @@ def pick_customer(session: Session, kind: str, index: int) -> Customer:
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if count == 0:
         raise DataError(f"no demo customer of kind {kind!r} with a phone and bills; run `powerdesk demo seed`")
+    customer = session.scalars(query.offset(index % min(count, 50)).limit(1)).first()
+    assert customer is not None
+    return customer
+
+
+def pick_affected(session: Session, affected: str, kind: str | None, index: int, now: dt.datetime) -> Customer:
+    """A demo customer with a phone and bills whom the active fault (`fault`) or a planned outage in the next 7 days
+    (`planned`) affects, or whom no open event affects (`none`); `now` is local time."""
+    open_events = [
+        *list_outages(session=session, which="active", now=now),
+        *list_outages(session=session, which="coming", now=now),
+    ]
+    horizon = now + dt.timedelta(days=7)
+    if affected == "fault":
+        events = [e for e in open_events if e.kind == "fault"]
+    elif affected == "planned":
+        events = [e for e in open_events if e.kind == "planned" and e.start > now and e.start < horizon]
+    else:
+        events = open_events
+    if affected != "none" and not events:
+        raise DataError(f"no open {affected} outage in the demo; run `powerdesk demo extend` to refresh its events")
+    condition = or_(*[covers(e) for e in events]) if events else false()
+    with_bills = select(Bill.customer_id).distinct()
+    query = select(Customer).where(
+        not_(condition) if affected == "none" else condition, Customer.phone.is_not(None), Customer.id.in_(with_bills)
+    )
+    faults = [covers(e) for e in open_events if e.kind == "fault"]
+    if affected == "planned" and faults:  # the planned outage is what they are told about: no fault as well
+        query = query.where(not_(or_(*faults)))
+    if kind is not None:
+        query = query.where(of_kind(kind))
+    query = query.order_by(Customer.id)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if count == 0:
+        raise DataError(
+            f"no demo customer with a phone and bills is affected by {affected!r}; check `powerdesk outage list`"
+        )
     customer = session.scalars(query.offset(index % min(count, 50)).limit(1)).first()
     assert customer is not None
     return customer
@@ -184,6 +238,17 @@ def check_turn(
     failures = []
     if "topic" in expect and expect["topic"] not in topics:
         failures.append(f"topic {expect['topic']} expected, got {topics or 'no knowledge answer'}")
+    told = [c["outages"] for c in customs if isinstance(c.get("outages"), list)]
+    if "outage" in expect:
+        wanted = str(expect["outage"])
+        kinds = {str(e.get("kind")) for events in told for e in events if isinstance(e, dict)}
+        ok = bool(told) and (not any(told) if wanted == "none" else wanted in kinds)
+        if not ok:
+            failures.append(f"outage {wanted} expected, got {sorted(kinds) if told else 'no outage answer'}")
+    if "ticket_status" in expect:
+        stated = any(isinstance(c.get("ticket_status"), dict) for c in customs)
+        if stated != bool(expect["ticket_status"]):
+            failures.append(f"ticket_status {expect['ticket_status']} expected, got {stated}")
     if expect.get("no_knowledge") and topics:
         failures.append(f"no knowledge answer expected, got {topics}")
     if "asks" in expect and asked_slot(replies) != str(expect["asks"]):

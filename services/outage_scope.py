@@ -94,6 +94,13 @@ def affecting(customer: Customer) -> Any:
     )
 
 
+def covers(event: OutageEvent) -> Any:
+    """The SQL condition on customers for being affected by `event` (the converse of `affecting`)."""
+    if event.scope == "accounts":
+        return Customer.id.in_(select(OutageCustomer.customer_id).where(OutageCustomer.event_id == event.id))
+    return SCOPE_COLUMNS[event.scope] == event.scope_value
+
+
 def affected_count(session: Session, event: OutageEvent) -> int:
     """How many customers the event affects."""
     if event.scope == "accounts":

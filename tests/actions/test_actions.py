@@ -174,7 +174,7 @@ def test_submit_checks_again_whatever_the_slots_say(services: Services) -> None:
 def test_outage_report_creates_a_ticket(services: Services) -> None:
     v = ValidateOutageReportForm()
     d = CollectingDispatcher()
-    assert v.validate_address("家", d, tracker(), {}) == {"address": None}
+    assert asyncio.run(v.validate_address("家", d, tracker(), {})) == {"address": None}
     assert v.validate_phone("我电话是138 1234 5678", d, tracker(), {}) == {"phone": "13812345678"}
     assert v.validate_phone("12345", d, tracker(), {}) == {"phone": None}
     assert len(v.validate_description("闪" * 2000, d, tracker(), {})["description"]) == 500
@@ -254,3 +254,23 @@ def test_an_old_binding_is_verified_again_before_personal_data(services: Service
         assert bound_customer(session, "wechat", "openid-old-binding", verified_since=utc_now()) is None
         fresh = utc_now() - dt.timedelta(minutes=5)
         assert bound_customer(session, "wechat", "openid-old-binding", verified_since=fresh) is not None
+
+
+def test_phone_digits_read_as_an_account_number_keep_the_account_given(services: Services) -> None:
+    """The NLU may tag "2688" as an account number while the form asks for the phone digits: the account typed in
+    the turn before stands, and the digits are checked against it."""
+    events = [
+        {"event": "user", "text": "3301000001"},
+        {"event": "slot", "name": "account_no", "value": "3301000001"},
+        {"event": "slot", "name": "requested_slot", "value": "phone_last4"},
+        {"event": "user", "text": "2688"},
+        {"event": "slot", "name": "account_no", "value": "2688"},
+    ]
+    t = tracker("2688", "inform", slots={"requested_slot": "phone_last4", "account_no": "2688"}, events=events)
+    result = asyncio.run(ValidateBindAccountForm().validate_account_no("2688", CollectingDispatcher(), t, {}))
+    assert result == {"account_no": "3301000001"}
+    # asked for the account, four digits are still refused
+    t = tracker("2688", "inform", slots={"requested_slot": "account_no"}, events=events)
+    assert asyncio.run(ValidateBindAccountForm().validate_account_no("2688", CollectingDispatcher(), t, {})) == {
+        "account_no": None
+    }

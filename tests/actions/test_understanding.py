@@ -79,6 +79,36 @@ def test_questions_are_answered_and_requests_started(
     assert route(lexicon, text, intent) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "expected", "match"),
+    [
+        # the customer's own outages: a plain question asks for them
+        ("明天会不会停电", "query_outage_plan", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        ("我们小区这周有计划停电吗", "query_outage_plan", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        ("什么时候来电", "query_outage_plan", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        ("明天几点开始停电", "query_outage_plan", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        # a general question about planned outages is a knowledge answer, the look-up one button away
+        ("计划停电一般提前几天通知", "query_outage_plan", Decision(Route.KNOWLEDGE, "outage_info"), ANSWERABLE),
+        # …unless the knowledge base has no sure answer: then the look-up
+        ("计划停电一般提前几天通知", "query_outage_plan", Decision(Route.TASK, "outage_info"), UNSURE),
+        # not understood by the NLU, yet about outages in the days ahead
+        ("这几天会不会停电", "nlu_fallback", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        ("停电了该找谁", "out_of_scope", Decision(Route.KNOWLEDGE), ANSWERABLE),
+        # no power now is a report, whatever the intent says
+        ("我家停电了", "query_outage_plan", Decision(Route.TASK, "repair"), ANSWERABLE),
+        # tickets: asked for, or named by number whatever the intent
+        ("我的工单到哪一步了", "query_ticket", Decision(Route.TASK, "ticket_status"), ANSWERABLE),
+        ("GZ20261207000042怎么样了", "report_outage", Decision(Route.TASK, "ticket_status"), ANSWERABLE),
+        ("gz20261207000042", "nlu_fallback", Decision(Route.TASK, "ticket_status"), ANSWERABLE),
+        ("报修以后怎么查进度", "query_ticket", Decision(Route.KNOWLEDGE, "ticket_status"), ANSWERABLE),
+    ],
+)
+def test_outages_and_tickets_are_the_customers_own(
+    lexicon: Lexicon, text: str, intent: str, expected: Decision, match: KnowledgeMatch
+) -> None:
+    assert route(lexicon, text, intent, match) == expected
+
+
 def test_the_customers_own_data_depends_on_the_period_and_the_binding(lexicon: Lexicon) -> None:
     text = "我家电费为什么这么高"
     assert route(lexicon, text, "explain_bill", bound=False) == Decision(Route.KNOWLEDGE, "explain")
