@@ -90,7 +90,9 @@ def _numbers(row: str) -> list[int]:
 
 
 def test_the_outage_page_lists_active_and_coming_events_with_their_counts(client: TestClient, grid: Grid) -> None:
-    assert client.get("/console/outages", follow_redirects=False).status_code == 303  # strangers go to the login
+    for path in ("/console/outages", f"/console/outages/{grid.fault}", f"/console/tickets/{grid.ticket_no}"):
+        stranger = client.get(path, follow_redirects=False)  # strangers go to the login
+        assert stranger.status_code == 303 and stranger.headers["location"].startswith("/console/login"), path
     login(client, "wang")
     home = client.get("/console").text
     assert 'href="/console/outages"' in home  # in the navigation
