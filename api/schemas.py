@@ -12,6 +12,7 @@ USER_ID_PATTERN = r"^[A-Za-z0-9_.:@\-]{1,128}$"
 MAX_DB_ID = 2**63 - 1  # the largest id PostgreSQL's bigint (and SQLite's integer) can hold
 # a row id in a path: anything else is a 422, never a database error (2**63 used to give HTTP 500)
 DbId = Annotated[int, Path(ge=1, le=MAX_DB_ID, description="a row id")]
+TicketNo = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,20}$", description="e.g. GZ20261207000042")]
 
 
 class Button(BaseModel):

@@ -20,6 +20,9 @@ GROUPS = (
     "intent",
     "audit_reason",
     "alert_kind",
+    "outage_kind",
+    "outage_status",
+    "outage_scope",
 )
 
 

@@ -1,5 +1,6 @@
 """What the agent sees about the customer: account, a 12-month usage chart, open tickets, and the
-sections other modules provide.
+sections other modules provide, and the outage events the agent should tell the customer about (one in progress
+or a planned one in the next 7 days, services.outage_views).
 
 Sections are registered under their key in `SectionProviders` (app.state.customer_sections, see
 api/console/wiring.py): a function (session, customer_id) → list of rows, each a dict of column
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.clock import local_now
 from core.identity import mask_id_number, mask_phone
 from core.models import Customer, DailyReading, IntervalReading, Meter, Ticket
 from services.labels import Labels
+from services.outage_views import OutageLine, customer_outages
 from services.ticket_lifecycle import is_open
 
 SectionProvider = Callable[[Session, int, Labels], list[dict[str, str]]]  # codes shown by their names
@@ -61,6 +64,7 @@ class CustomerView:
     usage: list[MonthBar]
     tickets: list[dict[str, str]]
     sections: list[Section]
+    outages: list[OutageLine] = field(default_factory=list)  # affecting the customer now or in the next 7 days
 
 
 def monthly_usage(session: Session, customer_id: int, months: int = 12) -> list[MonthBar]:
@@ -133,4 +137,5 @@ def customer_view(
         sections.append(
             Section(key, title, provider is not None, provider(session, customer_id, labels) if provider else [])
         )
-    return CustomerView(account, monthly_usage(session, customer_id), tickets, sections)
+    outages = customer_outages(session, customer_id, local_now())
+    return CustomerView(account, monthly_usage(session, customer_id), tickets, sections, outages)

@@ -3,47 +3,27 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.console.auth import (
-    LOGIN_CSRF_COOKIE,
-    SECURITY_HEADERS,
-    SESSION_COOKIE,
-    check_form_csrf,
-    principal,
-    same_origin,
-)
+from api.console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, check_form_csrf, principal, same_origin
 from api.console.customer_view import customer_view
+from api.console.page_kit import Change, base, error_page, form_action, page, posted_form, to_login
 from api.handoff import message_json
 from api.schemas import DbId
 from core.db import transaction
-from core.errors import Forbidden, NotAuthenticated, PowerDeskError, RateLimited
+from core.errors import NotAuthenticated, PowerDeskError, RateLimited
 from services import agents, anomaly_alerts, handoffs, inspections
 from services.agents import Principal
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, f"console/{name}", context, status_code=status
-    )
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/console/login?next={quote(request.url.path)}", status_code=303)
 
 
 def _secure(request: Request) -> bool:
@@ -60,7 +40,7 @@ async def asset(name: str) -> Response:
 @router.get("/console/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/console") -> HTMLResponse:
     csrf = secrets.token_urlsafe(24)
-    response = _page(request, "login.html", {"csrf": csrf, "next": _safe_next(next), "error": None})
+    response = page(request, "login.html", {"csrf": csrf, "next": _safe_next(next), "error": None})
     response.set_cookie(
         LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=_secure(request), path="/console"
     )
@@ -80,7 +60,7 @@ async def login(request: Request) -> Response:
     csrf = secrets.token_urlsafe(24)
 
     def again(error: str, status: int) -> HTMLResponse:
-        response = _page(
+        response = page(
             request, "login.html", {"csrf": csrf, "next": target, "error": error, "username": username}, status
         )
         response.set_cookie(
@@ -127,12 +107,9 @@ async def login(request: Request) -> Response:
 
 @router.post("/console/logout")
 async def logout(request: Request) -> Response:
-    who = await principal(request)
-    form = await request.form()
+    who, _ = await posted_form(request, "the console page")
     if who is None:
-        return _to_login(request)
-    if not same_origin(request) or not check_form_csrf(who.csrf_token, str(form.get("csrf_token") or "")):
-        raise Forbidden("missing or wrong CSRF token; reload the console page and log out again")
+        return to_login(request)
     token = request.cookies.get(SESSION_COOKIE)
 
     def close() -> None:
@@ -145,29 +122,25 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _base(who: Principal) -> dict[str, Any]:
-    return {"me": who, "csrf": who.csrf_token}
-
-
 @router.get("/console", response_class=HTMLResponse)
 async def queue_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return _to_login(request)
+        return to_login(request)
     sessions = request.app.state.sessions
 
     def load() -> dict[str, Any]:
         with sessions() as session:
             return {"waiting": handoffs.queue(session), "mine": handoffs.cases_of(session, who.username)}
 
-    return _page(request, "queue.html", {**_base(who), **await run_in_threadpool(load)})
+    return page(request, "queue.html", {**base(who), **await run_in_threadpool(load)})
 
 
 @router.get("/console/cases/{handoff_id}", response_class=HTMLResponse)
 async def case_page(request: Request, handoff_id: DbId) -> Response:
     who = await principal(request)
     if who is None:
-        return _to_login(request)
+        return to_login(request)
     state = request.app.state
 
     def load() -> dict[str, Any]:
@@ -183,12 +156,12 @@ async def case_page(request: Request, handoff_id: DbId) -> Response:
     try:
         context = await run_in_threadpool(load)
     except PowerDeskError as exc:
-        return _page(request, "error.html", {**_base(who), "message": str(exc)}, exc.status_code)
+        return page(request, "error.html", {**base(who), "message": str(exc)}, exc.status_code)
     data = state.console_data
-    return _page(
+    return page(
         request,
         "case.html",
-        {**_base(who), **context, "canned": data.canned, "resolutions": data.resolutions},
+        {**base(who), **context, "canned": data.canned, "resolutions": data.resolutions},
     )
 
 
@@ -196,11 +169,11 @@ async def case_page(request: Request, handoff_id: DbId) -> Response:
 async def supervisor_page(request: Request) -> Response:
     who = await principal(request)
     if who is None:
-        return _to_login(request)
+        return to_login(request)
     if not who.is_supervisor:
-        return _page(request, "error.html", {**_base(who), "message": "只有班长（supervisor）可以查看此页面。"}, 403)
+        return page(request, "error.html", {**base(who), "message": "只有班长（supervisor）可以查看此页面。"}, 403)
     numbers = await request.app.state.team_numbers()
-    return _page(request, "supervisor.html", {**_base(who), "numbers": numbers})
+    return page(request, "supervisor.html", {**base(who), "numbers": numbers})
 
 
 @router.get("/console/alerts", response_class=HTMLResponse)
@@ -208,7 +181,7 @@ async def alerts_page(request: Request, status: str = "open") -> Response:
     """Consumption-anomaly alerts (customer and regional), newest first, with an acknowledge button."""
     who = await principal(request)
     if who is None:
-        return _to_login(request)
+        return to_login(request)
     if status not in ("open", "acknowledged", "all"):
         status = "open"
 
@@ -217,27 +190,17 @@ async def alerts_page(request: Request, status: str = "open") -> Response:
             return anomaly_alerts.list_alerts(session, status=None if status == "all" else status)
 
     alerts = await run_in_threadpool(load)
-    return _page(request, "alerts.html", {**_base(who), "alerts": alerts, "status": status})
+    return page(request, "alerts.html", {**base(who), "alerts": alerts, "status": status})
 
 
-async def _alert_action(request: Request, act: Callable[[Session, Principal, Any], object]) -> Response:
-    """A form posted from the alerts page: the agent's session and CSRF checked, `act` run in one transaction."""
-    who = await principal(request)
-    form = await request.form()
-    if who is None:
-        return _to_login(request)
-    if not same_origin(request) or not check_form_csrf(who.csrf_token, str(form.get("csrf_token") or "")):
-        raise Forbidden("missing or wrong CSRF token; reload the alerts page and try again")
+async def _alert_action(request: Request, act: Change) -> Response:
+    """A form posted from the alerts page: the agent's session and CSRF checked, `act` run in one transaction;
+    an error gives the error page."""
 
-    def run() -> None:
-        with transaction(request.app.state.sessions) as session:
-            act(session, who, form)
+    async def failed(who: Principal, exc: PowerDeskError) -> Response:
+        return error_page(request, who, str(exc), exc.status_code)
 
-    try:
-        await run_in_threadpool(run)
-    except PowerDeskError as exc:
-        return _page(request, "error.html", {**_base(who), "message": str(exc)}, exc.status_code)
-    return RedirectResponse("/console/alerts", status_code=303)
+    return await form_action(request, "the alerts page", act, "/console/alerts", failed)
 
 
 @router.post("/console/alerts/{alert_id}/ack")

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.bot_client import BotClient
 from api.bus import REDIS_CHANNEL, Bus, Dispatcher, LocalBus, RedisBus
 from api.channels import Channels, StoredOnlyChannel, WidgetChannel
-from api.console import pages, routes_api, ws
+from api.console import outage_pages, pages, routes_api, ticket_pages, ws
 from api.console.canned import load_console_data
 from api.console.customer_view import SectionProviders
 from api.handoff import HandoffService
@@ -70,6 +70,8 @@ class KnowledgeProvider:
 
 def add_console_routes(app: FastAPI) -> None:
     app.include_router(pages.router)
+    app.include_router(outage_pages.router)
+    app.include_router(ticket_pages.router)
     app.include_router(routes_api.router)
     app.include_router(ws.router)
 

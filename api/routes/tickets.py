@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.api_key import require_api_key
-from api.schemas import MAX_DB_ID, ErrorOut
+from api.schemas import MAX_DB_ID, ErrorOut, TicketNo
 from core.db import transaction
 from services.ticket_lifecycle import STATES, get_ticket, link_outage, move, ticket_view
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 404, 409, 422, 503)}
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], dependencies=[Depends(require_api_key)])
-TicketNo = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,20}$", description="e.g. GZ20261207000042")]
 
 
 class TicketPatch(BaseModel):
