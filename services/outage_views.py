@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import local_iso
 from core.models import Customer, Ticket
-from core.models_outages import OutageCustomer, OutageEvent
+from core.models_outages import OutageContact, OutageCustomer, OutageEvent
 from services.outage_scope import SCOPE_COLUMNS
 from services.outages import effective_status, list_outages, outages_for_customer
 from services.ticket_lifecycle import ALIASES
@@ -38,6 +38,7 @@ class OutageLine:
     scope_value: str | None
     affected: int
     tickets: int
+    reported: int  # customers who wrote in about it and were told (outage_contacts), no ticket filed
     closed_at: str | None
     overdue: bool  # a fault still open past its estimated restoration: check with dispatch before promising a time
 
@@ -97,10 +98,24 @@ def ticket_counts(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
     return {i: found.get(i, 0) for i in event_ids}
 
 
+def report_counts(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
+    """How many customers wrote in about each event and were linked to it instead of filing a ticket."""
+    if not event_ids:
+        return {}
+    rows = session.execute(
+        select(OutageContact.event_id, func.count())
+        .where(OutageContact.event_id.in_(event_ids))
+        .group_by(OutageContact.event_id)
+    )
+    found = {int(event_id): int(n) for event_id, n in rows}
+    return {i: found.get(i, 0) for i in event_ids}
+
+
 def outage_lines(session: Session, events: Sequence[OutageEvent], now: dt.datetime) -> list[OutageLine]:
     """The events as rows with their counts (three or four queries in all); `now` is local time."""
     affected = affected_counts(session, events)
     tickets = ticket_counts(session, [e.id for e in events])
+    reported = report_counts(session, [e.id for e in events])
     return [
         OutageLine(
             id=e.id,
@@ -113,6 +128,7 @@ def outage_lines(session: Session, events: Sequence[OutageEvent], now: dt.dateti
             scope_value=e.scope_value,
             affected=affected.get(e.id, 0),
             tickets=tickets.get(e.id, 0),
+            reported=reported.get(e.id, 0),
             closed_at=local_iso(e.closed_at, utc=True),
             overdue=e.kind == "fault" and e.closed_at is None and now >= e.end,
         )

@@ -65,6 +65,7 @@ def _detail(event_id: int, customers_page: int) -> Callable[[Session], dict[str,
             "customers": outage_views.affected_customers(session, event, customers_page),
             "ticket_total": ticket_total,
             "tickets": tickets,
+            "reported": outage_views.report_counts(session, [event_id])[event_id],
         }
 
     return load

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import transaction
 from core.models import Customer
 from core.models_outages import OutageEvent
+from services.outage_status import record_contact
 from services.outage_views import (
     affected_customers,
     current_outages,
@@ -50,14 +51,24 @@ def test_lines_count_customers_and_tickets_for_all_events_in_a_few_queries(sessi
             link_outage(
                 session, ticket_no=create_ticket(session, "outage", description="停电").ticket_no, outage_id=fault
             )
+        for user in ("o-1", "o-2", "o-1"):  # two customers wrote in (one of them twice)
+            record_contact(
+                session,
+                event_id=fault,
+                channel="wechat",
+                user_id=user,
+                customer_id=None,
+                conversation_id=None,
+                matched_by="address",
+            )
     with sessions() as session:
         statements: list[str] = []
         sa_event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
         active, coming = current_outages(session, NOW)
-        assert len(statements) <= 6  # two lists, three grouped counts, one ticket count: not one per event
-        assert [(o.id, o.status, o.affected, o.tickets) for o in active] == [
-            (fault, "active", 30, 3),
-            (listed, "active", 2, 0),
+        assert len(statements) <= 7  # two lists, three grouped counts, the tickets, the reports: not one per event
+        assert [(o.id, o.status, o.affected, o.tickets, o.reported) for o in active] == [
+            (fault, "active", 30, 3, 2),
+            (listed, "active", 2, 0, 0),
         ]
         assert [(o.id, o.status, o.affected) for o in coming] == [(area, "announced", 30), (ta, "announced", 15)]
         assert past not in [o.id for o in active + coming] and closed not in [o.id for o in active + coming]
