@@ -130,6 +130,9 @@ class ValidateBindAccountForm(CheckedForm):
     ) -> dict[str, Any]:
         if value is None:
             return {"phone_last4": None}
+        corrected = extract_account_no(str(value))
+        if corrected is not None:  # after a mismatch, the account number typed again: the digits are asked next
+            return {"account_no": corrected, "phone_last4": None}
         last4 = extract_last4(str(value))
         if last4 is None:
             dispatcher.utter_message(response="utter_phone_last4_invalid")
@@ -141,9 +144,10 @@ class ValidateBindAccountForm(CheckedForm):
         if result.outcome == "locked":
             dispatcher.utter_message(response="utter_bind_locked")
             return {"phone_last4": None, "account_no": None, "requested_slot": None}
-        # account and digits are asked again: an unknown account and a wrong phone get the same answer
+        # the same answer for an unknown account and a wrong phone; the digits are asked again, and a new account
+        # number typed instead replaces the one given (validate_account_no / above)
         dispatcher.utter_message(response="utter_phone_mismatch", attempts_left=result.attempts_left)
-        return {"phone_last4": None, "account_no": None}
+        return {"phone_last4": None}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         events = await super().run(dispatcher, tracker, domain)

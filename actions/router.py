@@ -212,6 +212,14 @@ class ActionUnderstand(PowerDeskAction):
             if isinstance(r, dict)
         ]
         decision = decide(intent, confidence, reading, match, bound, ranking)
+        if (
+            decision.task == "repair"
+            and decision.route in (Route.CLARIFY, Route.KNOWLEDGE)
+            and reading.outage
+            and not reading.hypothetical
+            and known_outage_instead_of_repair(services, dispatcher, tracker)
+        ):
+            return []  # "停电了，要多久才能来电" during a known fault: the fault and its estimated restoration
         return self.carry_out(decision, intent, result, lexicon, services, dispatcher, tracker, domain)
 
     def carry_out(

@@ -97,6 +97,7 @@ class Reading:
     safety: bool  # a safety emergency (冒烟, 起火, 电线断落, 触电) rather than a question about safety
     cancel: bool  # leaves what is going on (算了, 取消)
     payload: bool  # a button's payload (/intent{...}): the customer chose, nothing to interpret
+    hypothetical: bool = False  # 万一 / 如果 / 明天…: not happening now
     soon: bool = False  # names the days ahead or the customer's place (明天, 这周, 我们小区): their own outages
     ticket_no: bool = False  # carries a ticket number (GZ20261207000042): its progress is asked for
 
@@ -161,6 +162,7 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         safety=safety,
         cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),
         payload=False,
+        hypothetical=bool(lexicon.hypothetical.search(s)),
         soon=bool(lexicon.soon.search(s)),
         ticket_no=bool(lexicon.ticket_no.search(s)),
     )

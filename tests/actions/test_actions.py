@@ -85,7 +85,7 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
             wrong, CollectingDispatcher(), tracker(slots={"account_no": customer.account_no}), {}
         )
     )
-    assert result == {"phone_last4": None, "account_no": None}
+    assert result == {"phone_last4": None}  # the digits are asked again, the account kept
     last4 = customer.phone[-4:]
     slots = {"account_no": customer.account_no, "phone_last4": last4, "pending_action": "action_query_usage"}
     messages, events = run(ActionBindAccountSubmit(), tracker(last4, "inform", slots=slots, sender=sender))
@@ -141,8 +141,11 @@ def test_binding_locks_per_user_and_per_account_in_the_database(services: Servic
 
     unknown = attempt("widget:probe-0", "3399999999", "1234")
     known = attempt("widget:probe-0b", customer.account_no, wrong)
-    assert unknown[0] == known[0] == {"phone_last4": None, "account_no": None}
+    assert unknown[0] == known[0] == {"phone_last4": None}
     assert unknown[1] == known[1] == ["utter_phone_mismatch"]
+    # after a mismatch a 10-digit number typed for the digits is a corrected account number
+    corrected, said = attempt("widget:probe-0", "3399999999", f"户号是{customer.account_no}")
+    assert corrected == {"account_no": customer.account_no, "phone_last4": None} and said == []
 
     for _ in range(2):
         assert attempt("widget:probe-1", customer.account_no, wrong)[1] == ["utter_phone_mismatch"]

@@ -41,6 +41,15 @@ def test_a_dozen_scripted_dialogues_pass(stack: Stack) -> None:
     assert report["passed"] == report["dialogues"], report["failures"]
 
 
+def test_outage_and_ticket_dialogues_pass(stack: Stack) -> None:
+    """The demo's own fault and planned outages (seeded relative to today): a report during the fault files no
+    ticket, the customer's own planned outages or none, binding first, a ticket's progress."""
+    dialogues = load_dialogues(REPO_ROOT / "data" / "eval" / "conversations_outage_dev.yml")
+    results = asyncio.run(run_dialogues(Api(stack.base_url), stack.sessions(), dialogues, local_today()))
+    report = dialogues_json(results)
+    assert report["passed"] == report["dialogues"], report["failures"]
+
+
 def test_hostile_input_inside_the_repair_form_files_nothing_wrong(stack: Stack) -> None:
     import httpx
     from sqlalchemy import func, select
