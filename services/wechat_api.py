@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio.to_thread
 import requests
+from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
@@ -24,6 +25,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 TOKEN_ERRORS = (40001, 40014, 42001)
+POOL_CONNECTIONS = 64
 FINAL_ERRORS = {
     45015: "customer silent for over 48 hours",
     45047: "too many pushes without a customer reply",
@@ -37,6 +39,9 @@ class PowerDeskWeChatClient(WeChatClient):
 
     def __init__(self, api_base: str, appid: str, secret: str, session: Any = None, timeout: float = 5.0) -> None:
         super().__init__(appid, secret, session=session, timeout=timeout)
+        # concurrent pushes (outage notices) share one connection pool; requests keeps 10 connections by default
+        self._http.mount("http://", HTTPAdapter(pool_maxsize=POOL_CONNECTIONS))
+        self._http.mount("https://", HTTPAdapter(pool_maxsize=POOL_CONNECTIONS))
         self.api_root = api_base.rstrip("/")
         self.API_BASE_URL = f"{self.api_root}/cgi-bin/"
 
@@ -55,6 +60,7 @@ class PushResult:
     ok: bool
     attempts: int
     error: str | None = None
+    final: bool = False  # refused for good (FINAL_ERRORS): trying later will not help
 
 
 class WeChatSender:
@@ -67,28 +73,29 @@ class WeChatSender:
     ) -> None:
         self.client, self.attempts, self.backoff_s, self.sleep = client, attempts, backoff_s, sleep
 
-    async def push(self, openid: str, texts: list[str]) -> PushResult:
-        """Send each text in order; stop at the first one that cannot be sent."""
+    async def push(self, openid: str, texts: list[str], threads: anyio.CapacityLimiter | None = None) -> PushResult:
+        """Send each text in order; stop at the first one that cannot be sent. `threads`: the pool the blocking
+        calls run in (default: the event loop's, which the api's requests share)."""
         tried = 0
         for text in texts:
-            result = await self._push_one(openid, text)
+            result = await self._push_one(openid, text, threads)
             tried += result.attempts
             if not result.ok:
-                return PushResult(False, tried, result.error)
+                return PushResult(False, tried, result.error, result.final)
         return PushResult(True, tried)
 
-    async def _push_one(self, openid: str, text: str) -> PushResult:
+    async def _push_one(self, openid: str, text: str, threads: anyio.CapacityLimiter | None) -> PushResult:
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                await anyio.to_thread.run_sync(self.client.message.send_text, openid, text)
+                await anyio.to_thread.run_sync(self.client.message.send_text, openid, text, limiter=threads)
                 return PushResult(True, attempt)
             except WeChatClientException as exc:
                 code = exc.errcode
                 error = f"WeChat error {code}: {exc.errmsg}"
                 if code in FINAL_ERRORS:
                     log.error("push to %s refused for good (%s): %s", openid, FINAL_ERRORS[code], error)
-                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})")
+                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})", final=True)
                 if code in TOKEN_ERRORS:
                     self.client.forget_token()
             except (requests.RequestException, OSError) as exc:
