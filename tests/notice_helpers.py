@@ -27,8 +27,9 @@ def bind(sessions: sessionmaker[Session], bindings: list[tuple[int, str, str]]) 
         }
         for i, (customer_id, channel, user) in enumerate(bindings)
     ]
-    with transaction(sessions) as session:
-        session.execute(insert(ChannelBinding), rows)
+    if rows:
+        with transaction(sessions) as session:
+            session.execute(insert(ChannelBinding), rows)
 
 
 def fake_sender(url: str, attempts: int = 4, backoff_s: float = 0.01) -> WeChatSender:
