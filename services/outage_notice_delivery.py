@@ -56,6 +56,12 @@ class Pace:
         if slot > now:
             await self.sleep(slot - now)
 
+    async def idle(self) -> None:
+        """Until every start handed out so far has come."""
+        now = self.clock()
+        if self._next > now:
+            await self.sleep(self._next - now)
+
 
 @dataclass
 class DeliveryReport:
@@ -99,13 +105,28 @@ class NoticeDelivery:
         """Deliver every notice due now (batch after batch) and say what happened."""
         started = time.perf_counter()
         report = DeliveryReport()
-        while True:
-            token = uuid.uuid4().hex
-            claimed, cancelled = await anyio.to_thread.run_sync(self._claim, token)
-            report.cancelled += cancelled
-            if not claimed and not cancelled:
-                break
-            report.add(await self._deliver(token, claimed))
+        batches: set[asyncio.Task[DeliveryReport]] = set()
+        try:
+            while True:
+                token = uuid.uuid4().hex
+                claimed, cancelled = await anyio.to_thread.run_sync(self._claim, token)
+                report.cancelled += cancelled
+                if not claimed and not cancelled:
+                    break
+                batches.add(asyncio.create_task(self._deliver(token, claimed)))
+                # the next batch is claimed once this one's pushes have all started (its slow retries go on
+                # meanwhile), with at most two batches open
+                await asyncio.sleep(0)
+                await self.pace.idle()
+                while len(batches) >= 2:
+                    done, batches = await asyncio.wait(batches, return_when=asyncio.FIRST_COMPLETED)
+                    for batch in done:
+                        report.add(batch.result())
+        except BaseException:
+            await asyncio.gather(*batches, return_exceptions=True)  # what was claimed is still delivered
+            raise
+        for batch_report in await asyncio.gather(*batches):
+            report.add(batch_report)
         if self.wechat is None:
             report.waiting_for_wechat = (await anyio.to_thread.run_sync(self._waiting)).get("wechat", 0)
         report.seconds = round(time.perf_counter() - started, 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,7 @@ def bind(sessions: sessionmaker[Session], bindings: list[tuple[int, str, str]]) 
             session.execute(insert(ChannelBinding), rows)
 
 
-def fake_sender(url: str, attempts: int = 4, backoff_s: float = 0.01) -> WeChatSender:
-    client = PowerDeskWeChatClient(url, APP_ID, APP_SECRET, session=MemoryStorage())
+def fake_sender(url: str, attempts: int = 4, backoff_s: float = 0.01, storage: Any = None) -> WeChatSender:
+    """`storage`: the token's, shared by senders as api processes share Redis (default: a fresh one)."""
+    client = PowerDeskWeChatClient(url, APP_ID, APP_SECRET, session=storage or MemoryStorage())
     return WeChatSender(client, attempts=attempts, backoff_s=backoff_s)

@@ -9,10 +9,12 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from wechatpy.session.memorystorage import MemoryStorage
 
 from core.db import make_engine, make_session_factory, transaction
 from core.models import Customer
@@ -67,8 +69,8 @@ def rows(sessions: sessionmaker[Session]) -> dict[str, OutageNotice]:
         return {n.recipient or f"widget:{n.customer_id}": n for n in session.scalars(select(OutageNotice))}
 
 
-def delivery(sessions: sessionmaker[Session], url: str | None, **kw: int) -> NoticeDelivery:
-    sender = fake_sender(url) if url else None
+def delivery(sessions: sessionmaker[Session], url: str | None, token: Any = None, **kw: int) -> NoticeDelivery:
+    sender = fake_sender(url, storage=token) if url else None
     return NoticeDelivery(sessions, WORDING, sender, rate=1000, concurrency=kw.pop("concurrency", 4), **kw)
 
 
@@ -120,10 +122,11 @@ async def test_two_workers_send_each_notice_once(
 ) -> None:
     url, state = fake
     announce(sessions, 60, widget_users=10)
-    other = make_engine(db_url)  # the second worker: its own connections, like another api process
+    other = make_engine(db_url)  # the second worker: its own connections, like another api process …
+    token = MemoryStorage()  # … sharing the WeChat token, as api processes do through Redis
     try:
-        first = delivery(sessions, url, batch=7)
-        second = delivery(make_session_factory(other), url, batch=7)
+        first = delivery(sessions, url, token, batch=7)
+        second = delivery(make_session_factory(other), url, token, batch=7)
         reports = await asyncio.gather(first.deliver_due(), second.deliver_due())
     finally:
         other.dispose()
@@ -169,3 +172,15 @@ async def test_the_pace_spreads_starts_evenly() -> None:
     assert slept == [0.1, 0.2]
     with pytest.raises(ValueError, match="above 0"):
         Pace(0)
+
+
+@pytest.mark.db
+async def test_concurrent_pushes_share_one_token(
+    sessions: sessionmaker[Session], fake: tuple[str, FakeWeChatState]
+) -> None:
+    url, state = fake
+    announce(sessions, 40)
+    before = state.tokens_issued
+    report = await delivery(sessions, url, concurrency=16).deliver_due()
+    # one fetch, not one per thread (each fetch retires the tokens before it: a storm of 40001s)
+    assert (report.sent, report.attempts, state.tokens_issued - before) == (40, 40, 1)
