@@ -12,29 +12,19 @@ from core.db import transaction
 from core.models import Customer
 from core.models_outages import OutageNotice
 from services.outage_notices import claim_due, notice_summary, queue_notices
-from services.outages import NewOutage, close_outage, create_outage, get_outage
+from services.outages import NewOutage, close_outage, get_outage
 from tests.notice_helpers import bind
 from tests.outage_helpers import add_customers
+from tests.services.test_outages import NOW, create, planned
 
 pytestmark = pytest.mark.db
-NOW = dt.datetime(2026, 12, 7, 10, 0)
 
 
 def event(kind: str = "planned", **kw: object) -> NewOutage:
-    base: dict[str, object] = {
-        "kind": kind,
-        "start": NOW + dt.timedelta(days=1) if kind == "planned" else NOW - dt.timedelta(hours=1),
-        "end": NOW + dt.timedelta(days=1, hours=8) if kind == "planned" else NOW + dt.timedelta(hours=3),
-        "reason": "10kV线路检修",
-        "scope": "feeder",
-        "scope_value": "10kV文三路1号线",
-    }
-    return NewOutage(**{**base, **kw})  # type: ignore[arg-type]
-
-
-def create(sessions: sessionmaker[Session], new: NewOutage) -> int:
-    with transaction(sessions) as session:
-        return create_outage(session=session, new=new, by="test", now=NOW).id
+    """A planned outage of the feeder tomorrow, or a fault of it that started an hour ago."""
+    if kind == "fault":
+        kw = {"start": NOW - dt.timedelta(hours=1), "end": NOW + dt.timedelta(hours=3), **kw}
+    return planned(kind=kind, **kw)
 
 
 def ids(sessions: sessionmaker[Session]) -> list[int]:
