@@ -1,16 +1,16 @@
 """outage notices: the outbox of proactive notices (a planned outage announced, a fault repaired), one row per
 event, customer and kind
 
-Revision ID: 0014_outage_notices
-Revises: 0013_outages
+Revision ID: 0015_outage_notices
+Revises: 0014_outage_contacts
 Create Date: 2026-12-08 05:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014_outage_notices'
-down_revision = '0013_outages'
+revision = '0015_outage_notices'
+down_revision = '0014_outage_contacts'
 branch_labels = None
 depends_on = None
 
