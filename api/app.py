@@ -34,6 +34,8 @@ from core.db import make_engine, make_session_factory
 from core.errors import PowerDeskError, RateLimited
 from core.settings import Settings, get_settings
 from services.conversation_log import ConversationStore
+from services.outage_notice_delivery import make_delivery
+from services.wechat_api import make_sender
 
 log = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = "the database is not reachable; nothing was stored: send the message again in a few seconds"
@@ -81,10 +83,15 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
         )
         start_wechat(app, settings, sessions)
         replayer = asyncio.create_task(app.state.conversations.run_replayer(settings.bot_replay_interval_s))
+        notices = make_delivery(
+            settings, sessions, app.state.wechat_sender or make_sender(settings, settings.redis_url)
+        )
+        notifier = asyncio.create_task(notices.run(settings.outage_notice_poll_s))
         try:
             yield
         finally:
             replayer.cancel()
+            notifier.cancel()
             if app.state.wechat is not None:
                 await app.state.wechat.drain()
             await app.state.bus.stop()

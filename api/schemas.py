@@ -48,10 +48,19 @@ class HistoryItem(BaseModel):
     created_at: str
 
 
+class NoticeItem(BaseModel):
+    id: int
+    text: str
+    created_at: str
+
+
 class HistoryOut(BaseModel):
     conversation_id: int | None
     state: str
     messages: list[HistoryItem]
+    notices: list[NoticeItem] = Field(
+        default_factory=list, description="unread notices for the bound customer (outages, campaigns), now read"
+    )
 
 
 class ErrorOut(BaseModel):

@@ -1,7 +1,9 @@
-"""`powerdesk outage add | update | close | list | show | scopes`: outage events from the command line."""
+"""`powerdesk outage add | update | close | list | show | scopes | notify | notices`: outage events and their
+proactive notices from the command line."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import getpass
 import json
@@ -13,6 +15,9 @@ from cli.db import migrated_sessions
 from core.clock import local_now
 from core.db import transaction
 from core.errors import InvalidInput
+from core.settings import get_settings
+from services.outage_notice_delivery import DeliveryReport, make_delivery
+from services.outage_notices import notice_summary
 from services.outage_scope import SCOPE_COLUMNS, known_values
 from services.outages import (
     NewOutage,
@@ -24,6 +29,7 @@ from services.outages import (
     outage_view,
     update_outage,
 )
+from services.wechat_api import make_sender
 
 outage_app = typer.Typer(help="Outage events: planned (计划停电) and faults (故障停电).", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -147,3 +153,58 @@ def scopes(scope: Annotated[str, typer.Argument(help="area, feeder or transforme
     with migrated_sessions()() as session:
         for value in known_values(session, scope):
             typer.echo(value)
+
+
+@outage_app.command("notify")
+def notify(
+    once: Annotated[bool, typer.Option("--once", help="deliver what is due now and stop")] = False,
+    rate: Annotated[float | None, typer.Option(min=0.01, help="WeChat pushes a second (OUTAGE_NOTICE_RATE)")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=64, help="WeChat pushes at once (OUTAGE_NOTICE_CONCURRENCY)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deliver the queued outage notices (WeChat pushes, widget notices) and print what happened; without --once,
+    keep delivering every OUTAGE_NOTICE_POLL_S seconds (the api does this too)."""
+    settings = get_settings()
+    sessions = migrated_sessions()
+    delivery = make_delivery(settings, sessions, make_sender(settings, settings.redis_url), rate, concurrency)
+
+    report = asyncio.run(delivery.deliver_due())
+    _print_report(report, as_json)
+    if not once:
+        typer.echo(f"delivering every {settings.outage_notice_poll_s:g} s; Ctrl-C stops", err=True)
+        asyncio.run(delivery.run(settings.outage_notice_poll_s))
+
+
+def _print_report(report: DeliveryReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+    else:
+        typer.echo(
+            f"{report.sent} sent, {report.failed} failed, {report.retrying} to retry later, {report.cancelled} "
+            f"cancelled; {report.attempts} WeChat calls in {report.seconds:.1f} s"
+        )
+    if report.waiting_for_wechat:
+        typer.echo(
+            f"{report.waiting_for_wechat} WeChat notices wait: set WECHAT_APP_ID and WECHAT_APP_SECRET to send them",
+            err=True,
+        )
+
+
+@outage_app.command("notices")
+def notices(
+    event_id: Annotated[int, typer.Argument(min=1, help="the event's id")], as_json: JsonOption = False
+) -> None:
+    """The event's proactive notices: how many per kind and status, per channel, and the failures' reasons."""
+    with migrated_sessions()() as session:
+        get_outage(session=session, event_id=event_id)
+        summary = notice_summary(session, event_id)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"#{event_id}\t{summary.total} notices\t" + ", ".join(f"{k} {v}" for k, v in summary.by_channel.items()))
+    for kind, statuses in summary.by_status.items():
+        typer.echo(f"  {kind}\t" + "\t".join(f"{s} {n}" for s, n in statuses.items()))
+    for failure in summary.failures:
+        typer.echo(f"  failed\t{failure['account_no']}\t{failure['channel']}\t{failure['error']}")

@@ -79,3 +79,31 @@ class OutageContact(Base):
     reports: Mapped[int] = mapped_column(Integer, default=1)
     first_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     last_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class OutageNotice(Base):
+    """One bound customer told about one event, once: `announced` (a planned outage) or `restored` (a fault closed).
+    The outbox the delivery worker sends from (services.outage_notices); the unique key makes queuing idempotent."""
+
+    __tablename__ = "outage_notices"
+    __table_args__ = (
+        UniqueConstraint("outage_id", "customer_id", "kind", name="uq_outage_notices_once"),
+        Index("ix_outage_notices_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outage_events.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # announced / restored
+    channel: Mapped[str] = mapped_column(String(10))  # wechat / widget
+    recipient: Mapped[str | None] = mapped_column(String(128))  # the WeChat openid; none for the widget
+    # pending → sending (claimed by a worker) → sent / failed; cancelled: the planned outage was called off first
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # WeChat API calls, retries included
+    text: Mapped[str | None] = mapped_column(Text)  # what was sent
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claim: Mapped[str | None] = mapped_column(String(32))  # the claiming worker's token
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)  # not sent before (a retry waits)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

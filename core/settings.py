@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_passive_reply_s: float = Field(default=4.0, gt=0, lt=5)  # slower answers go out as pushes
     wechat_push_attempts: int = Field(default=4, gt=0)  # customer-service API attempts, with back-off
+    # --- proactive outage notices (issue 18): WeChat pushes a second per api process, at most this many at once ---
+    outage_notice_rate: float = Field(default=300.0, gt=0)  # 10,000 customers told within a minute, retries included
+    outage_notice_concurrency: int = Field(default=16, gt=0, le=64)
+    outage_notice_poll_s: float = Field(default=5.0, gt=0)  # how often the api looks for notices to deliver
     # --- satisfaction reports and Rasa's event broker (issue 8) ---
     event_broker: Literal["sql", "rabbitmq", "none"] = "sql"  # sql: Rasa writes its events into DATABASE_URL
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"  # event_broker=rabbitmq: Rasa publishes here …

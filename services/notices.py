@@ -7,10 +7,14 @@ elsewhere implements the same two methods (reachable = the customer is bound on 
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utc_now
 from core.models_recommend import CustomerNotice
 
 
@@ -33,3 +37,32 @@ class WidgetNoticeSender:
     def send(self, session: Session, customer_id: int, text: str, campaign_id: int | None) -> bool:
         session.add(CustomerNotice(customer_id=customer_id, channel=self.channel, campaign_id=campaign_id, text=text))
         return True
+
+
+@dataclass(frozen=True)
+class ShownNotice:
+    id: int
+    text: str
+    created_at: dt.datetime  # UTC
+
+
+def take_unread(session: Session, customer_id: int, channel: str = "widget", limit: int = 20) -> list[ShownNotice]:
+    """The customer's unread notices on `channel`, oldest first, marked read (the caller commits)."""
+    rows = session.scalars(
+        select(CustomerNotice)
+        .where(
+            CustomerNotice.customer_id == customer_id,
+            CustomerNotice.channel == channel,
+            CustomerNotice.read_at.is_(None),
+        )
+        .order_by(CustomerNotice.id.desc())
+        .limit(limit)
+    ).all()
+    if rows:
+        session.execute(
+            update(CustomerNotice)
+            .where(CustomerNotice.id.in_([n.id for n in rows]))
+            .values(read_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+    return [ShownNotice(n.id, n.text, n.created_at) for n in reversed(rows)]

@@ -18,6 +18,7 @@ from core.clock import as_local, local_iso, local_now, utc_now
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Customer
 from core.models_outages import OutageEvent, OutageUpdate
+from services.outage_notices import queue_notices
 from services.outage_scope import (
     SCOPES,
     affected_count,
@@ -141,6 +142,7 @@ def create_outage(
         link_customers(session, event.id, ids)
     changes = {"start": local_iso(start), "end": local_iso(end), "reason": reason}
     session.add(OutageUpdate(event_id=event.id, version=1, action="created", changes=changes, by=by, at=recorded))
+    queue_notices(session, event, now)  # a planned outage: its bound customers are told (services.outage_notices)
     return event
 
 
@@ -197,7 +199,9 @@ def close_outage(*, session: Session, event_id: int, by: str) -> OutageEvent:
     event.closed_at = utc_now()
     changes = {"status": [event.status, "closed"]}
     event.status = "closed"
-    return _record(session, event, "closed", changes, by)
+    _record(session, event, "closed", changes, by)
+    queue_notices(session, event)  # a fault: power is back, its bound customers are told
+    return event
 
 
 def _record(session: Session, event: OutageEvent, action: str, changes: dict[str, Any], by: str) -> OutageEvent:

@@ -1,21 +1,27 @@
 """The WeChat official account's API: customer-service messages with retries, and the menu (wechatpy's client).
 
 wechatpy caches the access token in its session storage (Redis when REDIS_URL is set, so api
-processes share one token; memory otherwise) and refetches it once on 40001/42001/40014. Here:
-back-off retries for network errors, rate limits and token errors that survive the refetch; no
-retry for errors that cannot heal (45015: the customer has not written for 48 hours).
+processes share one token; memory otherwise). Token errors (40001/42001/40014) are handled here, not by
+wechatpy (whose retry recurses without end, and whose every thread fetches a token of its own — each fetch
+retiring the others' tokens, a storm under concurrent pushes): the token that failed is forgotten unless
+another thread or process has replaced it already, and one thread at a time fetches a missing one. Then
+back-off retries for network errors, rate limits and token errors; no retry for errors that cannot heal
+(45015: the customer has not written for 48 hours).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import anyio.to_thread
 import requests
+from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
@@ -24,6 +30,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 TOKEN_ERRORS = (40001, 40014, 42001)
+POOL_CONNECTIONS = 64
 FINAL_ERRORS = {
     45015: "customer silent for over 48 hours",
     45047: "too many pushes without a customer reply",
@@ -36,18 +43,40 @@ class PowerDeskWeChatClient(WeChatClient):
     """wechatpy's client against a configurable API base (WeChat's own, or a fake in tests)."""
 
     def __init__(self, api_base: str, appid: str, secret: str, session: Any = None, timeout: float = 5.0) -> None:
-        super().__init__(appid, secret, session=session, timeout=timeout)
+        super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
+        self._token_lock = threading.Lock()
+        # concurrent pushes (outage notices) share one connection pool; requests keeps 10 connections by default
+        self._http.mount("http://", HTTPAdapter(pool_maxsize=POOL_CONNECTIONS))
+        self._http.mount("https://", HTTPAdapter(pool_maxsize=POOL_CONNECTIONS))
         self.api_root = api_base.rstrip("/")
         self.API_BASE_URL = f"{self.api_root}/cgi-bin/"
 
     def fetch_access_token(self) -> Any:
-        return self._fetch_access_token(
-            url=f"{self.api_root}/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-        )
+        """A new token, unless another thread fetched one while this one waited (a token is fetched when none is
+        stored: wechatpy's `access_token`)."""
+        with self._token_lock:
+            stored = self.session.get(self.access_token_key)
+            if stored:
+                return {"access_token": stored}
+            return self._fetch_access_token(
+                url=f"{self.api_root}/cgi-bin/token",
+                params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+            )
 
-    def forget_token(self) -> None:
-        self.session.delete(self.access_token_key)
+    def forget_token(self, used: str | None = None) -> None:
+        """Forget the stored token — only if it is still `used` (the one refused), when that is known."""
+        with self._token_lock:
+            if used is None or self.session.get(self.access_token_key) == used:
+                self.session.delete(self.access_token_key)
+
+
+def token_used(exc: WeChatClientException) -> str | None:
+    """The access token a refused request carried (in its URL), if it says."""
+    url = getattr(getattr(exc, "request", None), "url", None)
+    if not isinstance(url, str):
+        return None
+    values = parse_qs(urlsplit(url).query).get("access_token")
+    return values[0] if values else None
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,7 @@ class PushResult:
     ok: bool
     attempts: int
     error: str | None = None
+    final: bool = False  # refused for good (FINAL_ERRORS): trying later will not help
 
 
 class WeChatSender:
@@ -67,30 +97,31 @@ class WeChatSender:
     ) -> None:
         self.client, self.attempts, self.backoff_s, self.sleep = client, attempts, backoff_s, sleep
 
-    async def push(self, openid: str, texts: list[str]) -> PushResult:
-        """Send each text in order; stop at the first one that cannot be sent."""
+    async def push(self, openid: str, texts: list[str], threads: anyio.CapacityLimiter | None = None) -> PushResult:
+        """Send each text in order; stop at the first one that cannot be sent. `threads`: the pool the blocking
+        calls run in (default: the event loop's, which the api's requests share)."""
         tried = 0
         for text in texts:
-            result = await self._push_one(openid, text)
+            result = await self._push_one(openid, text, threads)
             tried += result.attempts
             if not result.ok:
-                return PushResult(False, tried, result.error)
+                return PushResult(False, tried, result.error, result.final)
         return PushResult(True, tried)
 
-    async def _push_one(self, openid: str, text: str) -> PushResult:
+    async def _push_one(self, openid: str, text: str, threads: anyio.CapacityLimiter | None) -> PushResult:
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                await anyio.to_thread.run_sync(self.client.message.send_text, openid, text)
+                await anyio.to_thread.run_sync(self.client.message.send_text, openid, text, limiter=threads)
                 return PushResult(True, attempt)
             except WeChatClientException as exc:
                 code = exc.errcode
                 error = f"WeChat error {code}: {exc.errmsg}"
                 if code in FINAL_ERRORS:
                     log.error("push to %s refused for good (%s): %s", openid, FINAL_ERRORS[code], error)
-                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})")
+                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})", final=True)
                 if code in TOKEN_ERRORS:
-                    self.client.forget_token()
+                    self.client.forget_token(token_used(exc))
             except (requests.RequestException, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             if attempt < self.attempts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -16,10 +17,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.frames import receive_text_frame
 from api.origins import origin_allowed, origin_of
-from api.schemas import Button, HistoryItem, HistoryOut
+from api.schemas import Button, HistoryItem, HistoryOut, NoticeItem
 from api.widget_session import MAX_TOKEN_CHARS, bearer
+from core.clock import utc_now
 from core.errors import NotAuthenticated, PowerDeskError, RateLimited, TooManyConversations
-from services.customers import DemoAccount, demo_showcase
+from services.customers import DemoAccount, bound_customer, demo_showcase
+from services.notices import take_unread
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["widget"])
@@ -82,7 +85,25 @@ async def history(request: Request, authorization: str | None = Header(default=N
         )
         for m in messages
     ]
-    return HistoryOut(conversation_id=conversation_id, state=state, messages=items)
+    return HistoryOut(
+        conversation_id=conversation_id, state=state, messages=items, notices=await _notices(request, user_id)
+    )
+
+
+async def _notices(request: Request, user_id: str) -> list[NoticeItem]:
+    """The unread notices of the customer this visitor is bound to (a binding verified within
+    BINDING_REVERIFY_DAYS), marked read as they are shown."""
+    since = utc_now() - dt.timedelta(days=request.app.state.settings.binding_reverify_days)
+
+    def take() -> list[NoticeItem]:
+        with request.app.state.sessions() as session, session.begin():
+            customer = bound_customer(session, "widget", user_id, verified_since=since)
+            if customer is None:
+                return []
+            notices = take_unread(session, customer.id)
+            return [NoticeItem(id=n.id, text=n.text, created_at=n.created_at.isoformat()) for n in notices]
+
+    return await run_in_threadpool(take)
 
 
 def _own_origins(socket: WebSocket) -> list[str]:

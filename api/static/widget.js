@@ -53,6 +53,7 @@
     ".pd-stars{display:flex;gap:4px;margin:4px 0}",
     ".pd-star{background:transparent;border:0;font-size:26px;line-height:1;color:#cfd8d7;cursor:pointer;padding:0 2px}",
     ".pd-star.on{color:#f0a500}",
+    ".pd-notice{background:#fff8e6;border:1px solid #f0d28a;border-radius:10px;padding:8px 12px;margin:6px 0;white-space:pre-wrap;word-break:break-word}",
     ".pd-comment{width:100%;box-sizing:border-box;border:1px solid #cfd8d7;border-radius:6px;padding:6px;margin:4px 0}"
   ].join("\n");
   root.appendChild(css);
@@ -191,6 +192,7 @@
       .then(function (h) {
         var titles = {};  // quick-reply payloads are shown by their titles, as when they were clicked
         var msgs = h.messages || [];
+        (h.notices || []).forEach(function (n) { log.appendChild(el("div", "pd-notice", n.text)); });
         msgs.forEach(function (m) {
           if (m.id) { if (seen[m.id]) return; seen[m.id] = true; }
           (m.buttons || []).forEach(function (b) { titles[b.payload] = b.title; });

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def start_wechat(app: FastAPI, settings: Settings, sessions: sessionmaker[Session]) -> None:
     app.state.wechat = None
+    app.state.wechat_sender = None  # the customer-service API client, shared with the outage notices
     app.state.wechat_crypto = None
     app.state.wechat_nonces = NonceGuard()
     if not settings.wechat_token:
@@ -31,6 +32,7 @@ def start_wechat(app: FastAPI, settings: Settings, sessions: sessionmaker[Sessio
     if settings.wechat_encoding_aes_key:
         crypto = WeChatCrypto(settings.wechat_token, settings.wechat_encoding_aes_key, settings.wechat_app_id)
     sender = make_sender(settings, settings.redis_url)
+    app.state.wechat_sender = sender
     if sender is None:
         log.warning(
             "WECHAT_APP_ID/WECHAT_APP_SECRET not set: answers slower than %.1f s cannot be pushed",

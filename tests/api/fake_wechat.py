@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import socket
 import threading
 import time
@@ -30,6 +31,9 @@ class FakeWeChatState:
     menus: list[dict[str, Any]] = field(default_factory=list)
     tokens_issued: int = 0
     errors: list[int] = field(default_factory=list)  # errcodes to answer to the next sends, in order
+    errors_for: dict[str, list[int]] = field(default_factory=dict)  # … to the next sends to one openid
+    error_rates: dict[int, float] = field(default_factory=dict)  # errcode → share of sends answered with it
+    rng: random.Random = field(default_factory=lambda: random.Random(18))
     delay_s: float = 0.0
     valid_tokens: set[str] = field(default_factory=set)
 
@@ -55,13 +59,22 @@ def fake_wechat_app(state: FakeWeChatState) -> FastAPI:
             return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
         return None
 
+    def _random_error() -> int:
+        draw = state.rng.random()
+        for code, share in state.error_rates.items():
+            if draw < share:
+                return code
+            draw -= share
+        return 0
+
     @app.post("/cgi-bin/message/custom/send")
     async def send(request: Request, access_token: str = "") -> dict[str, Any]:
         body = await request.json()
         if state.delay_s:
             await asyncio.sleep(state.delay_s)
-        if state.errors:
-            code = state.errors.pop(0)
+        planned = state.errors_for.get(body.get("touser", ""))
+        code = state.errors.pop(0) if state.errors else planned.pop(0) if planned else _random_error()
+        if code:
             if code == 40001:
                 state.valid_tokens = set()  # the token really is invalid now
             state.refused.append({**body, "errcode": code})

@@ -18,8 +18,8 @@ from tests.outage_helpers import add_customers
 DAY = (dt.date.today() + dt.timedelta(days=2)).isoformat()
 
 
-def powerdesk(var: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VAR_DIR": str(var), "DATABASE_URL": ""}
+def powerdesk(var: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VAR_DIR": str(var), "DATABASE_URL": "", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
     )
@@ -100,3 +100,59 @@ def test_ticket_status_and_show(tmp_path: Path) -> None:
     unknown = powerdesk(tmp_path, "ticket", "status", ticket_no, "--to", "完成")
     assert unknown.returncode == 2 and "unknown ticket state" in unknown.stderr
     assert powerdesk(tmp_path, "ticket", "show", "GZ0").returncode == 2
+
+
+def test_outage_notify_delivers_and_notices_counts(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from core.models import Customer
+    from tests.api.fake_wechat import APP_ID, APP_SECRET, FakeWeChatState, fake_wechat_app, serve
+    from tests.notice_helpers import bind
+
+    _database(tmp_path)
+    engine = make_engine(f"sqlite:///{tmp_path / 'powerdesk.db'}")
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        ids = list(session.scalars(select(Customer.id).order_by(Customer.account_no)))
+    bind(sessions, [(ids[0], "widget", "v_cli"), (ids[1], "wechat", "o_cli")])
+    engine.dispose()
+    times = ["--start", f"{DAY}T08:00", "--end", f"{DAY}T17:00", "--reason", "10kV线路检修"]
+    assert (
+        powerdesk(tmp_path, "outage", "add", "--kind", "planned", "--feeder", "10kV文三路1号线", *times).returncode == 0
+    )
+    without = powerdesk(tmp_path, "outage", "notify", "--once", "--json")
+    assert without.returncode == 0, without.stderr
+    assert json.loads(without.stdout) | {"seconds": 0} == {
+        "sent": 1,
+        "failed": 0,
+        "retrying": 0,
+        "cancelled": 0,
+        "attempts": 0,
+        "waiting_for_wechat": 1,
+        "seconds": 0,
+    }
+    assert "1 WeChat notices wait: set WECHAT_APP_ID" in without.stderr
+    state = FakeWeChatState()
+    with serve(fake_wechat_app(state)) as url:
+        env = {"WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": url}
+        sent = powerdesk(tmp_path, "outage", "notify", "--once", env=env)
+    assert sent.returncode == 0 and sent.stdout.startswith("1 sent, 0 failed"), sent.stdout + sent.stderr
+    assert [m["touser"] for m in state.sent] == ["o_cli"]
+    counts = json.loads(powerdesk(tmp_path, "outage", "notices", "1", "--json").stdout)
+    assert counts["by_status"]["announced"]["sent"] == 2 and counts["by_channel"] == {"wechat": 1, "widget": 1}
+    assert "announced\tpending 0\tsending 0\tsent 2" in powerdesk(tmp_path, "outage", "notices", "1").stdout
+
+
+def test_outage_notify_and_notices_refuse_bad_input(tmp_path: Path) -> None:
+    _database(tmp_path)
+    for args, message in (
+        (("notify", "--once", "--rate", "0"), "--rate"),
+        (("notify", "--once", "--concurrency", "500"), "--concurrency"),
+        (("notices", "99"), "no outage event 99"),
+        (("notices", "seven"), "Invalid value for 'event_id'"),
+    ):
+        refused = powerdesk(tmp_path, "outage", *args)
+        assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr, (
+            args,
+            refused.stderr,
+        )

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.widget_session import SessionExpired, WidgetSessions
-from core.models import Conversation
+from core.models import Conversation, Customer
 from core.settings import Settings
 from tests.api.fakes import FakeBot
 from tests.api.widget_helpers import widget_history, widget_socket
@@ -201,3 +201,23 @@ def test_a_message_the_database_could_not_store_is_refused_clearly(client: TestC
         assert answer.status_code == 503 and answer.json()["error"] == "database_unavailable"
         assert answer.headers["retry-after"] == "5"
     assert client.post("/api/v1/messages", json={"user_id": "db-away", "text": "你好"}).status_code == 200
+
+
+def test_a_bound_visitor_sees_their_notices_once(client: TestClient) -> None:
+    from core.db import transaction
+    from core.models_recommend import CustomerNotice
+    from services.customers import bind
+    from tests.outage_helpers import add_customers
+
+    sessions = client.app.state.sessions  # type: ignore[attr-defined]
+    add_customers(sessions, 2)
+    with transaction(sessions) as session:
+        customer = session.scalars(select(Customer).order_by(Customer.account_no)).first()
+        assert customer is not None
+        bind(session, "widget", USER, customer)
+        session.add(CustomerNotice(customer_id=customer.id, channel="widget", text="【计划停电通知】明天停电"))
+        session.add(CustomerNotice(customer_id=customer.id + 1, channel="widget", text="别人的通知"))
+    assert widget_history(client, "someone_else_0123").json()["notices"] == []
+    first = widget_history(client, USER).json()
+    assert [n["text"] for n in first["notices"]] == ["【计划停电通知】明天停电"] and first["messages"] == []
+    assert widget_history(client, USER).json()["notices"] == []  # read now

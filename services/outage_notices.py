@@ -1,0 +1,296 @@
+"""The outbox of proactive outage notices (table `outage_notices`): queued when a planned outage is announced or a
+fault is closed, claimed by delivery workers, and the outcome recorded on each row.
+
+- Queuing is idempotent: one row per (event, customer, kind) under a unique key, inserted with ON CONFLICT DO
+  NOTHING (SQLite and PostgreSQL), so announcing or closing twice tells nobody twice.
+- Who: the bound customers the event affects (one query over the bindings and the event's scope). The channel: the
+  customer's WeChat openid when they are bound on WeChat (a push reaches them now; the most recently verified openid
+  when there are several), else the widget (a notice shown when they next open it). Unbound customers are not told.
+- Claiming is atomic: the due pending rows are selected (on PostgreSQL FOR UPDATE SKIP LOCKED: rows another
+  worker is taking are skipped; SQLite has one writer at a time) and taken with `UPDATE … SET status='sending',
+  claim=<token> WHERE id IN (…) AND status='pending'`, so two workers never take the same row. A row still `sending` after
+  `stale_after` (its worker died) is pending again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.clock import local_now, utc_now
+from core.models import ChannelBinding, Customer
+from core.models_outages import OutageEvent, OutageNotice
+from services.notices import WidgetNoticeSender
+from services.outage_notice_text import EventFacts
+from services.outage_scope import covers
+
+CHANNELS = ("wechat", "widget")  # the order of preference
+STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+CALLED_OFF = "the planned outage was closed (called off or over) before this notice went out"
+_NOTICES: Table = OutageNotice.__table__  # type: ignore[assignment]
+
+
+def notice_kind(event: OutageEvent, now: dt.datetime) -> str | None:
+    """`announced` for a planned outage not closed and not over by `now` (local), `restored` for a closed fault."""
+    if event.kind == "planned" and event.closed_at is None and event.end > now:
+        return "announced"
+    if event.kind == "fault" and event.closed_at is not None:
+        return "restored"
+    return None
+
+
+def recipients(session: Session, event: OutageEvent) -> dict[int, tuple[str, str | None]]:
+    """customer id → (channel, WeChat openid or None) for every bound customer the event affects."""
+    rows = session.execute(
+        select(ChannelBinding.customer_id, ChannelBinding.channel, ChannelBinding.external_user_id)
+        .join(Customer, Customer.id == ChannelBinding.customer_id)
+        .where(ChannelBinding.channel.in_(CHANNELS), covers(event))
+        .order_by(ChannelBinding.verified_at, ChannelBinding.id)
+    )
+    chosen: dict[int, tuple[str, str | None]] = {}
+    for customer_id, channel, user in rows:  # oldest first: a later WeChat binding replaces an earlier choice
+        if channel == "wechat":
+            chosen[customer_id] = ("wechat", user)
+        else:
+            chosen.setdefault(customer_id, ("widget", None))
+    return chosen
+
+
+def _insert_ignoring_repeats(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(OutageNotice)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(OutageNotice)
+    else:
+        raise NotImplementedError(f"outage notices need SQLite or PostgreSQL, not {dialect}")
+    statement = statement.on_conflict_do_nothing(index_elements=["outage_id", "customer_id", "kind"])
+    session.execute(statement, rows)
+
+
+def queue_notices(session: Session, event: OutageEvent, now: dt.datetime | None = None) -> int:
+    """Queue the notices an event calls for now (see `notice_kind`), in the caller's transaction; notices already
+    queued stay as they are. Returns how many of that kind the event has."""
+    kind = notice_kind(event, now or local_now())
+    if kind is None:
+        return 0
+    queued_at = utc_now()
+    rows = [
+        {
+            "outage_id": event.id,
+            "customer_id": customer_id,
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "status": "pending",
+            "attempts": 0,
+            "due_at": queued_at,
+            "created_at": queued_at,
+        }
+        for customer_id, (channel, recipient) in recipients(session, event).items()
+    ]
+    if rows:
+        _insert_ignoring_repeats(session, rows)
+    count = select(func.count()).where(OutageNotice.outage_id == event.id, OutageNotice.kind == kind)
+    return int(session.scalar(count) or 0)
+
+
+@dataclass(frozen=True)
+class ClaimedNotice:
+    id: int
+    customer_id: int
+    kind: str
+    channel: str
+    recipient: str | None
+    attempts: int
+    outage_id: int
+    facts: EventFacts
+
+
+def claim_due(
+    session: Session, token: str, *, channels: tuple[str, ...], limit: int, stale_after: dt.timedelta
+) -> tuple[list[ClaimedNotice], int]:
+    """Take up to `limit` due pending notices on `channels` for the worker `token` (status `sending`); an
+    `announced` notice of a planned outage closed meanwhile is `cancelled` instead (how many: the second value).
+    Commit after it."""
+    now = utc_now()
+    session.execute(
+        update(OutageNotice)
+        .where(OutageNotice.status == "sending", OutageNotice.claimed_at < now - stale_after)
+        .values(status="pending", claim=None)
+        .execution_options(synchronize_session=False)
+    )
+    due = (
+        select(OutageNotice.id)
+        .where(OutageNotice.status == "pending", OutageNotice.due_at <= now, OutageNotice.channel.in_(channels))
+        .order_by(OutageNotice.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    # two statements: PostgreSQL may run an `IN (SELECT … LIMIT n)` subquery more than once and take more than n
+    ids = list(session.scalars(due))
+    if not ids:
+        return [], 0
+    session.execute(
+        update(OutageNotice)
+        .where(OutageNotice.id.in_(ids), OutageNotice.status == "pending")
+        .values(status="sending", claim=token, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(OutageNotice, OutageEvent)
+        .join(OutageEvent, OutageEvent.id == OutageNotice.outage_id)
+        .where(OutageNotice.claim == token, OutageNotice.status == "sending")
+        .order_by(OutageNotice.id)
+    )
+    claimed, called_off = [], []
+    for notice, event in rows:
+        if notice.kind == "announced" and event.closed_at is not None:
+            called_off.append(notice.id)
+            continue
+        facts = EventFacts(
+            event.kind, event.start, event.end, event.reason, event.scope, event.scope_value, event.closed_at
+        )
+        claimed.append(
+            ClaimedNotice(
+                notice.id,
+                notice.customer_id,
+                notice.kind,
+                notice.channel,
+                notice.recipient,
+                notice.attempts,
+                notice.outage_id,
+                facts,
+            )
+        )
+    if called_off:
+        record(session, token, [Outcome(i, "cancelled", 0, CALLED_OFF) for i in called_off])
+    return claimed, len(called_off)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a claimed notice: sent / failed / cancelled, or pending again (a retry due at `due_at`)."""
+
+    id: int
+    status: str
+    attempts: int  # in total, earlier rounds included
+    error: str | None = None
+    text: str | None = None
+    due_at: dt.datetime | None = None
+
+
+def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
+    """Write the outcomes on the rows `token` still holds (one executemany)."""
+    if not outcomes:
+        return
+    now = utc_now()
+    statement = (
+        update(_NOTICES)
+        .where(_NOTICES.c.id == bindparam("b_id"), _NOTICES.c.claim == bindparam("b_claim"))
+        .values(
+            status=bindparam("b_status"),
+            attempts=bindparam("b_attempts"),
+            last_error=bindparam("b_error"),
+            text=bindparam("b_text"),
+            sent_at=bindparam("b_sent_at"),
+            due_at=bindparam("b_due_at"),
+            claim=None,
+        )
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "b_id": o.id,
+                "b_claim": token,
+                "b_status": o.status,
+                "b_attempts": o.attempts,
+                "b_error": o.error[:2000] if o.error else None,
+                "b_text": o.text,
+                "b_sent_at": now if o.status == "sent" else None,
+                "b_due_at": o.due_at or now,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedNotice, str]]) -> int:
+    """Widget notices (`customer_notices`, shown when the customer next opens the widget) for the claimed rows
+    `token` still holds, recorded sent in the same transaction: exactly once. Returns how many."""
+    held = set(
+        session.scalars(
+            select(OutageNotice.id).where(
+                OutageNotice.id.in_([n.id for n, _ in notices]),
+                OutageNotice.claim == token,
+                OutageNotice.status == "sending",
+            )
+        )
+    )
+    widget = WidgetNoticeSender()
+    for notice, text in notices:
+        if notice.id in held:
+            widget.send(session, notice.customer_id, text, None)
+    record(session, token, [Outcome(n.id, "sent", n.attempts, None, text) for n, text in notices if n.id in held])
+    return len(held)
+
+
+@dataclass
+class NoticeSummary:
+    """The notices of one event: counts per kind and status, per channel, and a few failures with their reason."""
+
+    outage_id: int
+    total: int = 0
+    by_status: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → status → count
+    by_channel: dict[str, int] = field(default_factory=dict)
+    attempts: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def notice_summary(session: Session, outage_id: int, failures: int = 10) -> NoticeSummary:
+    summary = NoticeSummary(outage_id)
+    rows = session.execute(
+        select(
+            OutageNotice.kind, OutageNotice.status, OutageNotice.channel, func.count(), func.sum(OutageNotice.attempts)
+        )
+        .where(OutageNotice.outage_id == outage_id)
+        .group_by(OutageNotice.kind, OutageNotice.status, OutageNotice.channel)
+    )
+    channels: Counter[str] = Counter()
+    for kind, status, channel, count, attempts in rows:
+        statuses = summary.by_status.setdefault(kind, dict.fromkeys(STATUSES, 0))
+        statuses[status] = statuses.get(status, 0) + int(count)
+        channels[channel] += int(count)
+        summary.total += int(count)
+        summary.attempts += int(attempts or 0)
+    summary.by_channel = dict(sorted(channels.items()))
+    failed = session.execute(
+        select(Customer.account_no, OutageNotice.kind, OutageNotice.channel, OutageNotice.last_error)
+        .join(Customer, Customer.id == OutageNotice.customer_id)
+        .where(OutageNotice.outage_id == outage_id, OutageNotice.status == "failed")
+        .order_by(OutageNotice.id)
+        .limit(failures)
+    )
+    summary.failures = [{"account_no": a, "kind": k, "channel": c, "error": e} for a, k, c, e in failed]
+    return summary
+
+
+def waiting(session: Session) -> dict[str, int]:
+    """Pending notices per channel, all events together."""
+    rows = session.execute(
+        select(OutageNotice.channel, func.count())
+        .where(OutageNotice.status == "pending")
+        .group_by(OutageNotice.channel)
+    )
+    return {channel: int(count) for channel, count in rows}
