@@ -213,13 +213,15 @@ class ActionUnderstand(PowerDeskAction):
         ]
         decision = decide(intent, confidence, reading, match, bound, ranking)
         if (
-            decision.task == "repair"
-            and decision.route in (Route.CLARIFY, Route.KNOWLEDGE)
+            decision.route not in (Route.SAFETY, Route.TASK)
             and reading.outage
             and not reading.hypothetical
+            and (reading.doing or decision.task == "repair")
             and known_outage_instead_of_repair(services, dispatcher, tracker)
         ):
-            return []  # "停电了，要多久才能来电" during a known fault: the fault and its estimated restoration
+            # no power now and we know why ("怎么又停电了", "停电了，要多久才能来电"): the event and its
+            # estimated restoration, whatever else the message asks
+            return []
         return self.carry_out(decision, intent, result, lexicon, services, dispatcher, tracker, domain)
 
     def carry_out(

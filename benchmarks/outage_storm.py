@@ -1,5 +1,6 @@
 """Outage storm: a fault on one 10 kV feeder with 2,000 bound customers, all of them writing "停电了" within
-2 minutes, half through the HTTP api and half through WeChat, against the running stack (`powerdesk run`).
+2 minutes, half through the widget's channel of the HTTP api and half through WeChat, against the running stack
+(`powerdesk run`); then power comes back and every one of them is told so, once.
 
     .venv/bin/python benchmarks/outage_storm.py [--customers 2000 --seconds 120] [--profile single|scaled]
 
@@ -10,7 +11,9 @@ passive window arrives as a customer-service push at a fake WeChat API on loopba
 
 Measured: answer latency p50/p95/p99 (api: the request; WeChat: the passive reply, or the push's arrival).
 Checked: every message answered with the fault (its reason), 0 lost (each stored once), 0 answered twice, 0 new
-repair tickets, every customer linked to the event once. Results: benchmarks/results/outage_storm[_scaled].json.
+repair tickets, every customer linked to the event once. Then the fault is closed (`PATCH … {"status": "closed"}`)
+and the restoration notices counted: each WeChat customer pushed exactly once, each widget customer given exactly
+one widget notice, and the seconds from the close to the last one. Results: benchmarks/results/outage_storm[_scaled].json.
 `--profile scaled`: 2 Rasa servers on a SQL tracker store in PostgreSQL, a Redis lock store, 2 api workers.
 """
 
@@ -45,7 +48,7 @@ API_KEY = "bench-outage-storm-key-0123456789"
 
 
 def add_customers(database_url: str, n: int) -> tuple[list[str], list[str]]:
-    """`n` customers on FEEDER, bound alternately on the api and on WeChat: (api user ids, WeChat openids)."""
+    """`n` customers on FEEDER, bound alternately on the widget and on WeChat: (widget user ids, WeChat openids)."""
     from sqlalchemy import insert, select
 
     from core.clock import utc_now
@@ -75,8 +78,8 @@ def add_customers(database_url: str, n: int) -> tuple[list[str], list[str]]:
         ids = dict(session.execute(select(Customer.account_no, Customer.id).where(Customer.feeder == FEEDER)).all())
         bindings = []
         for i in range(n):
-            channel, user = ("api", f"storm-{i:05d}") if i % 2 == 0 else ("wechat", f"o_storm_{i:05d}")
-            (api_users if channel == "api" else openids).append(user)
+            channel, user = ("widget", f"storm-{i:05d}") if i % 2 == 0 else ("wechat", f"o_storm_{i:05d}")
+            (api_users if channel == "widget" else openids).append(user)
             bindings.append(
                 {
                     "channel": channel,
@@ -118,6 +121,7 @@ async def storm(
     answered: Counter[str] = Counter()  # answers carrying the fault, per customer
     pushed_pending: dict[str, float] = {}  # WeChat: when it was sent (wall clock), for answers that come as a push
     errors: list[str] = []
+    other: dict[str, str] = {}  # what a customer got instead of the fault
     t0 = time.perf_counter()
 
     async def api_customer(client: httpx.AsyncClient, user: str) -> None:
@@ -126,7 +130,7 @@ async def storm(
         try:
             r = await client.post(
                 f"{base_url}/api/v1/messages",
-                json={"user_id": user, "text": texts[user], "channel": "api"},
+                json={"user_id": user, "text": texts[user], "channel": "widget"},
                 headers={"X-API-Key": API_KEY},
                 timeout=60,
             )
@@ -140,6 +144,8 @@ async def storm(
         replies = r.json().get("replies") or []
         if any(REASON in str(x.get("text") or "") for x in replies):
             answered[user] += 1
+        else:
+            other[user] = " | ".join(str(x.get("text") or "")[:60] for x in replies)
 
     async def wechat_customer(client: httpx.AsyncClient, i: int, openid: str) -> None:
         await asyncio.sleep(starts[openid])
@@ -163,6 +169,8 @@ async def storm(
                 latency[openid] = time.perf_counter() - started
                 if REASON in reply:
                     answered[openid] += 1
+                else:
+                    other[openid] = reply[:120]
             return
         errors.append(f"wechat {openid}: no answer to 4 deliveries")
 
@@ -200,9 +208,55 @@ async def storm(
         "answered_with_the_fault": sum(1 for u in everyone if answered[u] >= 1),
         "answered_twice": sum(1 for u in everyone if answered[u] > 1),
         "not_answered": [u for u in everyone if answered[u] == 0][:20],
+        "answered_otherwise": [{"said": texts[u], "got": other[u]} for u in everyone if u in other][:10],
         "wechat_by_push": len(pushed_pending),
         "errors": len(errors),
         "error_samples": errors[:10],
+    }
+
+
+def restoration(base_url: str, database_url: str, event_id: int, openids: list[str], state: Any) -> dict[str, Any]:
+    """Close the fault as dispatch would, then wait for the restoration notices (at most 120 s)."""
+    from sqlalchemy import func, select
+
+    from core.db import make_engine, make_session_factory
+    from core.models import Customer
+    from core.models_recommend import CustomerNotice
+
+    before = len(state.sent)
+    closed_at = time.time()
+    response = httpx.patch(
+        f"{base_url}/api/v1/outages/{event_id}", json={"status": "closed"}, headers={"X-API-Key": API_KEY}, timeout=30
+    )
+    response.raise_for_status()
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    deadline = time.monotonic() + 120
+    pushes: Counter[str] = Counter()
+    widget: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        pushes = Counter(str(m.get("touser")) for m in state.sent[before:])
+        with sessions() as session:
+            widget = dict(
+                session.execute(
+                    select(CustomerNotice.customer_id, func.count())
+                    .join(Customer, Customer.id == CustomerNotice.customer_id)
+                    .where(Customer.feeder == FEEDER)
+                    .group_by(CustomerNotice.customer_id)
+                ).all()
+            )
+        if all(pushes[o] for o in openids) and len(widget) >= len(openids):
+            break
+        time.sleep(1)
+    last = max((m["at"] for m in state.sent[before:]), default=closed_at)
+    engine.dispose()
+    return {
+        "wechat_told_once": sum(1 for o in openids if pushes[o] == 1),
+        "wechat_told_twice": sum(1 for o in openids if pushes[o] > 1),
+        "wechat_not_told": sum(1 for o in openids if pushes[o] == 0),
+        "widget_told_once": sum(1 for n in widget.values() if n == 1),
+        "widget_told_twice": sum(1 for n in widget.values() if n > 1),
+        "seconds_to_last_push": round(last - closed_at, 1),
     }
 
 
@@ -271,6 +325,7 @@ def measure(args: argparse.Namespace, stack: Any, url: str, state: Any) -> dict[
     since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     result = asyncio.run(storm(stack.settings.base_url, api_users, openids, args.seconds, state, args.seed))
     result["database"] = database_checks(url, event_id, since, api_users + openids)
+    result["restoration_notices"] = restoration(stack.settings.base_url, url, event_id, openids, state)
     return result
 
 
