@@ -78,6 +78,8 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/report.py
 	$(VENV)/bin/python benchmarks/faults.py
 	$(VENV)/bin/python benchmarks/outage_notices.py
+	$(VENV)/bin/python benchmarks/outage_storm.py
+	$(VENV)/bin/python benchmarks/outage_storm.py --profile scaled
 	$(VENV)/bin/python scripts/bench_tables.py
 
 NLU_SET ?= tests/nlu_holdout2.yml

@@ -336,7 +336,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=("single", "scaled"), default="single")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    result = {"machine": {"cpus": os.cpu_count()}, "profile": args.profile, **run(args)}
+    measured = dt.date.today().isoformat()
+    result = {"measured_at": measured, "machine": {"cpus": os.cpu_count()}, "profile": args.profile, **run(args)}
     out = RESULTS / ("outage_storm.json" if args.profile == "single" else "outage_storm_scaled.json")
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     print(json.dumps(result, ensure_ascii=False, indent=2))
