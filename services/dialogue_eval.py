@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import false, func, not_, or_, select
+from sqlalchemy import Select, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from core.datafiles import read_yaml_list, read_yaml_mapping
@@ -116,20 +116,30 @@ def load_dialogues(path: Path) -> list[Dialogue]:
 # --- the demo customer a dialogue plays, and the values its replies must state ---------------------------------
 
 
-def pick_customer(session: Session, kind: str, index: int) -> Customer:
-    """A demo customer of `kind` with a phone and bills (a different one per `index`, deterministically)."""
+def _playable(*conditions: Any) -> Select[tuple[Customer]]:
+    """Demo customers with a phone and bills meeting `conditions`, in a fixed order."""
     with_bills = select(Bill.customer_id).distinct()
-    query = (
+    return (
         select(Customer)
-        .where(of_kind(kind), Customer.phone.is_not(None), Customer.id.in_(with_bills))
+        .where(*conditions, Customer.phone.is_not(None), Customer.id.in_(with_bills))
         .order_by(Customer.id)
     )
+
+
+def _nth(session: Session, query: Select[tuple[Customer]], index: int, missing: str) -> Customer:
+    """One of the first 50 customers of `query`, a different one per `index` (DataError `missing` when none)."""
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if count == 0:
-        raise DataError(f"no demo customer of kind {kind!r} with a phone and bills; run `powerdesk demo seed`")
+        raise DataError(missing)
     customer = session.scalars(query.offset(index % min(count, 50)).limit(1)).first()
     assert customer is not None
     return customer
+
+
+def pick_customer(session: Session, kind: str, index: int) -> Customer:
+    """A demo customer of `kind` with a phone and bills (a different one per `index`, deterministically)."""
+    missing = f"no demo customer of kind {kind!r} with a phone and bills; run `powerdesk demo seed`"
+    return _nth(session, _playable(of_kind(kind)), index, missing)
 
 
 def pick_affected(session: Session, affected: str, kind: str | None, index: int, now: dt.datetime) -> Customer:
@@ -149,24 +159,14 @@ def pick_affected(session: Session, affected: str, kind: str | None, index: int,
     if affected != "none" and not events:
         raise DataError(f"no open {affected} outage in the demo; run `powerdesk demo extend` to refresh its events")
     condition = or_(*[covers(e) for e in events]) if events else false()
-    with_bills = select(Bill.customer_id).distinct()
-    query = select(Customer).where(
-        not_(condition) if affected == "none" else condition, Customer.phone.is_not(None), Customer.id.in_(with_bills)
-    )
+    conditions = [not_(condition) if affected == "none" else condition]
     faults = [covers(e) for e in open_events if e.kind == "fault"]
     if affected == "planned" and faults:  # the planned outage is what they are told about: no fault as well
-        query = query.where(not_(or_(*faults)))
+        conditions.append(not_(or_(*faults)))
     if kind is not None:
-        query = query.where(of_kind(kind))
-    query = query.order_by(Customer.id)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if count == 0:
-        raise DataError(
-            f"no demo customer with a phone and bills is affected by {affected!r}; check `powerdesk outage list`"
-        )
-    customer = session.scalars(query.offset(index % min(count, 50)).limit(1)).first()
-    assert customer is not None
-    return customer
+        conditions.append(of_kind(kind))
+    missing = f"no demo customer with a phone and bills is affected by {affected!r}; check `powerdesk outage list`"
+    return _nth(session, _playable(*conditions), index, missing)
 
 
 def months_ago(today: dt.date, n: int) -> dt.date:

@@ -17,7 +17,7 @@ from core.clock import utc_now
 from core.models import Conversation, Customer, Ticket
 from core.models_outages import OutageContact, OutageEvent
 from services.outage_scope import covers
-from services.outages import outages_for_customer
+from services.outages import list_outages, outages_for_customer
 from services.ticket_lifecycle import is_open
 
 # a place as typed in a repair report: the last characters of a road's name, its suffix and the house number
@@ -64,17 +64,10 @@ def outage_at_address(session: Session, address: str, now: dt.datetime) -> Outag
     key = place_key(address)
     if key is None:
         return None
-    running = or_(OutageEvent.kind == "fault", OutageEvent.end > now)
-    active = list(
-        session.scalars(
-            select(OutageEvent)
-            .where(OutageEvent.closed_at.is_(None), OutageEvent.start <= now, running)
-            .order_by(case((OutageEvent.kind == "fault", 0), else_=1), OutageEvent.start)
-            .limit(MAX_EVENTS_CHECKED)
-        )
-    )
+    active = list_outages(session=session, which="active", now=now)
     if not active:
         return None  # the common case costs one indexed query
+    active = sorted(active, key=lambda e: e.kind != "fault")[:MAX_EVENTS_CHECKED]  # faults first, stable by start
     for event in active:
         hit = session.scalar(
             select(Customer.id).where(Customer.address.contains(key, autoescape=True), covers(event)).limit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -87,28 +88,23 @@ def affected_counts(session: Session, events: Sequence[OutageEvent]) -> dict[int
     return counts
 
 
-def ticket_counts(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
-    """How many tickets are linked to each event (tickets.outage_id)."""
+def _per_event(session: Session, column: Any, event_ids: Sequence[int]) -> dict[int, int]:
+    """How many rows name each event in `column` (an event id column), in one grouped query."""
     if not event_ids:
         return {}
-    rows = session.execute(
-        select(Ticket.outage_id, func.count()).where(Ticket.outage_id.in_(event_ids)).group_by(Ticket.outage_id)
-    )
-    found = {int(outage_id): int(n) for outage_id, n in rows}
+    rows = session.execute(select(column, func.count()).where(column.in_(event_ids)).group_by(column))
+    found = {int(event_id): int(n) for event_id, n in rows}
     return {i: found.get(i, 0) for i in event_ids}
+
+
+def ticket_counts(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
+    """How many tickets are linked to each event (tickets.outage_id)."""
+    return _per_event(session, Ticket.outage_id, event_ids)
 
 
 def report_counts(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
     """How many customers wrote in about each event and were linked to it instead of filing a ticket."""
-    if not event_ids:
-        return {}
-    rows = session.execute(
-        select(OutageContact.event_id, func.count())
-        .where(OutageContact.event_id.in_(event_ids))
-        .group_by(OutageContact.event_id)
-    )
-    found = {int(event_id): int(n) for event_id, n in rows}
-    return {i: found.get(i, 0) for i in event_ids}
+    return _per_event(session, OutageContact.event_id, event_ids)
 
 
 def outage_lines(session: Session, events: Sequence[OutageEvent], now: dt.datetime) -> list[OutageLine]:
