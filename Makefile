@@ -82,7 +82,7 @@ bench: setup ## run the benchmarks, results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/outage_storm.py --profile scaled
 	$(VENV)/bin/python scripts/bench_tables.py
 
-NLU_SET ?= tests/nlu_holdout2.yml
+NLU_SET ?= tests/nlu_holdout3.yml
 nlu-eval: train ## intent accuracy on a held-out set (NLU_SET, under bot/; never trained on)
 	cd bot && PYTHONPATH=. ../$(RASA_VENV)/bin/rasa test nlu --model models/powerdesk.tar.gz --nlu $(NLU_SET) \
 	  --out ../var/nlu-eval --no-plot

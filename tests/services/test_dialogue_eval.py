@@ -87,3 +87,15 @@ def test_task_starts(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_nlu_examples(path) == [("query_bill", "查上个月电费"), ("query_bill", "电费多少")]
+
+
+@pytest.mark.parametrize("name", ["nlu_holdout3.yml"])
+def test_the_held_out_nlu_sets_are_disjoint_from_training(name: str) -> None:
+    from core.settings import REPO_ROOT
+
+    trained = {text for _, text in load_nlu_examples(REPO_ROOT / "bot" / "data" / "nlu.yml")}
+    held_out = load_nlu_examples(REPO_ROOT / "bot" / "tests" / name)
+    assert len(held_out) >= 300 and len({intent for intent, _ in held_out}) >= 25
+    # short everyday replies (你好, 好的, 转人工, 查电费) are bound to coincide; nothing longer may
+    shared = {text for _, text in held_out} & trained
+    assert all(len(text) <= 12 for text in shared) and len(shared) < len(held_out) / 4
