@@ -32,6 +32,7 @@ from actions.understanding import (
     KnowledgeMatch,
     Lexicon,
     Route,
+    agreeing,
     compact,
     decide,
     needs_knowledge,
@@ -204,7 +205,7 @@ class ActionUnderstand(PowerDeskAction):
         result: Result | None = None
         retriever = services.knowledge() if needs_knowledge(intent, confidence, reading, bound) else None
         if retriever is not None:
-            result = search_latest(retriever, tracker, k=3)
+            result = agreeing(search_latest(retriever, tracker, k=3), lexicon.intent_topics.get(intent, ()), confidence)
         match = KnowledgeMatch(result.answerable, result.out_of_scope) if result is not None else None
         ranking = [
             (str(r.get("name")), float(r.get("confidence") or 0.0))
@@ -213,14 +214,16 @@ class ActionUnderstand(PowerDeskAction):
         ]
         decision = decide(intent, confidence, reading, match, bound, ranking)
         if (
-            decision.route not in (Route.SAFETY, Route.TASK)
-            and reading.outage
+            decision.route is not Route.SAFETY
             and not reading.hypothetical
-            and (reading.doing or decision.task == "repair")
+            and (
+                (decision.route is not Route.TASK and reading.outage and (reading.doing or decision.task == "repair"))
+                or (reading.progress and decision.task in (None, "repair", "complaint"))
+            )
             and known_outage_instead_of_repair(services, dispatcher, tracker)
         ):
-            # no power now and we know why ("怎么又停电了", "停电了，要多久才能来电"): the event and its
-            # estimated restoration, whatever else the message asks
+            # no power now and we know why ("怎么又停电了", "停电了，要多久才能来电"), or how its repair is going
+            # ("那你们派人来修了没有"): the event and its estimated restoration, whatever else the message asks
             return []
         return self.carry_out(decision, intent, result, lexicon, services, dispatcher, tracker, domain)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from actions.parsing import normalise
 from core.datafiles import read_yaml_mapping
 from core.errors import DataError
+from knowledge.retriever import Result
 
 # the intents that start a task, and the task each starts
 TASK_OF_INTENT = {
@@ -47,6 +48,9 @@ SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "inform"})
 UNSURE_TASK = 0.6
 RUNNER_UP_TASK = 0.1  # a task this far down the ranking still counts when the text asks to act
 MAX_CANCEL_CHARS = 20  # "算了" in a long message is part of a story, not a wish to leave
+# the NLU this sure of an intent whose topics include one of the index's best guesses: that guess answers
+AGREE = 0.7
+AGREE_AMONG = 3  # the guesses looked at
 
 
 class Route(StrEnum):
@@ -81,7 +85,10 @@ class Lexicon:
     address: re.Pattern[str]
     soon: re.Pattern[str]
     ticket_no: re.Pattern[str]
+    progress: re.Pattern[str]
+    energy: re.Pattern[str]
     tasks: dict[str, TaskButton]
+    intent_topics: dict[str, tuple[str, ...]]  # the knowledge topics (or topic prefixes "tariff.") of an intent
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,8 @@ class Reading:
     hypothetical: bool = False  # 万一 / 如果 / 明天…: not happening now
     soon: bool = False  # names the days ahead or the customer's place (明天, 这周, 我们小区): their own outages
     ticket_no: bool = False  # carries a ticket number (GZ20261207000042): its progress is asked for
+    progress: bool = False  # asks how a repair is going (派人来修了没有, 还要多久): the event, for one under it
+    energy: bool = True  # names electricity or its bills (电, 费, 账单, 峰谷…)
 
 
 @dataclass(frozen=True)
@@ -137,8 +146,33 @@ def load_lexicon(path: Path) -> Lexicon:
         if not isinstance(entry, dict) or not entry.get("label") or not str(entry.get("payload", "")).startswith("/"):
             raise DataError(f"{path}: task {task!r} needs a label and a payload starting with '/'")
         tasks[task] = TaskButton(str(entry["label"]), str(entry["payload"]))
-    names = [f.name for f in fields(Lexicon) if f.name != "tasks"]
-    return Lexicon(**{name: _pattern(raw, name, path) for name in names}, tasks=tasks)
+    topics_raw = raw.get("intent_topics")
+    if not isinstance(topics_raw, dict) or not all(
+        isinstance(v, list) and v and all(isinstance(t, str) for t in v) for v in topics_raw.values()
+    ):
+        raise DataError(f'{path}: `intent_topics` must map each intent to a list of topics or prefixes ("tariff.")')
+    intent_topics = {str(k): tuple(v) for k, v in topics_raw.items()}
+    names = [f.name for f in fields(Lexicon) if f.name not in ("tasks", "intent_topics")]
+    return Lexicon(**{name: _pattern(raw, name, path) for name in names}, tasks=tasks, intent_topics=intent_topics)
+
+
+def _of_topics(topic: str, topics: Sequence[str]) -> bool:
+    return any(topic == t or (t.endswith(".") and topic.startswith(t)) for t in topics)
+
+
+def agreeing(result: Result, topics: Sequence[str], confidence: float) -> Result:
+    """The index's result, made answerable when the NLU agrees with one of its best guesses: two independent
+    readings of the question ("办退费需要提供什么材料": the NLU sure of its intent, the index's guesses close
+    together) are stronger than either alone. The agreeing guess comes first."""
+    if result.answerable or not topics or not result.hits:
+        return result
+    if result.out_of_scope or confidence < AGREE:
+        # placed outside every topic: the NLU is no judge of that ("燃气阶梯价格怎么算" is ask_tariff at 0.98)
+        return result
+    for i, hit in enumerate(result.hits[:AGREE_AMONG]):
+        if _of_topics(hit.entry.topic, topics):
+            return Result(True, [hit, *result.hits[:i], *result.hits[i + 1 :]], out_of_scope=False)
+    return result
 
 
 def compact(text: str) -> str:
@@ -165,6 +199,8 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         hypothetical=bool(lexicon.hypothetical.search(s)),
         soon=bool(lexicon.soon.search(s)),
         ticket_no=bool(lexicon.ticket_no.search(s)),
+        progress=bool(lexicon.progress.search(s)) and "投诉" not in s,
+        energy=bool(lexicon.energy.search(s)),
     )
 
 
@@ -180,6 +216,20 @@ def _names_own_situation(reading: Reading) -> bool:
     return reading.soon or reading.possessive or reading.period
 
 
+def _general_question(reading: Reading, task: str) -> bool:
+    """A question about outages or tickets in general ("计划停电会不会短信通知", "报修以后怎么查进度"), not about the
+    customer's own: no place or days of theirs named, nothing asked to be done. A yes/no question is enough for
+    outages (their own is asked with a day or a place: "明天会不会停电"); tickets need a process word."""
+    asks = reading.about if task == "outage_info" else reading.strong_about
+    return asks and not reading.doing and not _names_own_situation(reading)
+
+
+def _questions_a_person_task(reading: Reading, task: str) -> bool:
+    """A question about complaints ("能不能匿名投诉", "投诉了会不会被穿小鞋") rather than one: any question form;
+    asking for a person needs a process word ("人工客服几点下班")."""
+    return reading.about if task == "complaint" else reading.strong_about
+
+
 def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: bool) -> bool:
     """Whether the decision depends on the knowledge base's match (a search costs ~15 ms: skip it when not)."""
     if reading.payload:
@@ -190,11 +240,11 @@ def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: boo
     if task is None:
         return True
     if task in OWN_SITUATION_TASKS:
-        return reading.strong_about and not _names_own_situation(reading)
-    if task in DATA_TASKS:
-        return not _asks_for_own_data(reading, task, bound)
+        return _general_question(reading, task)
+    if task in DATA_TASKS:  # a period with no word of electricity may be about anything: the index judges
+        return not _asks_for_own_data(reading, task, bound) or not (reading.energy or reading.doing)
     if task in PERSON_TASKS:
-        return reading.strong_about
+        return _questions_a_person_task(reading, task)
     return reading.about or (confidence < UNSURE_TASK and not reading.doing)
 
 
@@ -232,9 +282,9 @@ def decide(
             return Decision(Route.TASK, task)
         if task in OWN_SITUATION_TASKS:
             # "明天会不会停电" asks for the customer's own situation; "计划停电一般提前几天通知" is a general question
-            general = reading.strong_about and not _names_own_situation(reading)
+            general = _general_question(reading, task)
             return Decision(Route.KNOWLEDGE, task) if general and answerable else Decision(Route.TASK, task)
-        if task in PERSON_TASKS and (reading.doing or not (reading.strong_about and answerable)):
+        if task in PERSON_TASKS and (reading.doing or not (_questions_a_person_task(reading, task) and answerable)):
             return Decision(Route.TASK, task)  # asking for a person, or angry: never refused, never a lecture
         if match is not None and match.out_of_scope and not reading.doing:
             return Decision(Route.DECLINE)  # "热水器漏水怎么办": no topic of ours, whatever the intent
@@ -256,7 +306,11 @@ def decide(
     if intent in KNOWLEDGE_INTENTS:
         return Decision(Route.KNOWLEDGE) if match is None or not match.out_of_scope else Decision(Route.DECLINE)
     if intent in SMALL_TALK_INTENTS:
-        return Decision(Route.KNOWLEDGE) if answerable and reading.about else Decision(Route.SMALL_TALK)
+        if reading.about and answerable:
+            return Decision(Route.KNOWLEDGE)
+        if reading.about and match is not None and match.out_of_scope:
+            return Decision(Route.DECLINE)  # "18650电池能带上飞机吗" read as digits given: a question, not ours
+        return Decision(Route.SMALL_TALK)
     if answerable:  # out_of_scope or nlu_fallback, yet the knowledge base covers it ("停电了该找谁")
         return Decision(Route.KNOWLEDGE)
     if intent == "out_of_scope":

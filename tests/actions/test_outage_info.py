@@ -119,10 +119,13 @@ def test_a_report_during_a_known_fault_is_told_and_linked_not_ticketed(services:
         # "怎么又停电了" read as a question about outage notices: the fault all the same
         messages, _ = run(ActionUnderstand(), tracker("怎么又停电了", "ask_tariff", sender))
         assert said(messages) == ["utter_outage_fault_account"]
+        # "那你们派人来修了没有" read as a complaint: how the repair is going, not a complaint ticket
+        messages, _ = run(ActionUnderstand(), tracker("那你们派人来修了没有", "complain", sender))
+        assert said(messages) == ["utter_outage_fault_account"]
         assert tickets_of(services, who.id) == before
         with services.sessions() as session:
             contact = session.scalars(select(OutageContact).where(OutageContact.event_id == event_id)).one()
-            assert (contact.customer_id, contact.matched_by, contact.reports) == (who.id, "account", 4)
+            assert (contact.customer_id, contact.matched_by, contact.reports) == (who.id, "account", 5)
         # asked about, the fault is told as the customer's situation
         messages, _ = run(ActionUnderstand(), tracker("什么时候来电", "query_outage_plan", sender))
         assert said(messages)[0] == "utter_outage_fault_info"

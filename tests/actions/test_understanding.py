@@ -3,6 +3,7 @@ clarifying question; the customer's own data by period or binding; safety first;
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from actions.understanding import (
     KnowledgeMatch,
     Lexicon,
     Route,
+    agreeing,
     decide,
     load_lexicon,
     looks_like_address,
@@ -22,6 +24,8 @@ from actions.understanding import (
 )
 from core.errors import DataError
 from core.settings import REPO_ROOT
+from knowledge.documents import Entry
+from knowledge.retriever import Hit, Result
 
 ANSWERABLE = KnowledgeMatch(answerable=True, out_of_scope=False)
 UNSURE = KnowledgeMatch(answerable=False, out_of_scope=False)
@@ -101,12 +105,26 @@ def test_questions_are_answered_and_requests_started(
         ("GZ20261207000042怎么样了", "report_outage", Decision(Route.TASK, "ticket_status"), ANSWERABLE),
         ("gz20261207000042", "nlu_fallback", Decision(Route.TASK, "ticket_status"), ANSWERABLE),
         ("报修以后怎么查进度", "query_ticket", Decision(Route.KNOWLEDGE, "ticket_status"), ANSWERABLE),
+        # …but asked to look it up, it is looked up
+        ("工单号是多少？帮我查下进度", "query_ticket", Decision(Route.TASK, "ticket_status"), ANSWERABLE),
+        # an outage to come (要停电, 听说…) at the customer's place is their own planned outage, not a report
+        ("听说我们小区要停电，是哪天啊？", "query_outage_plan", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        ("这几天我家要不要停电", "nlu_fallback", Decision(Route.TASK, "outage_info"), ANSWERABLE),
+        # "是不是停电了" asks about now: a report (a typo'd 没点 too)
+        ("家里没点了 是不是停电了", "report_outage", Decision(Route.TASK, "repair"), ANSWERABLE),
     ],
 )
 def test_outages_and_tickets_are_the_customers_own(
     lexicon: Lexicon, text: str, intent: str, expected: Decision, match: KnowledgeMatch
 ) -> None:
     assert route(lexicon, text, intent, match) == expected
+
+
+def test_repair_progress_is_read_unless_it_is_a_complaint(lexicon: Lexicon) -> None:
+    assert read_text(lexicon, "那你们派人来修了没有").progress
+    assert read_text(lexicon, "停电三个小时了还要多久").progress
+    assert not read_text(lexicon, "三个小时了还没人来修，我要投诉").progress
+    assert not read_text(lexicon, "上个月电费多少").progress
 
 
 def test_the_customers_own_data_depends_on_the_period_and_the_binding(lexicon: Lexicon) -> None:
@@ -192,3 +210,56 @@ def test_a_broken_lexicon_says_what_to_fix(tmp_path: Path) -> None:
     path.write_text("about: 怎么\n", encoding="utf-8")
     with pytest.raises(DataError, match="tasks"):
         load_lexicon(path)
+
+
+def _hit(topic: str) -> Hit:
+    entry = Entry(topic + "-1", topic, topic, (), "答", "来源", dt.date(2026, 1, 1), "f.md")
+    return Hit(entry, 1.0, 0.9, 1.0)
+
+
+def test_the_nlu_agreeing_with_one_of_the_indexs_guesses_makes_it_the_answer(lexicon: Lexicon) -> None:
+    topics = lexicon.intent_topics["account_change"]
+    unsure = Result(False, [_hit("meter.verification"), _hit("service.account_change"), _hit("tariff.tou")])
+    agreed = agreeing(unsure, topics, 0.97)
+    assert agreed.answerable and [h.entry.topic for h in agreed.hits][:2] == [
+        "service.account_change",
+        "meter.verification",
+    ]
+    assert not agreeing(unsure, topics, 0.5).answerable  # the NLU unsure: nothing to agree with
+    assert not agreeing(unsure, lexicon.intent_topics["invoice"], 0.97).answerable  # no guess of its topics
+    # a prefix covers its topics
+    assert agreeing(Result(False, [_hit("tariff.tou")]), lexicon.intent_topics["ask_tariff"], 0.8).answerable
+    # placed outside every topic by the topic model: the NLU does not overrule it ("燃气阶梯价格怎么算")
+    outside = Result(False, [_hit("service.account_change")], out_of_scope=True)
+    assert agreeing(outside, topics, 0.99) == outside
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # a yes/no question about planned outages in general: the general answer, the look-up one button away
+        ("计划停电会不会短信通知到户", "query_outage_plan", Decision(Route.KNOWLEDGE, "outage_info")),
+        ("明天我家会不会停电", "query_outage_plan", Decision(Route.TASK, "outage_info")),
+        # a question about complaints is answered; a complaint is registered
+        ("能不能匿名投诉", "complain", Decision(Route.KNOWLEDGE, "complaint")),
+        ("投诉处理结果不满意还能再申诉吗", "complain", Decision(Route.KNOWLEDGE, "complaint")),
+        ("我要投诉抄表员", "complain", Decision(Route.TASK, "complaint")),
+        ("有没有人工客服", "request_human", Decision(Route.TASK, "human")),
+    ],
+)
+def test_yes_no_questions_about_outages_and_complaints_are_answered(
+    lexicon: Lexicon, text: str, intent: str, expected: Decision
+) -> None:
+    assert route(lexicon, text, intent) == expected
+
+
+def test_a_period_without_electricity_is_checked_against_the_index(lexicon: Lexicon) -> None:
+    # "今天" makes a look-up only when electricity or its bills are named; the index judges the rest
+    assert needs_knowledge("query_usage", 0.86, read_text(lexicon, "温州今天气温多少度"), False)
+    assert not needs_knowledge("query_bill", 0.9, read_text(lexicon, "上个月电费多少"), False)
+    assert route(lexicon, "温州今天气温多少度", "query_usage", OUTSIDE) == Decision(Route.DECLINE)
+    assert not needs_knowledge("query_usage", 0.9, read_text(lexicon, "今天用了多少度电"), False)
+    assert route(lexicon, "今天用了多少度电", "query_usage", None) == Decision(Route.TASK, "usage")
+    # digits read as an account in a question that is not ours
+    assert route(lexicon, "18650电池能带上飞机吗", "inform", OUTSIDE) == Decision(Route.DECLINE)
+    assert route(lexicon, "3301234567", "inform", OUTSIDE) == Decision(Route.SMALL_TALK)
