@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
             settings.max_message_chars,
             handoffs,
             Admission.from_settings(settings, redis),
+            reclaim_after_s=settings.stored_reclaim_after_s,
         )
         start_wechat(app, settings, sessions)
         replayer = asyncio.create_task(app.state.conversations.run_replayer(settings.bot_replay_interval_s))

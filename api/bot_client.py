@@ -15,6 +15,7 @@ from core.errors import UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-PowerDesk-Token"  # bot/channels/powerdesk.py checks it
+MESSAGE_ID = "message_id"  # the metadata key of the stored inbound message's id; Rasa keeps it in the user event
 T = TypeVar("T")
 
 
@@ -26,8 +27,44 @@ class BotTurn:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def turn_in_events(events: list[Any], message_id: int) -> BotTurn | None:
+    """From a Rasa tracker's events, the turn on the api's message `message_id` (the user event whose metadata
+    carries it): the bot's messages after it up to the next user event, shaped as the channel returns them,
+    with the NLU result. None when Rasa has not seen the message."""
+    found = next(
+        (
+            i
+            for i, e in enumerate(events)
+            if isinstance(e, dict)
+            and e.get("event") == "user"
+            and isinstance(e.get("metadata"), dict)
+            and e["metadata"].get(MESSAGE_ID) == message_id
+        ),
+        None,
+    )
+    if found is None:
+        return None
+    messages: list[dict[str, Any]] = []
+    for event in events[found + 1 :]:
+        if not isinstance(event, dict):
+            continue
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            data = event.get("data")
+            data = data if isinstance(data, dict) else {}
+            messages.append({"text": event.get("text"), "buttons": data.get("buttons"), "custom": data.get("custom")})
+    parse_data = events[found].get("parse_data")
+    intent = parse_data.get("intent") if isinstance(parse_data, dict) else None
+    if not isinstance(intent, dict):
+        return BotTurn(messages)
+    return BotTurn(messages, intent.get("name"), intent.get("confidence"))
+
+
 class BotClient(Protocol):
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn: ...
+
+    async def find_turn(self, sender: str, message_id: int) -> BotTurn | None: ...
 
     async def resume(self, sender: str) -> None: ...
 
@@ -68,6 +105,26 @@ class RasaClient:
         if not isinstance(messages, list):
             raise UpstreamUnavailable("Rasa answered without a 'messages' list; is bot/channels loaded?")
         return BotTurn(messages=messages, intent=body.get("intent"), confidence=body.get("confidence"))
+
+    async def find_turn(self, sender: str, message_id: int) -> BotTurn | None:
+        """Rasa's turn on the api's message `message_id` (sent with it in the metadata), read from the sender's
+        tracker; None when Rasa has not seen it. Only a read: every failure is `unreached` (ask again later)."""
+        try:
+            response = await self.http.get(
+                f"{self.base_url}/conversations/{quote(sender, safe=':@')}/tracker",
+                params={"token": self.token, "include_events": "ALL"},
+                timeout=self.timeout_s,
+            )
+            response.raise_for_status()
+            tracker = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UpstreamUnavailable(
+                f"could not read the Rasa conversation of {sender} ({type(exc).__name__}: {exc})", unreached=True
+            ) from exc
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        if not isinstance(events, list):
+            raise UpstreamUnavailable(f"Rasa's tracker of {sender} has no 'events' list", unreached=True)
+        return turn_in_events(events, message_id)
 
     async def resume(self, sender: str) -> None:
         """Give the conversation back to the bot. The paused turn never ended with `action_listen`; without
@@ -130,6 +187,10 @@ class ReplicatedRasa:
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
         return await self._first_reached(sender, lambda r: r.send(sender, text, metadata))
+
+    async def find_turn(self, sender: str, message_id: int) -> BotTurn | None:
+        """From any server: they share the trackers."""
+        return await self._first_reached(sender, lambda r: r.find_turn(sender, message_id))
 
     async def resume(self, sender: str) -> None:
         await self._first_reached(sender, lambda r: r.resume(sender))

@@ -7,6 +7,8 @@ are delivered. Nothing is lost when Rasa is away:
   (`pending`); once Rasa answers again the kept messages go to it in order, each once (claimed in the
   database), and the replies are pushed on the customer's channel. Asking for a person still works.
 - reached but failed or too slow (it may have acted): the conversation is queued for a person.
+A message left stored by an api process that died on its way to the bot is taken over by the replayer after
+a grace period: answered from Rasa's tracker if Rasa had taken the turn, otherwise sent as a kept one.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from api.admission import Admission
-from api.bot_client import BotClient, BotTurn
+from api.bot_client import MESSAGE_ID, BotClient, BotTurn
 from api.channels import Outbound, Recipient
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.texts import Texts
 from core.errors import InvalidInput, PowerDeskError, RateLimited, UpstreamUnavailable
 from core.identity import mask_personal, sender_id
-from services.conversation_log import ConversationStore, OutMessage, StoredMessage
+from services.conversation_log import Answered, ConversationStore, OutMessage, PendingMessage, StoredMessage
 
 if TYPE_CHECKING:
     from api.handoff import HandoffService
@@ -108,18 +110,30 @@ class ConversationService:
         max_chars: int,
         handoffs: HandoffService | None = None,
         admission: Admission | None = None,
+        *,
+        reclaim_after_s: float,
     ) -> None:
+        """`reclaim_after_s`: how long a message may stay stored on its way to the bot before the replayer takes it
+        over (`Settings.stored_reclaim_after_s`)."""
         self.store, self.bot, self.limiter, self.texts, self.max_chars = store, bot, limiter, texts, max_chars
         self.handoffs = handoffs
         self.admission = admission
+        self.reclaim_after_s = reclaim_after_s
         self._replay_locks: dict[int, _Users] = {}
 
     async def handle(
-        self, channel: str, user: str, raw_text: str, command: bool = False, client: str | None = None
+        self,
+        channel: str,
+        user: str,
+        raw_text: str,
+        command: bool = False,
+        client: str | None = None,
+        delivery: str | None = None,
     ) -> TurnResult:
         """`command`: the text is the product's own (a WeChat menu key's payload), not something typed. Typed
         text starting with "/" reaches Rasa as a command only when it is a button offered in the last reply.
-        `client`: the address the message came from, when the channel knows it (limits, binding checks)."""
+        `client`: the address the message came from, when the channel knows it (limits, binding checks).
+        `delivery`: the channel's id of the message, when it may deliver it again after a process died."""
         text = clean_text(raw_text, self.max_chars)
         await self.limiter.check(f"{channel}:{user}")
         if self.handoffs is not None:
@@ -128,16 +142,24 @@ class ConversationService:
                 return TurnResult(rated[0], "closed", [rated[1]])
         # stored with phone and account digits masked (transcripts are read by many); the bot gets them as typed
         masked = mask_personal(text)
-        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, masked, False)
+        bot_text = text if command else as_customer_text(text)  # kept with the message while it is the bot's
+        kept = {"bot_text": bot_text, "delivery": delivery}
+        inbound = await run_in_threadpool(self.store.store_inbound, channel, user, masked, False, **kept)
         if inbound is None:  # a new conversation: within the limits on new conversations?
             if self.admission is not None:
                 await self.admission.new_conversation(channel, client)
-            inbound = await run_in_threadpool(self.store.store_inbound, channel, user, masked)
+            inbound = await run_in_threadpool(self.store.store_inbound, channel, user, masked, True, **kept)
             assert inbound is not None
-        bot_text = text
-        if text.startswith("/") and not command:
+        if inbound.again:  # stored by a process that died: what it left undelivered; the replayer does the rest
+            rows = await run_in_threadpool(self.store.undelivered_after, inbound.conversation_id, inbound.id)
+            stored = [Outbound.stored(m.id, m.sender, m.text, m.payload) for m in rows]
+            replies = [Reply(text=o.text, buttons=[Button(**b) for b in o.buttons], custom=o.custom) for o in stored]
+            return TurnResult(inbound.conversation_id, inbound.state, replies, inbound_id=inbound.id)
+        if bot_text != text:  # a typed "/…" is a command only when it is a button offered in the last reply
             offered = await run_in_threadpool(self.store.offered_payloads, inbound.conversation_id, inbound.id)
-            bot_text = text if text in offered else as_customer_text(text)
+            if text in offered:
+                bot_text = text
+                await run_in_threadpool(self.store.keep_bot_text, inbound.id, bot_text)
         return replace(await self._route(inbound, channel, user, bot_text, client), inbound_id=inbound.id)
 
     async def replay_pending(self, conversation_id: int) -> int:
@@ -158,7 +180,7 @@ class ConversationService:
     async def _replay_in_order(self, conversation_id: int) -> int:
         answered = 0
         while True:
-            pending = await run_in_threadpool(self.store.claim_pending, conversation_id)
+            pending = await run_in_threadpool(self.store.claim_pending, conversation_id, self.reclaim_after_s)
             if pending is None:
                 return answered
             inbound = pending.message
@@ -167,14 +189,11 @@ class ConversationService:
                 continue
             sender = sender_id(pending.channel, pending.user)
             try:
-                turn = await self.bot.send(
-                    sender,
-                    pending.bot_text,
-                    {"conversation_id": inbound.conversation_id, "channel": pending.channel},
-                )
+                turn = await self._replay_turn(pending, sender)
             except UpstreamUnavailable as exc:
-                if exc.unreached:
-                    await run_in_threadpool(self.store.set_status, inbound.id, "pending")
+                if exc.unreached:  # as it was, for the next pass
+                    status = "stored" if pending.reclaimed else "pending"
+                    await run_in_threadpool(self.store.release, inbound.id, status)
                     return answered
                 result = await self._bot_unavailable(inbound.id, inbound.conversation_id, sender, exc)
             else:
@@ -184,9 +203,23 @@ class ConversationService:
             if result.state != "bot":
                 return answered
 
+    async def _replay_turn(self, pending: PendingMessage, sender: str) -> BotTurn:
+        """The bot's turn on a waiting message. One left stored by an api process that died may have reached Rasa
+        already: its turn is then read from Rasa's tracker, so that Rasa never sees the message twice."""
+        inbound = pending.message
+        if pending.reclaimed:
+            turn = await self.bot.find_turn(sender, inbound.id)
+            if turn is not None:
+                log.warning("message %s: its api process died after Rasa's turn; answered from the tracker", inbound.id)
+                return turn
+            log.warning("message %s: its api process died before Rasa saw it; sent now", inbound.id)
+        metadata = {"conversation_id": inbound.conversation_id, "channel": pending.channel, MESSAGE_ID: inbound.id}
+        return await self.bot.send(sender, pending.bot_text, metadata)
+
     async def replay_all(self) -> int:
-        """One pass of the replayer: every conversation with kept messages, if the bot is back."""
-        conversations = await run_in_threadpool(self.store.pending_conversations)
+        """One pass of the replayer, if the bot is back: every conversation with kept messages or with a message
+        left stored on its way to the bot by an api process that died (older than `reclaim_after_s`)."""
+        conversations = await run_in_threadpool(self.store.pending_conversations, 50, self.reclaim_after_s)
         if not conversations or not await self.bot.ready():
             return 0
         answered = 0
@@ -235,6 +268,7 @@ class ConversationService:
         started = time.perf_counter()
         try:
             metadata: dict[str, Any] = {"conversation_id": inbound.conversation_id, "channel": channel}
+            metadata[MESSAGE_ID] = inbound.id  # found in Rasa's tracker should this process die (`_replay_turn`)
             if client:
                 metadata["client"] = client  # the binding check counts failures per address too
             turn = await self.bot.send(sender, text, metadata)
@@ -249,20 +283,23 @@ class ConversationService:
     async def _bot_replied(
         self, message_id: int, conversation_id: int, sender: str, text: str, turn: BotTurn, client: str | None = None
     ) -> TurnResult:
-        await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
         replies = replies_from_rasa(turn.messages)
+        handoff = next((r.custom["handoff"] for r in replies if r.custom and "handoff" in r.custom), None)
+        if replies and not isinstance(handoff, dict):
+            # processed together with its answer: a process dying in between leaves it stored, taken over later
+            answered = Answered(message_id, turn.intent, turn.confidence)
+            await self._store_replies(conversation_id, "bot", replies, answered)
+            if turn.intent == "rate_service" and self.handoffs is not None:
+                await self._volunteered_rating(conversation_id, text)
+            return TurnResult(conversation_id, "bot", replies)
+        await run_in_threadpool(self.store.mark_processed, message_id, turn.intent, turn.confidence)
         if not replies:
             # every intent of this bot answers something: silence means an action (or the action
             # server) failed inside Rasa. Never leave the customer without an answer.
             return await self._bot_unavailable(
                 message_id, conversation_id, sender, RuntimeError(f"empty turn (intent {turn.intent})"), failed=False
             )
-        handoff = next((r.custom["handoff"] for r in replies if r.custom and "handoff" in r.custom), None)
-        if not isinstance(handoff, dict):
-            await self._store_replies(conversation_id, "bot", replies)
-            if turn.intent == "rate_service" and self.handoffs is not None:
-                await self._volunteered_rating(conversation_id, text)
-            return TurnResult(conversation_id, "bot", replies)
+        assert isinstance(handoff, dict)
         reason = str(handoff.get("reason") or "asked")[:30]
         if self.handoffs is None:
             await self._store_replies(conversation_id, "bot", replies)
@@ -358,7 +395,9 @@ class ConversationService:
         await self._store_replies(conversation_id, "system", replies)
         return TurnResult(conversation_id, state, replies)
 
-    async def _store_replies(self, conversation_id: int, sender: str, replies: list[Reply]) -> None:
+    async def _store_replies(
+        self, conversation_id: int, sender: str, replies: list[Reply], answered: Answered | None = None
+    ) -> None:
         if not replies:
             return
         out = [
@@ -370,4 +409,4 @@ class ConversationService:
             )
             for r in replies
         ]
-        await run_in_threadpool(self.store.store_outbound, conversation_id, sender, out)
+        await run_in_threadpool(self.store.store_outbound, conversation_id, sender, out, answered)

@@ -192,6 +192,13 @@ class Settings(BaseSettings):
         return [f"{scheme}://{host}:{self.rasa_port + i}" for i in range(self.rasa_replicas)]
 
     @property
+    def stored_reclaim_after_s(self) -> float:
+        """How long a customer's message may stay stored on its way to the bot before the replayer takes it over
+        (the api process that stored it is taken to have died): three bot timeouts, clearly longer than a turn
+        even after a few kept messages answered before it."""
+        return 3 * self.rasa_timeout_s
+
+    @property
     def widget_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.widget_origins.split(",") if o.strip()]
 

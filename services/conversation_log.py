@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
@@ -22,6 +22,7 @@ class StoredMessage:
     conversation_id: int
     state: str
     behind_kept: bool = False  # older messages of the conversation still wait for the bot (it was away)
+    again: bool = False  # the channel delivered it again (a retry after a process died): stored before, not now
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,22 @@ class PendingMessage:
     user: str
     text: str  # as the customer typed it
     bot_text: str  # as Rasa is to get it ("/…" typed is sent as "／…")
+    reclaimed: bool = False  # left stored by an api process that died on the way: Rasa may have answered it
 
 
 @dataclass(frozen=True)
 class OutMessage:
     text: str
     payload: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The customer's message the replies answer, with the NLU result of its turn."""
+
+    message_id: int
+    intent: str | None
+    confidence: float | None
 
 
 def _now() -> dt.datetime:
@@ -48,6 +59,30 @@ def _set_status(message: Message, status: str) -> None:
     message.status = status
     if status not in ("pending", "replaying") and message.payload and "bot_text" in message.payload:
         message.payload = {k: v for k, v in message.payload.items() if k != "bot_text"} or None
+
+
+def _mark_processed(session: Session, answered: Answered) -> None:
+    message = session.get(Message, answered.message_id)
+    if message is not None:
+        _set_status(message, "processed")
+        message.intent = answered.intent[:50] if answered.intent else None
+        message.confidence = answered.confidence
+
+
+def _waiting_for_bot(stale_after_s: float | None) -> ColumnElement[bool]:
+    """Inbound messages the replayer sends to the bot: those kept while it was unreachable (`pending`), and, with
+    `stale_after_s`, those stored on their way to it longer ago than that and never finished: the api process
+    handling them died. A message is on its way to the bot when it keeps the text for it (`store_inbound`); the
+    messages of a conversation with a person are stored without it and stay theirs."""
+    kept = Message.status == "pending"
+    if stale_after_s is None:
+        return kept
+    left = and_(
+        Message.status == "stored",
+        Message.created_at < _now() - dt.timedelta(seconds=stale_after_s),
+        Message.payload["bot_text"].as_string().is_not(None),
+    )
+    return or_(kept, left)
 
 
 def _kept_before(session: Session, message: Message) -> bool:
@@ -90,14 +125,46 @@ class ConversationStore:
             session.flush()
         return conversation
 
-    def store_inbound(self, channel: str, user: str, text: str, open_new: bool = True) -> StoredMessage | None:
+    def store_inbound(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        open_new: bool = True,
+        *,
+        bot_text: str | None = None,
+        delivery: str | None = None,
+    ) -> StoredMessage | None:
         """Store a customer's message (first thing on arrival) in the user's open conversation; with
-        `open_new=False`, None (nothing stored) when the user has none (the caller checks its limits first)."""
+        `open_new=False`, None (nothing stored) when the user has none (the caller checks its limits first).
+        `bot_text`: the text as Rasa is to get it (`text` is masked), kept with a message on its way to the bot
+        (the conversation is the bot's) until it is answered: if the api process dies meanwhile, the replayer
+        sends it on (`claim_pending`). `delivery`: the channel's id of the message (WeChat's): delivered again,
+        it is not stored twice (`again`)."""
         with transaction(self.sessions) as session:
             conversation = self._open_conversation(session, channel, user, open_new)
             if conversation is None:
                 return None
-            message = Message(conversation_id=conversation.id, direction="in", sender="customer", text=text)
+            if delivery is not None:
+                before = session.scalar(
+                    select(Message.id)
+                    .where(
+                        Message.conversation_id == conversation.id,
+                        Message.direction == "in",
+                        Message.payload["delivery"].as_string() == delivery,
+                    )
+                    .limit(1)
+                )
+                if before is not None:
+                    return StoredMessage(before, conversation.id, conversation.state, again=True)
+            payload = {"bot_text": bot_text} if bot_text is not None and conversation.state == "bot" else {}
+            message = Message(
+                conversation_id=conversation.id,
+                direction="in",
+                sender="customer",
+                text=text,
+                payload={**payload, "delivery": delivery} if delivery is not None else payload or None,
+            )
             session.add(message)
             conversation.updated_at = _now()
             session.flush()
@@ -130,11 +197,14 @@ class ConversationStore:
 
     def mark_processed(self, message_id: int, intent: str | None, confidence: float | None) -> None:
         with transaction(self.sessions) as session:
+            _mark_processed(session, Answered(message_id, intent, confidence))
+
+    def keep_bot_text(self, message_id: int, bot_text: str) -> None:
+        """Change the text kept for the bot of a message on its way to it (a typed "/…" that is an offered button)."""
+        with transaction(self.sessions) as session:
             message = session.get(Message, message_id)
-            if message is not None:
-                _set_status(message, "processed")
-                message.intent = intent[:50] if intent else None
-                message.confidence = confidence
+            if message is not None and message.payload and "bot_text" in message.payload:
+                message.payload = {**message.payload, "bot_text": bot_text}
 
     # --- messages kept while the bot is unreachable, answered by it in order once it is back ---------------
 
@@ -146,12 +216,13 @@ class ConversationStore:
                 message.status = "pending"
                 message.payload = {**(message.payload or {}), "bot_text": bot_text}
 
-    def pending_conversations(self, limit: int = 50) -> list[int]:
-        """Conversations with messages waiting for the bot, those waiting longest first."""
+    def pending_conversations(self, limit: int = 50, stale_after_s: float | None = None) -> list[int]:
+        """Conversations with messages waiting for the bot, those waiting longest first; with `stale_after_s`,
+        also those with a message stored for it longer ago than that and never finished (`_waiting_for_bot`)."""
         with self.sessions() as session:
             rows = session.execute(
                 select(Message.conversation_id, func.min(Message.id))
-                .where(Message.direction == "in", Message.status == "pending")
+                .where(Message.direction == "in", _waiting_for_bot(stale_after_s))
                 .group_by(Message.conversation_id)
                 .order_by(func.min(Message.id))
                 .limit(limit)
@@ -163,15 +234,18 @@ class ConversationStore:
         with self.sessions() as session:
             return _kept_before(session, session.get_one(Message, message_id))
 
-    def claim_pending(self, conversation_id: int) -> PendingMessage | None:
+    def claim_pending(self, conversation_id: int, stale_after_s: float | None = None) -> PendingMessage | None:
         """The conversation's oldest waiting message, claimed (pending → replaying) by this caller only: two
-        api processes never both send it to the bot."""
+        api processes never both send it to the bot. With `stale_after_s`, a message stored for the bot longer
+        ago than that and never finished is claimed too (stored → replaying, `reclaimed`)."""
         with transaction(self.sessions) as session:
             row = session.execute(
                 select(Message, Conversation)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(
-                    Message.conversation_id == conversation_id, Message.direction == "in", Message.status == "pending"
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "in",
+                    _waiting_for_bot(stale_after_s),
                 )
                 .order_by(Message.id)
                 .limit(1)
@@ -179,8 +253,9 @@ class ConversationStore:
             if row is None:
                 return None
             message, conversation = row
+            was = message.status
             claimed = session.execute(
-                update(Message).where(Message.id == message.id, Message.status == "pending").values(status="replaying")
+                update(Message).where(Message.id == message.id, Message.status == was).values(status="replaying")
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 return None
@@ -191,6 +266,15 @@ class ConversationStore:
                 conversation.external_user_id,
                 message.text,
                 bot_text if isinstance(bot_text, str) else message.text,
+                reclaimed=was == "stored",
+            )
+
+    def release(self, message_id: int, status: str) -> None:
+        """Give a claimed message back as it was (replaying → `status`, with the text kept for the bot): the bot
+        could not be reached, the next pass tries again."""
+        with transaction(self.sessions) as session:
+            session.execute(
+                update(Message).where(Message.id == message_id, Message.status == "replaying").values(status=status)
             )
 
     def set_status(self, message_id: int, status: str) -> None:
@@ -215,9 +299,15 @@ class ConversationStore:
             session.expunge_all()
             return list(rows)
 
-    def store_outbound(self, conversation_id: int, sender: str, replies: list[OutMessage]) -> list[int]:
-        """Store replies before they are delivered; returns their ids."""
+    def store_outbound(
+        self, conversation_id: int, sender: str, replies: list[OutMessage], answered: Answered | None = None
+    ) -> list[int]:
+        """Store replies before they are delivered; returns their ids. `answered`: the customer's message they
+        answer is marked processed in the same transaction, so an api process that dies in between leaves it
+        stored (and reclaimed) rather than processed without its answer."""
         with transaction(self.sessions) as session:
+            if answered is not None:
+                _mark_processed(session, answered)
             rows = [
                 Message(conversation_id=conversation_id, direction="out", sender=sender, text=r.text, payload=r.payload)
                 for r in replies

@@ -113,7 +113,9 @@ class WeChatService:
     async def _converse(self, inbound: Inbound, text: str, command: bool = False) -> Answer:
         """The shared pipeline (stored first, routed by state, replies stored before delivery)."""
         try:
-            turn = await self.conversations.handle("wechat", inbound.openid, text, command=command)
+            turn = await self.conversations.handle(
+                "wechat", inbound.openid, text, command=command, delivery=inbound.dedup_key
+            )
         except RateLimited:
             return Answer([self.content.say("rate_limited")])
         except InvalidInput as exc:

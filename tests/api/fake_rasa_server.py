@@ -1,4 +1,4 @@
-"""FakeBot behind Rasa's HTTP surface (the PowerDesk channel webhook, tracker events, /status), for tests
+"""FakeBot behind Rasa's HTTP surface (the PowerDesk channel webhook, the tracker and its events, /status), for tests
 and benchmarks that run real api processes but are not about Rasa:
 `python -m uvicorn tests.api.fake_rasa_server:app --port N`."""
 
@@ -23,6 +23,11 @@ async def status() -> dict[str, str]:
 async def webhook(body: dict[str, Any]) -> dict[str, Any]:
     turn = await bot.send(str(body["sender"]), str(body["message"]), body.get("metadata") or {})
     return {"messages": turn.messages, "intent": turn.intent, "confidence": turn.confidence}
+
+
+@app.get("/conversations/{sender}/tracker")
+async def tracker(sender: str) -> dict[str, Any]:
+    return {"sender_id": sender, "events": bot.events.get(sender, [])}
 
 
 @app.post("/conversations/{sender}/tracker/events")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from api.bot_client import BotTurn
+from api.bot_client import BotTurn, turn_in_events
 from core.errors import UpstreamUnavailable
 
 
@@ -17,6 +17,8 @@ class FakeBot:
         self.delay_s = 0.0
         self.paused: set[str] = set()
         self.resumed: list[str] = []
+        self.events: dict[str, list[dict[str, Any]]] = {}  # each sender's tracker events, as Rasa keeps them
+        self.tracker_reads: list[str] = []
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> BotTurn:
         self.sent.append((sender, text, metadata))
@@ -26,6 +28,35 @@ class FakeBot:
             raise UpstreamUnavailable("fake Rasa is down", unreached=True)
         if self.fail_reached:
             raise UpstreamUnavailable("fake Rasa timed out")
+        turn = self._answer(sender, text)
+        self.events.setdefault(sender, []).extend(
+            [
+                {
+                    "event": "user",
+                    "text": text,
+                    "metadata": metadata,
+                    "parse_data": {"intent": {"name": turn.intent, "confidence": turn.confidence}},
+                },
+                *(
+                    {
+                        "event": "bot",
+                        "text": m.get("text"),
+                        "data": {"buttons": m.get("buttons"), "custom": m.get("custom")},
+                    }
+                    for m in turn.messages
+                ),
+                {"event": "action", "name": "action_listen"},
+            ]
+        )
+        return turn
+
+    async def find_turn(self, sender: str, message_id: int) -> BotTurn | None:
+        self.tracker_reads.append(sender)
+        if self.down:
+            raise UpstreamUnavailable("fake Rasa is down", unreached=True)
+        return turn_in_events(self.events.get(sender, []), message_id)
+
+    def _answer(self, sender: str, text: str) -> BotTurn:
         if sender in self.paused:  # like Rasa: a paused conversation gets no answer
             return BotTurn([], None, None)
         if "人工" in text or "投诉" in text:

@@ -1,14 +1,20 @@
-"""RasaClient's pause/resume reach the conversation Rasa knows (its router does not unquote %3A)."""
+"""RasaClient: pause/resume reach the conversation Rasa knows (its router does not unquote %3A), the token, what
+was reached, the replicas, and a turn read back from the tracker."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from api.bot_client import RasaClient, ReplicatedRasa, make_bot_client
+from api.bot_client import RasaClient, ReplicatedRasa, make_bot_client, turn_in_events
+from api.conversations import replies_from_rasa
 from core.errors import UpstreamUnavailable
+from tests.conftest import FIXTURES
+
+TRACKER = json.loads((FIXTURES / "rasa" / "tracker.json").read_text(encoding="utf-8"))
 
 
 async def test_pause_and_resume_name_the_sender_as_rasa_does() -> None:
@@ -96,3 +102,49 @@ async def test_replicas_route_each_sender_to_one_server_and_fail_over_only_when_
         assert nobody.value.unreached and not await bot.ready()
     async with httpx.AsyncClient() as http:
         assert isinstance(make_bot_client(["http://rasa"], 1.0, http, "t"), RasaClient)
+
+
+def test_a_turn_is_found_by_the_message_id_in_its_user_event_and_ends_at_the_next_one() -> None:
+    events = TRACKER["events"]
+    first = turn_in_events(events, 41)
+    assert first is not None and (first.intent, first.confidence) == ("query_bill", 0.93)
+    replies = replies_from_rasa(first.messages)  # as the api stores replies the channel returned
+    assert [(r.text, [b.payload for b in r.buttons], r.custom) for r in replies] == [
+        ("查询电费需要先绑定户号。", ["/bind_account"], {"show": "binding_hint"})
+    ]
+    handoff = turn_in_events(events, 42)
+    assert handoff is not None and handoff.intent == "request_human"
+    assert [m["custom"] for m in handoff.messages] == [None, {"handoff": {"reason": "asked"}}]
+    assert turn_in_events(events, 43) is None  # not seen by Rasa
+    assert turn_in_events(events, "41") is None  # type: ignore[arg-type]  # the api's ids are numbers
+    assert turn_in_events([None, "junk", {"event": "user"}], 41) is None
+
+
+async def test_the_tracker_is_read_with_the_token_and_a_failed_read_is_unreached() -> None:
+    seen: list[str] = []
+    answers: Iterator[httpx.Response | Exception] = iter(
+        [
+            httpx.Response(200, json=TRACKER),
+            httpx.ConnectError("refused"),
+            httpx.Response(500),
+            httpx.Response(200, text="not json"),
+            httpx.Response(200, json=[]),
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = RasaClient("http://rasa", 1.0, http, token="t0ken-for-rasa-api")
+        found = await client.find_turn("widget:v-7f3a", 41)
+        assert found is not None and found.intent == "query_bill"
+        for _ in range(4):  # reading has no effect in Rasa: whatever failed, it may be asked again
+            with pytest.raises(UpstreamUnavailable) as failed:
+                await client.find_turn("widget:v-7f3a", 41)
+            assert failed.value.unreached
+    assert seen[0] == "/conversations/widget:v-7f3a/tracker?token=t0ken-for-rasa-api&include_events=ALL"

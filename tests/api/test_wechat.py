@@ -17,6 +17,7 @@ from core.db import make_engine, make_session_factory, transaction
 from core.models import Message
 from core.models_wechat import WeChatInbound
 from core.settings import Settings
+from services.conversation_log import Answered, ConversationStore, OutMessage
 from tests.api.wechat_env import PASSIVE_S, Env, make_env
 from tests.api.wechat_sim import AES_KEY, TOKEN, WeChatSim, fixture, signature
 
@@ -226,3 +227,36 @@ def test_a_message_left_processing_by_a_dead_process_is_taken_over_by_the_retry(
     # the retry after that is a plain duplicate again
     assert env.answer(fixture("text", openid="o_orphan", content="电费怎么交", msg_id=888001)) is None
     assert env.bot.entered.count("电费怎么交") == 1
+
+
+@pytest.fixture
+def fast_env(api_settings: Settings) -> Iterator[Env]:
+    """The replayer every 0.2 s, taking over a message left stored after 3 s (RASA_TIMEOUT_S 1 s)."""
+    yield from make_env(api_settings, aes=False, rasa_timeout_s=1.0, bot_replay_interval_s=0.2)
+
+
+def test_a_retry_of_a_message_a_dead_process_stored_is_not_stored_or_answered_twice(fast_env: Env) -> None:
+    """The process died after storing the message: the retry that takes over does not store it again (nor send
+    it to the bot); it says what was stored for it and not delivered, and the replayer answers the rest (once)."""
+    engine = make_engine(fast_env.settings.effective_database_url)
+    sessions = make_session_factory(engine)
+    store = ConversationStore(sessions)
+    long_ago = utc_now() - dt.timedelta(seconds=60)
+    with transaction(sessions) as session:  # claimed and the message stored; then the process died
+        for key, openid in (("msg:888101", "o_unanswered"), ("msg:888102", "o_answered")):
+            session.add(WeChatInbound(dedup_key=key, openid=openid, msg_type="text", created_at=long_ago))
+    unanswered = store.store_inbound(
+        "wechat", "o_unanswered", "电费怎么交", bot_text="电费怎么交", delivery="msg:888101"
+    )
+    answered = store.store_inbound("wechat", "o_answered", "停电了", bot_text="停电了", delivery="msg:888102")
+    assert unanswered is not None and answered is not None
+    reply = [OutMessage("收到：停电了", None)]  # this one died after the turn, before the reply reached WeChat
+    store.store_outbound(answered.conversation_id, "bot", reply, Answered(answered.id, "greet", 0.9))
+    engine.dispose()
+    assert fast_env.answer(fixture("text", openid="o_unanswered", content="电费怎么交", msg_id=888101)) is None
+    assert fast_env.answer(fixture("text", openid="o_answered", content="停电了", msg_id=888102)) == "收到：停电了"
+    assert fast_env.bot.entered == []
+    assert fast_env.wait_pushed("o_unanswered", 1) == ["收到：电费怎么交"]  # by the replayer, once the grace is over
+    assert fast_env.bot.entered == ["电费怎么交"]
+    for text in ("电费怎么交", "停电了"):
+        assert fast_env.count(select(func.count()).select_from(Message).where(Message.text == text)) == 1

@@ -188,7 +188,7 @@ def test_a_message_the_database_could_not_store_is_refused_clearly(client: TestC
 
     store = client.app.state.store  # type: ignore[attr-defined]
 
-    def database_away(*_: object) -> None:
+    def database_away(*_: object, **__: object) -> None:
         raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
 
     with mock.patch.object(store, "store_inbound", database_away):
