@@ -121,6 +121,8 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
+    # the replayer's pass: messages waiting for the bot (pending, or stored by an api process that died)
+    __table_args__ = (Index("ix_messages_status_created", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
