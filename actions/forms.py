@@ -14,7 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import Events, latest_text
 from actions.knowledge import answer_entry, search_latest
 from actions.services import get_services
-from actions.understanding import FormInput, KnowledgeMatch, needs_knowledge_in_form, read_text, screen_form_input
+from actions.understanding import (
+    FormInput,
+    KnowledgeMatch,
+    agreeing,
+    needs_knowledge_in_form,
+    read_text,
+    screen_form_input,
+)
 
 
 def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> FormInput:
@@ -26,7 +33,10 @@ def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> FormInput:
     result = None
     if needs_knowledge_in_form(intent, confidence, reading):
         retriever = services.knowledge()
-        result = search_latest(retriever, tracker, k=1) if retriever is not None else None
+        if retriever is not None:  # the NLU agreeing with one of the index's guesses makes it the answer
+            result = agreeing(
+                search_latest(retriever, tracker, k=3), services.lexicon().intent_topics.get(intent, ()), confidence
+            )
     verdict = screen_form_input(reading, KnowledgeMatch(result.answerable, result.out_of_scope) if result else None)
     if verdict is FormInput.QUESTION and result is not None:
         answer_entry(dispatcher, result.hits[0].entry)

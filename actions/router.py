@@ -37,6 +37,7 @@ from actions.understanding import (
     decide,
     needs_knowledge,
     read_text,
+    revised_intent,
 )
 from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
 from core.clock import local_now
@@ -58,7 +59,9 @@ NOT_FOLLOW_UPS = frozenset(
 )
 _STEP_BACK = re.compile(r"(再)?往前(一|1)?个?月|前一个月|再早一个月|再前一个月")
 _STEP_ON = re.compile(r"(再)?往后(一|1)?个?月|后一个月|下一个月")
-_HOW_COMPUTED = re.compile(r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么")
+_HOW_COMPUTED = re.compile(
+    r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么|太贵|这么贵|(为啥|为什么|咋回事)[?？]?$"
+)
 _USAGE_WORDS = ("用电", "电量", "度")
 _BILL_WORDS = ("电费", "账单", "钱", "元")
 # words that name what is looked up: a month with none of them continues the look-up under discussion
@@ -194,6 +197,7 @@ class ActionUnderstand(PowerDeskAction):
         intent, confidence = str(parsed.get("name") or "nlu_fallback"), float(parsed.get("confidence") or 0.0)
         lexicon: Lexicon = services.lexicon()
         reading = read_text(lexicon, latest_text(tracker))
+        intent = revised_intent(intent, confidence, reading)
         if not reading.safety and not reading.payload:
             continued = follow_up(services, lexicon, tracker, intent)
             if continued is not None:

@@ -87,6 +87,8 @@ class Lexicon:
     ticket_no: re.Pattern[str]
     progress: re.Pattern[str]
     energy: re.Pattern[str]
+    request: re.Pattern[str]
+    person: re.Pattern[str]
     tasks: dict[str, TaskButton]
     intent_topics: dict[str, tuple[str, ...]]  # the knowledge topics (or topic prefixes "tariff.") of an intent
 
@@ -109,6 +111,8 @@ class Reading:
     ticket_no: bool = False  # carries a ticket number (GZ20261207000042): its progress is asked for
     progress: bool = False  # asks how a repair is going (派人来修了没有, 还要多久): the event, for one under it
     energy: bool = True  # names electricity or its bills (电, 费, 账单, 峰谷…)
+    request: bool = False  # an explicit request (帮我, 我要, 请帮)
+    person: bool = True  # names a person to talk to (人工, 客服)
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,8 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         ticket_no=bool(lexicon.ticket_no.search(s)),
         progress=bool(lexicon.progress.search(s)) and "投诉" not in s,
         energy=bool(lexicon.energy.search(s)),
+        request=bool(lexicon.request.search(s)),
+        person=bool(lexicon.person.search(s)),
     )
 
 
@@ -248,6 +254,14 @@ def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: boo
     return reading.about or (confidence < UNSURE_TASK and not reading.doing)
 
 
+def revised_intent(intent: str, confidence: float, reading: Reading) -> str:
+    """The NLU's intent, unless the text contradicts it: an unsure request for a person that names none ("昨天呢"
+    at 0.47) is not understood rather than a handoff."""
+    if intent == "request_human" and confidence < UNSURE_TASK and not reading.person and not reading.payload:
+        return "nlu_fallback"
+    return intent
+
+
 def decide(
     intent: str,
     confidence: float,
@@ -267,7 +281,13 @@ def decide(
     if TASK_OF_INTENT.get(intent) == "outage_info" and reading.outage and reading.doing:
         intent = "report_outage"  # "我们小区停电了" read as a question about outages: no power now is a report
     asks_own_data = reading.doing or (reading.period and bound)  # "我们这个月要交多少电费" from a bound customer
-    if intent not in TASK_OF_INTENT and asks_own_data and not reading.strong_about:
+    not_ours = match is not None and match.out_of_scope and not reading.energy  # "帮我查一下燃气费欠了多少"
+    if (
+        intent not in TASK_OF_INTENT
+        and asks_own_data
+        and not not_ours
+        and (not reading.strong_about or (reading.period and bound))
+    ):
         # "我们小区停电了" read as a planned-outage question: a request to act takes the best task in the ranking,
         # and one that names an outage is a repair report
         runner_up = next((n for n, c in ranking if n in TASK_OF_INTENT and c >= RUNNER_UP_TASK), None)
@@ -297,7 +317,8 @@ def decide(
                 return Decision(Route.TASK, task)
             return Decision(Route.KNOWLEDGE, task)
         if reading.about and reading.doing:  # "我家停电了，一般多久能修好": both readings; a bare 吗 is politeness
-            return Decision(Route.CLARIFY, task) if reading.strong_about else Decision(Route.TASK, task)
+            both = reading.strong_about and not reading.request  # "户号怎么绑，帮我绑上" asks for it
+            return Decision(Route.CLARIFY, task) if both else Decision(Route.TASK, task)
         if reading.about:
             return Decision(Route.KNOWLEDGE, task)
         if confidence < UNSURE_TASK and not reading.doing:

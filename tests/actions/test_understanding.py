@@ -20,6 +20,7 @@ from actions.understanding import (
     looks_like_address,
     needs_knowledge,
     read_text,
+    revised_intent,
     screen_form_input,
 )
 from core.errors import DataError
@@ -263,3 +264,28 @@ def test_a_period_without_electricity_is_checked_against_the_index(lexicon: Lexi
     # digits read as an account in a question that is not ours
     assert route(lexicon, "18650电池能带上飞机吗", "inform", OUTSIDE) == Decision(Route.DECLINE)
     assert route(lexicon, "3301234567", "inform", OUTSIDE) == Decision(Route.SMALL_TALK)
+
+
+def test_explicit_requests_unsure_person_requests_and_bound_periods(lexicon: Lexicon) -> None:
+    # asked for in so many words, even with a question about it: started, no two-button question
+    assert route(lexicon, "户号怎么绑，帮我绑上", "bind_account", confidence=1.0) == Decision(Route.TASK, "binding")
+    assert route(lexicon, "我家停电了，一般多久能修好", "report_outage") == Decision(Route.CLARIFY, "repair")
+    # an unsure request for a person that names none is not one; one that names a person is
+    assert revised_intent("request_human", 0.47, read_text(lexicon, "昨天呢")) == "nlu_fallback"
+    assert revised_intent("request_human", 0.47, read_text(lexicon, "找个人工")) == "request_human"
+    assert revised_intent("request_human", 0.9, read_text(lexicon, "在吗在吗")) == "request_human"
+    # a bound customer naming a period asks for their own data, even with 是多少
+    ranking = (("query_bill", 0.42),)
+    assert route(lexicon, "那上个月的是多少钱", "nlu_fallback", bound=True, ranking=ranking) == Decision(
+        Route.TASK, "bill"
+    )
+
+
+def test_a_request_about_someone_elses_bill_is_not_a_look_up(lexicon: Lexicon) -> None:
+    assert not read_text(lexicon, "帮我查一下燃气费欠了多少").energy
+    assert read_text(lexicon, "帮我查一下电费欠了多少").energy
+    ranking = (("query_bill", 0.3),)
+    assert route(lexicon, "帮我查一下燃气费欠了多少", "nlu_fallback", OUTSIDE, ranking=ranking).route is not Route.TASK
+    assert route(lexicon, "帮我查一下电费欠了多少", "nlu_fallback", OUTSIDE, ranking=ranking) == Decision(
+        Route.TASK, "bill"
+    )
