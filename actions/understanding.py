@@ -87,6 +87,7 @@ class Lexicon:
     ticket_no: re.Pattern[str]
     progress: re.Pattern[str]
     energy: re.Pattern[str]
+    outage_words: re.Pattern[str]
     request: re.Pattern[str]
     person: re.Pattern[str]
     tasks: dict[str, TaskButton]
@@ -112,6 +113,7 @@ class Reading:
     progress: bool = False  # asks how a repair is going (派人来修了没有, 还要多久): the event, for one under it
     energy: bool = True  # names electricity or its bills (电, 费, 账单, 峰谷…)
     request: bool = False  # an explicit request (帮我, 我要, 请帮)
+    outage_words: bool = True  # names an outage itself (停电, 来电, 检修…)
     person: bool = True  # names a person to talk to (人工, 客服)
 
 
@@ -206,6 +208,7 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         progress=bool(lexicon.progress.search(s)) and "投诉" not in s,
         energy=bool(lexicon.energy.search(s)),
         request=bool(lexicon.request.search(s)),
+        outage_words=bool(lexicon.outage_words.search(s)) and not re.search("停水|来水|停气|供水|供气", s),
         person=bool(lexicon.person.search(s)),
     )
 
@@ -246,7 +249,7 @@ def needs_knowledge(intent: str, confidence: float, reading: Reading, bound: boo
     if task is None:
         return True
     if task in OWN_SITUATION_TASKS:
-        return _general_question(reading, task)
+        return _general_question(reading, task) or (task == "outage_info" and not reading.outage_words)
     if task in DATA_TASKS:  # a period with no word of electricity may be about anything: the index judges
         return not _asks_for_own_data(reading, task, bound) or not (reading.energy or reading.doing)
     if task in PERSON_TASKS:
@@ -300,6 +303,12 @@ def decide(
     if task is not None:
         if reading.payload or (match is None and not answerable):
             return Decision(Route.TASK, task)
+        if task == "outage_info" and not reading.outage_words and match is not None:
+            # "供电营业厅周末上班吗" read as an outage question, naming no outage: the index decides
+            if answerable:
+                return Decision(Route.KNOWLEDGE)
+            if match.out_of_scope:
+                return Decision(Route.DECLINE)
         if task in OWN_SITUATION_TASKS:
             # "明天会不会停电" asks for the customer's own situation; "计划停电一般提前几天通知" is a general question
             general = _general_question(reading, task)

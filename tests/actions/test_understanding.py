@@ -289,3 +289,12 @@ def test_a_request_about_someone_elses_bill_is_not_a_look_up(lexicon: Lexicon) -
     assert route(lexicon, "帮我查一下电费欠了多少", "nlu_fallback", OUTSIDE, ranking=ranking) == Decision(
         Route.TASK, "bill"
     )
+
+
+def test_an_outage_question_that_names_no_outage_goes_by_the_index(lexicon: Lexicon) -> None:
+    assert route(lexicon, "供电营业厅周末上班吗", "query_outage_plan") == Decision(Route.KNOWLEDGE)
+    assert route(lexicon, "自来水停水了，什么时候来水", "query_outage_plan", OUTSIDE) == Decision(Route.DECLINE)
+    assert route(lexicon, "钱塘江大潮什么时候看最好", "query_outage_plan", OUTSIDE) == Decision(Route.DECLINE)
+    # one that names it is the customer's own, whatever the index says
+    assert route(lexicon, "什么时候来电", "query_outage_plan", OUTSIDE) == Decision(Route.TASK, "outage_info")
+    assert route(lexicon, "这周末有没有检修", "query_outage_plan", UNSURE) == Decision(Route.TASK, "outage_info")
