@@ -298,3 +298,5 @@ def test_an_outage_question_that_names_no_outage_goes_by_the_index(lexicon: Lexi
     # one that names it is the customer's own, whatever the index says
     assert route(lexicon, "什么时候来电", "query_outage_plan", OUTSIDE) == Decision(Route.TASK, "outage_info")
     assert route(lexicon, "这周末有没有检修", "query_outage_plan", UNSURE) == Decision(Route.TASK, "outage_info")
+    assert route(lexicon, "明天会不会停点啊", "query_outage_plan", UNSURE) == Decision(Route.TASK, "outage_info")
+    assert route(lexicon, "晓得了，那停多长时间", "query_outage_plan", OUTSIDE) == Decision(Route.TASK, "outage_info")
