@@ -284,6 +284,7 @@ def test_explicit_requests_unsure_person_requests_and_bound_periods(lexicon: Lex
 def test_a_request_about_someone_elses_bill_is_not_a_look_up(lexicon: Lexicon) -> None:
     assert not read_text(lexicon, "帮我查一下燃气费欠了多少").energy
     assert read_text(lexicon, "帮我查一下电费欠了多少").energy
+    assert read_text(lexicon, "帮我check一下上个月的bill").energy
     ranking = (("query_bill", 0.3),)
     assert route(lexicon, "帮我查一下燃气费欠了多少", "nlu_fallback", OUTSIDE, ranking=ranking).route is not Route.TASK
     assert route(lexicon, "帮我查一下电费欠了多少", "nlu_fallback", OUTSIDE, ranking=ranking) == Decision(
