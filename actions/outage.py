@@ -9,12 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PowerDeskAction, find_bound_customer, known_conversation
+from actions.base import Events, PowerDeskAction, find_bound_customer, known_conversation, latest_text
 from actions.forms import CheckedForm
 from actions.outage_info import known_outage_at_address
 from actions.parsing import extract_account_no, extract_phone, normalise
 from actions.services import Services, get_services
-from actions.understanding import looks_like_address
+from actions.understanding import looks_like_address, situation_told
 from core.db import transaction
 from services.tickets import create_ticket
 
@@ -67,6 +67,9 @@ class ValidateOutageReportForm(CheckedForm):
             account = extract_account_no(text)
             dispatcher.utter_message(response="utter_phone_is_account" if account else "utter_phone_invalid")
             return {"phone": None}
+        told = situation_told(get_services().lexicon(), latest_text(tracker))
+        if told and not tracker.get_slot("description"):  # "电话139…，整个店里都没电": the description too
+            return {"phone": phone, "description": told[:MAX_FIELD_CHARS]}
         return {"phone": phone}
 
     def validate_description(

@@ -38,6 +38,7 @@ from actions.understanding import (
     needs_knowledge,
     read_text,
     revised_intent,
+    situation_told,
 )
 from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
 from core.clock import local_now
@@ -62,6 +63,7 @@ _STEP_ON = re.compile(r"(再)?往后(一|1)?个?月|后一个月|下一个月")
 _HOW_COMPUTED = re.compile(
     r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么|太贵|这么贵|(为啥|为什么|咋回事)[?？]?$"
 )
+_TARIFF_WORDS = re.compile(r"电价|阶梯|峰谷|分时|政策|规定|标准")
 _USAGE_WORDS = ("用电", "电量", "度")
 _BILL_WORDS = ("电费", "账单", "钱", "元")
 # words that name what is looked up: a month with none of them continues the look-up under discussion
@@ -73,6 +75,21 @@ _TASK_WORDS = (
     (("用电", "电量", "度"), "usage"),
 )
 SHORT_FOLLOW_UP = 12  # characters: a follow-up is short ("那电费呢"); a long message is a question of its own
+
+
+def _after_outage_answer(tracker: Tracker) -> bool:
+    """Whether the bot's previous turn told the customer their outages (a fault, planned ones or none)."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                return False
+        elif users == 1 and event.get("event") == "bot":
+            custom = (event.get("data") or {}).get("custom")
+            if isinstance(custom, dict) and "outages" in custom:
+                return True
+    return False
 
 
 def _continues(text: str) -> bool:
@@ -87,6 +104,9 @@ def _repair(services: Services, dispatcher: CollectingDispatcher, tracker: Track
     dispatcher.utter_message(response="utter_outage_self_check")
     # a slot set to None counts as filled in this turn and would be validated: reset only what holds a value
     cleared = [SlotSet(s, None) for s in ("address", "phone", "description") if tracker.get_slot(s) is not None]
+    told = situation_told(services.lexicon(), latest_text(tracker), opening=True)
+    if told:  # "家里没电了，邻居家都有电，总闸推上去又掉下来": the description is already given
+        cleared = [e for e in cleared if e["name"] != "description"] + [SlotSet("description", told[:500])]
     return [*cleared, FollowupAction("outage_report_form")]
 
 
@@ -162,7 +182,8 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
         if step:  # "再往前一个月呢"
             stepped = shift_month(*current, step)
             return lambda s, d, t, dom: MONTHLY[last]().lookup(s, d, t, stepped)
-        if _HOW_COMPUTED.search(text) and not months:  # "这个钱是怎么算出来的" after a bill
+        if _HOW_COMPUTED.search(text) and not months and not _TARIFF_WORDS.search(text):
+            # "这个钱是怎么算出来的" after a bill (but "阶梯电价是怎么算的" asks about the tariff)
             return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
     if last == "usage" and len(text) <= SHORT_FOLLOW_UP and parse_days(text, today) is not None:
         return lambda s, d, t, dom: ActionQueryUsage().act(s, d, t, dom)  # "前天呢" after yesterday's usage
@@ -198,6 +219,13 @@ class ActionUnderstand(PowerDeskAction):
         lexicon: Lexicon = services.lexicon()
         reading = read_text(lexicon, latest_text(tracker))
         intent = revised_intent(intent, confidence, reading)
+        if (
+            reading.outage_follow_up
+            and not (reading.safety or reading.payload or reading.person or reading.ticket_no)
+            and intent not in ("bind_account", "query_ticket")
+            and _after_outage_answer(tracker)
+        ):  # "几点开始停" after the customer's outages were told: they again, with their times
+            return ActionOutageInfo().act(services, dispatcher, tracker, domain)
         if not reading.safety and not reading.payload:
             continued = follow_up(services, lexicon, tracker, intent)
             if continued is not None:

@@ -48,6 +48,9 @@ SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "inform"})
 UNSURE_TASK = 0.6
 RUNNER_UP_TASK = 0.1  # a task this far down the ranking still counts when the text asks to act
 MAX_CANCEL_CHARS = 20  # "算了" in a long message is part of a story, not a wish to leave
+_COMPLAINT = re.compile(r"(要|想|我|必须|再)投诉|投诉(你们|他|她|抄表员|工作人员)")
+MAX_ADDRESS_CHARS = 60  # "浙江省杭州市西湖区文三路…小区3幢2单元501室" is about 30
+OUTAGE_FOLLOW_UP = 20  # characters: a follow-up to an outage answer is short ("预计几点能送电？我这边要安排工人")
 # the NLU this sure of an intent whose topics include one of the index's best guesses: that guess answers
 AGREE = 0.7
 AGREE_AMONG = 3  # the guesses looked at
@@ -75,6 +78,7 @@ class Lexicon:
     asking: re.Pattern[str]
     doing: re.Pattern[str]
     hypothetical: re.Pattern[str]
+    future: re.Pattern[str]
     period: re.Pattern[str]
     possessive: re.Pattern[str]
     outage: re.Pattern[str]
@@ -88,6 +92,7 @@ class Lexicon:
     progress: re.Pattern[str]
     energy: re.Pattern[str]
     outage_words: re.Pattern[str]
+    outage_follow_up: re.Pattern[str]
     request: re.Pattern[str]
     person: re.Pattern[str]
     tasks: dict[str, TaskButton]
@@ -108,12 +113,15 @@ class Reading:
     cancel: bool  # leaves what is going on (算了, 取消)
     payload: bool  # a button's payload (/intent{...}): the customer chose, nothing to interpret
     hypothetical: bool = False  # 万一 / 如果 / 明天…: not happening now
+    future: bool = False  # an outage to come (明天, 这几天, 停不停电): also hypothetical
+    complaint: bool = False  # a complaint said in so many words (我要投诉, 就要投诉)
     soon: bool = False  # names the days ahead or the customer's place (明天, 这周, 我们小区): their own outages
     ticket_no: bool = False  # carries a ticket number (GZ20261207000042): its progress is asked for
     progress: bool = False  # asks how a repair is going (派人来修了没有, 还要多久): the event, for one under it
     energy: bool = True  # names electricity or its bills (电, 费, 账单, 峰谷…)
     request: bool = False  # an explicit request (帮我, 我要, 请帮)
     outage_words: bool = True  # names an outage itself (停电, 来电, 检修…)
+    outage_follow_up: bool = False  # short, about an outage's times or repair (几点开始停, 那要等多久啊)
     person: bool = True  # names a person to talk to (人工, 客服)
 
 
@@ -192,22 +200,27 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         return Reading(False, False, True, False, False, False, False, False, True)
     safety = bool(lexicon.safety.search(s)) and not lexicon.prevention.search(s)
     strong = bool(lexicon.about.search(s))
+    future = bool(lexicon.future.search(s))
+    hypothetical = future or bool(lexicon.hypothetical.search(s))
     return Reading(
         about=strong or bool(lexicon.asking.search(s)),
         strong_about=strong,
-        doing=bool(lexicon.doing.search(s)) and not lexicon.hypothetical.search(s),
+        doing=bool(lexicon.doing.search(s)) and not hypothetical,
         period=bool(lexicon.period.search(s)),
         possessive=bool(lexicon.possessive.search(s)),
         outage=bool(lexicon.outage.search(s)),
         safety=safety,
         cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),
         payload=False,
-        hypothetical=bool(lexicon.hypothetical.search(s)),
+        hypothetical=hypothetical,
+        future=future,
+        complaint=bool(_COMPLAINT.search(s)),
         soon=bool(lexicon.soon.search(s)),
         ticket_no=bool(lexicon.ticket_no.search(s)),
         progress=bool(lexicon.progress.search(s)) and "投诉" not in s,
         energy=bool(lexicon.energy.search(s)),
         request=bool(lexicon.request.search(s)),
+        outage_follow_up=len(s) <= OUTAGE_FOLLOW_UP and bool(lexicon.outage_follow_up.search(s)) and "投诉" not in s,
         outage_words=bool(lexicon.outage_words.search(s)) and not re.search("停水|来水|停气|供水|供气", s),
         person=bool(lexicon.person.search(s)),
     )
@@ -262,6 +275,8 @@ def revised_intent(intent: str, confidence: float, reading: Reading) -> str:
     at 0.47) is not understood rather than a handoff."""
     if intent == "request_human" and confidence < UNSURE_TASK and not reading.person and not reading.payload:
         return "nlu_fallback"
+    if reading.complaint and not reading.strong_about and not reading.payload:
+        return "complain"  # "那我现在就要投诉，报修报了一天了都没人来" read as a ticket question
     return intent
 
 
@@ -281,6 +296,8 @@ def decide(
         return Decision(Route.TASK, "ticket_status")  # "GZ20261207000042到哪一步了"
     if intent in ("nlu_fallback", "out_of_scope") and reading.outage and reading.soon:
         intent = "query_outage_plan"  # "这几天会不会停电", not understood by the NLU: the customer's own outages
+    if TASK_OF_INTENT.get(intent) == "repair" and reading.future and reading.outage and not reading.doing:
+        intent = "query_outage_plan"  # "我家这几天有停电安排吗" read as a report: an outage to come is asked about
     if TASK_OF_INTENT.get(intent) == "outage_info" and reading.outage and reading.doing:
         intent = "report_outage"  # "我们小区停电了" read as a question about outages: no power now is a report
     asks_own_data = reading.doing or (reading.period and bound)  # "我们这个月要交多少电费" from a bound customer
@@ -315,8 +332,8 @@ def decide(
             return Decision(Route.KNOWLEDGE, task) if general and answerable else Decision(Route.TASK, task)
         if task in PERSON_TASKS and (reading.doing or not (_questions_a_person_task(reading, task) and answerable)):
             return Decision(Route.TASK, task)  # asking for a person, or angry: never refused, never a lecture
-        if match is not None and match.out_of_scope and not reading.doing:
-            return Decision(Route.DECLINE)  # "热水器漏水怎么办": no topic of ours, whatever the intent
+        if match is not None and match.out_of_scope and not (reading.doing and reading.energy):
+            return Decision(Route.DECLINE)  # "热水器漏水怎么办", "顺便帮我查下水费": not ours, whatever the intent
         if not answerable:
             general = task in DATA_TASKS and reading.strong_about and not reading.doing and not reading.period
             # "一般在哪些地方能查账单" with no sure answer: the best guess and the task, to choose from
@@ -374,11 +391,34 @@ def screen_form_input(reading: Reading, match: KnowledgeMatch | None) -> FormInp
 
 
 def looks_like_address(lexicon: Lexicon, text: str) -> bool:
-    """Five to 200 characters, mostly Chinese, naming a place (区, 路, 号, 小区…), and not a question."""
+    """Five to 60 characters, mostly Chinese, naming a place (区, 路, 号, 小区…), and not a question."""
     s = compact(text)
-    if not 5 <= len(s) <= 200:
+    if not 5 <= len(s) <= MAX_ADDRESS_CHARS:  # a long story is not an address, whatever places it names
         return False
     cjk = sum(1 for ch in s if "\u4e00" <= ch <= "\u9fff")
     if cjk < 3 or cjk < len(s) * 0.3:
         return False
     return bool(lexicon.address.search(s)) and not lexicon.about.search(s)
+
+
+_FILLER = re.compile(r"(联系)?(电话|手机|手机号|号码)(是|为)?|我的|打这个|[:：,，。.!！~\s]|1[3-9]\d{9}")
+MIN_SITUATION_CJK = 4  # what is left of a phone-number message that tells the situation ("整个店里都没电")
+MIN_OPENING_CJK = 8  # an opening report that already tells the situation ("家里没电了，邻居家都有电")
+
+
+def _cjk(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def situation_told(lexicon: Lexicon, text: str, opening: bool = False) -> str | None:
+    """The situation the customer has already told, as the repair report's description: what is left of a message
+    once its phone number and filler are taken out ("电话13957108846，就是家里整个没电"), or an opening report that
+    says more than that the power is off ("家里没电了，邻居家都有电，总闸推上去又掉下来"). None when it asks
+    something or says too little."""
+    s = compact(text)
+    if lexicon.about.search(s) or lexicon.safety.search(s):
+        return None
+    rest = _FILLER.sub("", s)
+    if _cjk(rest) < (MIN_OPENING_CJK if opening else MIN_SITUATION_CJK):
+        return None
+    return text.strip() if opening else rest

@@ -22,6 +22,7 @@ from actions.understanding import (
     read_text,
     revised_intent,
     screen_form_input,
+    situation_told,
 )
 from core.errors import DataError
 from core.settings import REPO_ROOT
@@ -301,3 +302,40 @@ def test_an_outage_question_that_names_no_outage_goes_by_the_index(lexicon: Lexi
     assert route(lexicon, "这周末有没有检修", "query_outage_plan", UNSURE) == Decision(Route.TASK, "outage_info")
     assert route(lexicon, "明天会不会停点啊", "query_outage_plan", UNSURE) == Decision(Route.TASK, "outage_info")
     assert route(lexicon, "晓得了，那停多长时间", "query_outage_plan", OUTSIDE) == Decision(Route.TASK, "outage_info")
+
+
+def test_the_situation_already_told_is_the_reports_description(lexicon: Lexicon) -> None:
+    assert situation_told(lexicon, "电话13957108846，就是家里整个没电，麻烦快点") == "就是家里整个没电麻烦快点"
+    assert situation_told(lexicon, "13867450921") is None
+    assert situation_told(lexicon, "手机13655819023，好的") is None
+    opening = "家里没电了，邻居家都有电，总闸推上去又掉下来"
+    assert situation_told(lexicon, opening, opening=True) == opening
+    assert situation_told(lexicon, "我家停电了", opening=True) is None
+    assert situation_told(lexicon, "我家停电了，一般多久能修好啊", opening=True) is None  # a question
+
+
+@pytest.mark.parametrize(
+    ("text", "follow_up"),
+    [("几点开始停", True), ("那要等多久啊", True), ("那今天晚上呢 会不会停", True), ("你们有人过去修没有啊", True)]
+    + [("三个小时了还没人来修，我要投诉", False), ("阶梯电价怎么算的", False)],
+)
+def test_outage_follow_ups(lexicon: Lexicon, text: str, follow_up: bool) -> None:
+    assert read_text(lexicon, text).outage_follow_up is follow_up
+
+
+@pytest.mark.parametrize(
+    "text", ["我家这几天有停电安排吗", "想问下我们家最近会停电不", "下礼拜一我家停不停电？那天要在家开会"]
+)
+def test_asking_about_outages_to_come_is_not_a_report(lexicon: Lexicon, text: str) -> None:
+    assert route(lexicon, text, "query_outage_plan") == Decision(Route.TASK, "outage_info")
+    assert route(lexicon, text, "report_outage", UNSURE).task != "repair"
+
+
+def test_a_complaint_in_so_many_words_and_long_stories(lexicon: Lexicon) -> None:
+    text = "那我现在就要投诉，报修报了一天了都没人来"
+    assert revised_intent("query_ticket", 0.8, read_text(lexicon, text)) == "complain"
+    assert revised_intent("complain", 0.9, read_text(lexicon, "投诉一般几天给答复")) == "complain"
+    assert revised_intent("query_ticket", 0.9, read_text(lexicon, "我的投诉处理到哪一步了")) == "query_ticket"
+    story = "我跟你说啊，昨天晚上十点多突然就黑了，我以为是跳闸，下去看了空开也没跳，邻居好像也没电，孩子明天还要上学，住在西湖区文三路"
+    assert not looks_like_address(lexicon, story)
+    assert looks_like_address(lexicon, "浙江省杭州市西湖区文三路翠苑小区3幢2单元501室")
