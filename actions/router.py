@@ -38,7 +38,6 @@ from actions.understanding import (
     needs_knowledge,
     read_text,
     revised_intent,
-    situation_told,
 )
 from actions.usage import ActionQueryUsage, MonthlyLookup, topic_month
 from core.clock import local_now
@@ -104,9 +103,6 @@ def _repair(services: Services, dispatcher: CollectingDispatcher, tracker: Track
     dispatcher.utter_message(response="utter_outage_self_check")
     # a slot set to None counts as filled in this turn and would be validated: reset only what holds a value
     cleared = [SlotSet(s, None) for s in ("address", "phone", "description") if tracker.get_slot(s) is not None]
-    told = situation_told(services.lexicon(), latest_text(tracker), opening=True)
-    if told:  # "家里没电了，邻居家都有电，总闸推上去又掉下来": the description is already given
-        cleared = [e for e in cleared if e["name"] != "description"] + [SlotSet("description", told[:500])]
     return [*cleared, FollowupAction("outage_report_form")]
 
 

@@ -403,22 +403,19 @@ def looks_like_address(lexicon: Lexicon, text: str) -> bool:
 
 _FILLER = re.compile(r"(联系)?(电话|手机|手机号|号码)(是|为)?|我的|打这个|[:：,，。.!！~\s]|1[3-9]\d{9}")
 MIN_SITUATION_CJK = 4  # what is left of a phone-number message that tells the situation ("整个店里都没电")
-MIN_OPENING_CJK = 8  # an opening report that already tells the situation ("家里没电了，邻居家都有电")
 
 
 def _cjk(text: str) -> int:
     return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
 
 
-def situation_told(lexicon: Lexicon, text: str, opening: bool = False) -> str | None:
-    """The situation the customer has already told, as the repair report's description: what is left of a message
-    once its phone number and filler are taken out ("电话13957108846，就是家里整个没电"), or an opening report that
-    says more than that the power is off ("家里没电了，邻居家都有电，总闸推上去又掉下来"). None when it asks
-    something or says too little."""
+def situation_told(lexicon: Lexicon, text: str) -> str | None:
+    """The situation told with the phone number, as the repair report's description: what is left of the message
+    once its phone number and filler are taken out ("电话13957108846，就是家里整个没电"). None when it asks something
+    or says too little. (An opening report that already describes the scope is not taken: the form's question
+    checks it, and a later detail would otherwise open a second report.)"""
     s = compact(text)
     if lexicon.about.search(s) or lexicon.safety.search(s):
         return None
     rest = _FILLER.sub("", s)
-    if _cjk(rest) < (MIN_OPENING_CJK if opening else MIN_SITUATION_CJK):
-        return None
-    return text.strip() if opening else rest
+    return rest if _cjk(rest) >= MIN_SITUATION_CJK else None

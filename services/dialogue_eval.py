@@ -5,7 +5,8 @@ A script (data/eval/conversations_*.yml) is a list of dialogues:
   {name, pattern, customer?: residential|residential_tou|shared|commercial|industrial, bound?: bool,
    affected?: fault|planned|none (a customer the demo's active fault / a planned outage within 7 days / no event
              affects),
-   turns: [{say, expect?: {topic, no_knowledge, asks, handoff, ticket, declined, buttons, contains,
+   turns: [{say, expect?: {topic, no_knowledge, asks, handoff, ticket (a kind, created: any, none), declined,
+                            buttons, contains,
                             contains_any, not_contains, outage: fault|planned|none, ticket_status: bool,
                             facts: [{value, months_ago|days_ago|last_days}]}}]}
 `say` may hold {account_no} {phone_last4} {wrong_last4} {m1}…{m4} (the month numbers 1–4 months ago).
@@ -259,7 +260,8 @@ def check_turn(
     tickets = [str((c.get("ticket") or {}).get("kind")) for c in customs if isinstance(c.get("ticket"), dict)]
     if "ticket" in expect:
         wanted = str(expect["ticket"])
-        if (wanted == "none" and tickets) or (wanted != "none" and wanted not in tickets):
+        created = bool(tickets) if wanted == "created" else wanted in tickets  # "created": of any kind
+        if (wanted == "none" and tickets) or (wanted != "none" and not created):
             failures.append(f"ticket {wanted} expected, got {tickets or 'none'}")
     declined = any(c.get("declined") for c in customs)
     if "declined" in expect and bool(expect["declined"]) != declined:
