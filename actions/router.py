@@ -245,7 +245,7 @@ class ActionUnderstand(PowerDeskAction):
             decision.route is not Route.SAFETY
             and not reading.hypothetical
             and (
-                (decision.route is not Route.TASK and reading.outage and (reading.doing or decision.task == "repair"))
+                (decision.route is not Route.TASK and reading.outage)
                 or (reading.progress and decision.task in (None, "repair", "complaint"))
             )
             and known_outage_instead_of_repair(services, dispatcher, tracker)

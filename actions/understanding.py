@@ -79,6 +79,9 @@ class Lexicon:
     doing: re.Pattern[str]
     hypothetical: re.Pattern[str]
     future: re.Pattern[str]
+    rhetorical: re.Pattern[str]
+    withdrawn: re.Pattern[str]
+    other_bills: re.Pattern[str]
     period: re.Pattern[str]
     possessive: re.Pattern[str]
     outage: re.Pattern[str]
@@ -115,6 +118,8 @@ class Reading:
     hypothetical: bool = False  # 万一 / 如果 / 明天…: not happening now
     future: bool = False  # an outage to come (明天, 这几天, 停不停电): also hypothetical
     complaint: bool = False  # a complaint said in so many words (我要投诉, 就要投诉)
+    withdrawn: bool = False  # takes a report back, or power is back (算了不报了, 推上去就有电了)
+    other_bills: bool = False  # names another utility's bill (水费, 燃气费, 话费)
     soon: bool = False  # names the days ahead or the customer's place (明天, 这周, 我们小区): their own outages
     ticket_no: bool = False  # carries a ticket number (GZ20261207000042): its progress is asked for
     progress: bool = False  # asks how a repair is going (派人来修了没有, 还要多久): the event, for one under it
@@ -199,13 +204,15 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
     if payload:
         return Reading(False, False, True, False, False, False, False, False, True)
     safety = bool(lexicon.safety.search(s)) and not lexicon.prevention.search(s)
-    strong = bool(lexicon.about.search(s))
+    rhetorical = bool(lexicon.rhetorical.search(s))  # "怎么突然停电了": says the power is off, asks nothing
+    asked = lexicon.rhetorical.sub("", s) if rhetorical else s
+    strong = bool(lexicon.about.search(asked))
     future = bool(lexicon.future.search(s))
     hypothetical = future or bool(lexicon.hypothetical.search(s))
     return Reading(
-        about=strong or bool(lexicon.asking.search(s)),
+        about=strong or bool(lexicon.asking.search(asked)),
         strong_about=strong,
-        doing=bool(lexicon.doing.search(s)) and not hypothetical,
+        doing=(rhetorical or bool(lexicon.doing.search(s))) and not hypothetical,
         period=bool(lexicon.period.search(s)),
         possessive=bool(lexicon.possessive.search(s)),
         outage=bool(lexicon.outage.search(s)),
@@ -215,6 +222,8 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         hypothetical=hypothetical,
         future=future,
         complaint=bool(_COMPLAINT.search(s)),
+        withdrawn=bool(lexicon.withdrawn.search(s)),
+        other_bills=bool(lexicon.other_bills.search(s)) and "电费" not in s,
         soon=bool(lexicon.soon.search(s)),
         ticket_no=bool(lexicon.ticket_no.search(s)),
         progress=bool(lexicon.progress.search(s)) and "投诉" not in s,
@@ -317,6 +326,10 @@ def decide(
             intent, confidence = runner_up, dict(ranking).get(runner_up, RUNNER_UP_TASK)
     answerable = match is not None and match.answerable
     task = TASK_OF_INTENT.get(intent)
+    if reading.other_bills and (task in DATA_TASKS or intent in KNOWLEDGE_INTENTS):
+        return Decision(Route.DECLINE)  # "顺便帮我查下水费": another utility's bill
+    if task == "repair" and reading.withdrawn and not reading.about:
+        return Decision(Route.SMALL_TALK)  # "算了不报了，好像是我家空开跳了，推上去就有电了"
     if task is not None:
         if reading.payload or (match is None and not answerable):
             return Decision(Route.TASK, task)

@@ -336,3 +336,16 @@ def test_a_complaint_in_so_many_words_and_long_stories(lexicon: Lexicon) -> None
     story = "我跟你说啊，昨天晚上十点多突然就黑了，我以为是跳闸，下去看了空开也没跳，邻居好像也没电，孩子明天还要上学，住在西湖区文三路"
     assert not looks_like_address(lexicon, story)
     assert looks_like_address(lexicon, "浙江省杭州市西湖区文三路翠苑小区3幢2单元501室")
+
+
+def test_rhetorical_reports_withdrawn_reports_and_other_bills(lexicon: Lexicon) -> None:
+    reading = read_text(lexicon, "怎么突然停电了 家里一点电都没有")
+    assert reading.doing and not reading.about
+    assert route(lexicon, "怎么突然停电了 家里一点电都没有", "report_outage", confidence=0.68) == Decision(
+        Route.TASK, "repair"
+    )
+    assert route(lexicon, "算了不报了，好像是我家空开跳了，推上去就有电了", "report_outage") == Decision(
+        Route.SMALL_TALK
+    )
+    assert route(lexicon, "顺便帮我查下水费", "query_bill", UNSURE) == Decision(Route.DECLINE)
+    assert route(lexicon, "水费和电费一起交可以吗", "pay_bill").route is Route.KNOWLEDGE
