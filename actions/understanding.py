@@ -47,7 +47,7 @@ SMALL_TALK_INTENTS = frozenset({"affirm", "deny", "inform"})
 # a task intent this unsure, with nothing that makes it a request, is checked against the knowledge base
 UNSURE_TASK = 0.6
 RUNNER_UP_TASK = 0.1  # a task this far down the ranking still counts when the text asks to act
-MAX_CANCEL_CHARS = 20  # "算了" in a long message is part of a story, not a wish to leave
+MAX_CANCEL_CHARS = 20  # "算了" inside a long message is part of a story, not a wish to leave (at its start it is)
 _COMPLAINT = re.compile(r"(要|想|我|必须|再)投诉|投诉(你们|他|她|抄表员|工作人员)")
 MAX_ADDRESS_CHARS = 60  # "浙江省杭州市西湖区文三路…小区3幢2单元501室" is about 30
 OUTAGE_FOLLOW_UP = 20  # characters: a follow-up to an outage answer is short ("预计几点能送电？我这边要安排工人")
@@ -207,7 +207,7 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
     rhetorical = bool(lexicon.rhetorical.search(s))  # "怎么突然停电了": says the power is off, asks nothing
     asked = lexicon.rhetorical.sub("", s) if rhetorical else s
     strong = bool(lexicon.about.search(asked))
-    future = bool(lexicon.future.search(s))
+    future = bool(lexicon.future.search(s)) and bool(lexicon.outage.search(s))  # "这几天用了多少度电" is no outage
     hypothetical = future or bool(lexicon.hypothetical.search(s))
     return Reading(
         about=strong or bool(lexicon.asking.search(asked)),
@@ -217,7 +217,7 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         possessive=bool(lexicon.possessive.search(s)),
         outage=bool(lexicon.outage.search(s)),
         safety=safety,
-        cancel=len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s)),
+        cancel=bool(lexicon.cancel.match(s)) or (len(s) <= MAX_CANCEL_CHARS and bool(lexicon.cancel.search(s))),
         payload=False,
         hypothetical=hypothetical,
         future=future,

@@ -349,3 +349,12 @@ def test_rhetorical_reports_withdrawn_reports_and_other_bills(lexicon: Lexicon) 
     )
     assert route(lexicon, "顺便帮我查下水费", "query_bill", UNSURE) == Decision(Route.DECLINE)
     assert route(lexicon, "水费和电费一起交可以吗", "pay_bill").route is Route.KNOWLEDGE
+
+
+def test_leaving_a_form_at_the_start_of_a_long_message_and_days_that_are_not_outages(lexicon: Lexicon) -> None:
+    assert read_text(lexicon, "算了不报了，好像是我家空开跳了，推上去就有电了").cancel
+    assert not read_text(lexicon, "我跟你说，上次报修你们说算了不用来了，结果今天又停了，这次一定要来").cancel
+    assert read_text(lexicon, "查下我们店这几天用了多少度电").doing
+    assert not read_text(lexicon, "我家这几天有停电安排吗").doing
+    assert read_text(lexicon, "你们有人过去修没有啊").outage_follow_up
+    assert not read_text(lexicon, "你们有人过去修没有啊").person
