@@ -333,7 +333,10 @@ def task_start(intent: str, state: str, replies: list[dict[str, Any]]) -> str:
     wanted = TASK_STARTS[intent]
     topics = [(c.get("knowledge") or {}).get("topic") for c in customs if isinstance(c.get("knowledge"), dict)]
     if wanted == "binding":
-        started = asked_slot(replies) == "account_no" or any(c.get("task") == "binding" for c in customs)
+        # the account check: the 户号 asked for, or (given in the message) the phone digits that verify it
+        started = asked_slot(replies) in ("account_no", "phone_last4") or any(
+            c.get("task") == "binding" for c in customs
+        )
     elif wanted == "repair":
         started = asked_slot(replies) == "address" or any(c.get("safety") for c in customs)
     elif wanted == "load_risk":

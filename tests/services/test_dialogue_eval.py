@@ -76,6 +76,9 @@ def test_faq_outcomes() -> None:
 
 def test_task_starts(tmp_path: Path) -> None:
     assert task_start("query_bill", "bot", [ASK_ACCOUNT]) == "started"
+    # the 户号 given in the message: the account check goes on to the phone digits
+    ask_digits = {"text": "请输入手机号码后4位", "buttons": [], "custom": {"asks": "phone_last4"}}
+    assert task_start("query_bill", "bot", [ask_digits]) == "started"
     assert task_start("report_outage", "bot", [ASK_ADDRESS]) == "started"
     assert task_start("complain", "waiting_agent", []) == "started"
     offer = {"text": "如需现在办理", "buttons": [{"title": "查询我的账单", "payload": "/query_bill"}], "custom": None}
