@@ -31,6 +31,7 @@ from actions.understanding import (
     Decision,
     KnowledgeMatch,
     Lexicon,
+    Reading,
     Route,
     agreeing,
     compact,
@@ -203,6 +204,35 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
     return lambda s, d, t, dom: lookup_type().lookup(s, d, t, wanted)
 
 
+def _outage_first(decision: Decision, reading: Reading) -> bool:
+    """Whether the turn asks for the customer's known outage before carrying out the decision: no power now and
+    we may know why ("怎么又停电了"), or how its repair is going ("那你们派人来修了没有")."""
+    return (
+        decision.route is not Route.SAFETY
+        and not reading.hypothetical
+        and (
+            (decision.route is not Route.TASK and reading.outage)
+            or (reading.progress and decision.task in (None, "repair", "complaint"))
+        )
+    )
+
+
+def _known_outage_whatever_matched(
+    intent: str, confidence: float, reading: Reading, bound: bool, ranking: list[tuple[str, float]]
+) -> bool:
+    """Whether every verdict of the knowledge base (none, answerable or not, out of scope or not) leads to the
+    customer's known outage: asked before the decision (`_outage_first`) or by the repair it decides on
+    (`_repair`, or the repair's clarifying question in `carry_out`). Then the search cannot change the answer of
+    a customer who has one."""
+    verdicts = [None, *(KnowledgeMatch(a, o) for a in (True, False) for o in (True, False))]
+    for match in verdicts:
+        decision = decide(intent, confidence, reading, match, bound, ranking)
+        repair = decision.route in (Route.TASK, Route.CLARIFY) and decision.task == "repair"
+        if decision.route is Route.SAFETY or not (_outage_first(decision, reading) or repair):
+            return False
+    return True
+
+
 class ActionUnderstand(PowerDeskAction):
     def name(self) -> str:
         return "action_understand"
@@ -230,26 +260,23 @@ class ActionUnderstand(PowerDeskAction):
         if reading.period or reading.possessive:
             with services.sessions() as session:
                 bound = find_bound_customer(session, tracker) is not None
-        result: Result | None = None
-        retriever = services.knowledge() if needs_knowledge(intent, confidence, reading, bound) else None
-        if retriever is not None:
-            result = agreeing(search_latest(retriever, tracker, k=3), lexicon.intent_topics.get(intent, ()), confidence)
-        match = KnowledgeMatch(result.answerable, result.out_of_scope) if result is not None else None
         ranking = [
             (str(r.get("name")), float(r.get("confidence") or 0.0))
             for r in tracker.latest_message.get("intent_ranking") or []
             if isinstance(r, dict)
         ]
+        if _known_outage_whatever_matched(intent, confidence, reading, bound, ranking):
+            # the answer is the customer's known outage if they have one, whatever the knowledge base would say:
+            # asked first, so that a storm of "停电了" costs no search (the embedding is most of a turn's work)
+            if known_outage_instead_of_repair(services, dispatcher, tracker):
+                return []
+        result: Result | None = None
+        retriever = services.knowledge() if needs_knowledge(intent, confidence, reading, bound) else None
+        if retriever is not None:
+            result = agreeing(search_latest(retriever, tracker, k=3), lexicon.intent_topics.get(intent, ()), confidence)
+        match = KnowledgeMatch(result.answerable, result.out_of_scope) if result is not None else None
         decision = decide(intent, confidence, reading, match, bound, ranking)
-        if (
-            decision.route is not Route.SAFETY
-            and not reading.hypothetical
-            and (
-                (decision.route is not Route.TASK and reading.outage)
-                or (reading.progress and decision.task in (None, "repair", "complaint"))
-            )
-            and known_outage_instead_of_repair(services, dispatcher, tracker)
-        ):
+        if _outage_first(decision, reading) and known_outage_instead_of_repair(services, dispatcher, tracker):
             # no power now and we know why ("怎么又停电了", "停电了，要多久才能来电"), or how its repair is going
             # ("那你们派人来修了没有"): the event and its estimated restoration, whatever else the message asks
             return []

@@ -264,3 +264,61 @@ def test_a_tickets_progress_is_told_to_its_owner_only(services: Services) -> Non
     # somebody else with the number sees nothing of it
     messages, _ = run(ActionUnderstand(), tracker(f"{ticket_no}到哪一步了", "query_ticket", "widget:t-stranger"))
     assert said(messages) == ["utter_ticket_not_found"] and "ticket_status" not in customs(messages)
+
+
+class CountingRetriever:
+    """A knowledge base that only counts the searches asked of it (and finds nothing)."""
+
+    def __init__(self) -> None:
+        self.searches = 0
+
+    def search(self, query: str, k: int = 5) -> Any:
+        self.searches += 1
+        raise AssertionError(f"searched the knowledge base for {query!r}")
+
+
+STORM_TEXTS = (
+    ("停电了", "report_outage"),
+    ("家里没电了", "report_outage"),
+    ("我家停电了", "report_outage"),
+    ("怎么又停电了", "report_outage"),
+    ("突然没电了，怎么回事", "report_outage"),
+    ("停电了 快来修", "report_outage"),
+    ("怎么又停电了", "ask_tariff"),
+    ("突然没电了，怎么回事", "nlu_fallback"),
+)
+
+
+def test_a_report_during_a_known_fault_needs_no_knowledge_search(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outage storm's reports from customers affected by a known fault: the fault, with no search (the answer
+    is the fault whatever the knowledge base would say)."""
+    who = customer(services, 2)
+    now = local_now()
+    event_id = outage(
+        services, "fault", "feeder", who.feeder or "", now - dt.timedelta(hours=1), now + dt.timedelta(hours=3)
+    )
+    sender = bound(services, who, "storm-1")
+    retriever = CountingRetriever()
+    monkeypatch.setattr(services, "knowledge", lambda: retriever)
+    try:
+        for text, intent in STORM_TEXTS:
+            messages, events = run(ActionUnderstand(), tracker(text, intent, sender))
+            assert said(messages) == ["utter_outage_fault_account"] and events == [], text
+        assert retriever.searches == 0
+    finally:
+        close(services, event_id)
+
+
+def test_a_question_that_only_mentions_an_outage_is_still_searched(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a known outage, or when the knowledge base's verdict decides the answer, the search is made."""
+    who = customer(services, 3)
+    sender = bound(services, who, "storm-2")
+    retriever = CountingRetriever()
+    monkeypatch.setattr(services, "knowledge", lambda: retriever)
+    messages, _ = run(ActionUnderstand(), tracker("突然没电了，怎么回事", "report_outage", sender))
+    assert retriever.searches == 1  # no known outage: as before, the index is asked (the fake's failure apologises)
+    assert said(messages) == ["utter_service_error"]
