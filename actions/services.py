@@ -127,22 +127,14 @@ class Services:
         return self._retriever
 
     def risk_board(self) -> Any:
-        """Tomorrow's load risk per area (actions.load_risk.RiskBoard), computed ahead in the background."""
+        """Tomorrow's load risk per area (actions.load_risk.RiskBoard), computed ahead in the background, in a
+        process of its own at the lowest CPU priority."""
         with self._loading:
             if self._risk_board is None:
-                from actions.load_risk import RiskBoard, area_risk
-                from core.errors import PowerDeskError
+                from actions.load_risk import RiskBoard, compute_board_apart
 
                 def compute(areas: list[str | None]) -> dict[str | None, Any]:
-                    fitted: dict[str, Any] = {}
-                    board: dict[str | None, Any] = {}
-                    for area in areas:  # one area's broken series does not take the others down
-                        try:
-                            board[area] = area_risk(self.settings, area, fitted)
-                        except PowerDeskError as exc:
-                            log.error("load risk of %s unavailable: %s", area or "the default series", exc)
-                            board[area] = exc
-                    return board
+                    return compute_board_apart(self.settings, areas)
 
                 self._risk_board = RiskBoard(compute, self.today, seconds_to_next_day=seconds_to_next_local_day)
         return self._risk_board

@@ -10,7 +10,15 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.load_risk import ActionLoadRisk, AreaRisk, RiskBoard, area_risk, top_driver
+from actions.load_risk import (
+    ActionLoadRisk,
+    AreaRisk,
+    RiskBoard,
+    area_risk,
+    compute_board_apart,
+    lowest_priority,
+    top_driver,
+)
 from actions.services import Services
 from core.errors import InvalidInput, PowerDeskError
 from core.settings import Settings
@@ -183,3 +191,31 @@ def test_a_risk_not_ready_yet_says_so_instead_of_waiting() -> None:
 
     messages, _ = run(NotReady(risk("red", 0.9)), "明天会不会限电")
     assert [m["response"] for m in messages] == ["utter_load_risk_unavailable"]
+
+
+def test_the_board_is_computed_in_a_process_of_the_lowest_priority(tmp_path: Any) -> None:
+    """The fits run apart from the action server (its own GIL), at the lowest CPU priority, so that customers'
+    turns never wait for them; an area whose series cannot be read keeps its error, the others their risk."""
+    settings = Settings(_env_file=None)
+    board = compute_board_apart(settings, [None, "西湖区"])
+    assert isinstance(board[None], AreaRisk) and board["西湖区"] == board[None]  # one series: fitted once
+    broken = settings.model_copy(update={"forecast_load_file": tmp_path / "missing.csv"})
+    assert all(isinstance(v, PowerDeskError) for v in compute_board_apart(broken, [None]).values())
+
+
+def test_lowest_priority_is_idle_scheduling_or_nice_19() -> None:
+    import multiprocessing
+    import os
+
+    def probe(out: Any) -> None:
+        lowest_priority()
+        policy = os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None
+        out.put((policy, os.nice(0)))
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=probe, args=(out,))
+    child.start()
+    policy, niceness = out.get(timeout=10)
+    child.join(10)
+    assert policy == getattr(os, "SCHED_IDLE", None) or niceness == 19
