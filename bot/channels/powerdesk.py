@@ -23,6 +23,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.schema_checks import check_schemas_once
+
 logger = logging.getLogger(__name__)
 
 
@@ -68,6 +70,7 @@ class PowerDeskInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
+        check_schemas_once()  # Rasa's schema checks, each schema checked once (bot/channels/schema_checks.py)
         hook = Blueprint("powerdesk_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
