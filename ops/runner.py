@@ -336,8 +336,26 @@ def wait_ready(base_url: str, timeout_s: float) -> float | None:
     return None
 
 
+WARM_UP_TEXTS = ("停电了", "查一下上个月的电费")  # what Rasa parses once before customers come (no tracker touched)
+
+
 def warm_up(settings: Settings, timeout_s: float = 120) -> None:
-    """Have the action server load its database engine and the knowledge index before customers come."""
+    """Have the action server load its database engine and the knowledge index, and every Rasa server run its NLU
+    once, before customers come. Rasa's first parse builds the classifier's TensorFlow graphs (seconds): in an
+    outage storm the first customers' turns waited for it past the api's timeout, and the handoffs that followed
+    slowed everyone else."""
+    for url in settings.rasa_url_list:
+        for text in WARM_UP_TEXTS:
+            try:
+                httpx.post(
+                    f"{url.rstrip('/')}/model/parse",
+                    json={"text": text},
+                    params={"token": settings.rasa_token},
+                    timeout=timeout_s,
+                )
+            except httpx.HTTPError as exc:
+                print(f"warm-up of Rasa at {url} failed ({exc}); the first answer may be slow", flush=True)
+                break
     tracker = {
         "sender_id": "warm-up",
         "slots": {},

@@ -107,3 +107,41 @@ def test_the_tracker_database_is_created_once(tmp_path: Path) -> None:
         with admin.connect() as conn:
             conn.execute(text('DROP DATABASE IF EXISTS "powerdesk_runner_test_tracker" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_warm_up_runs_every_rasa_server_s_nlu_and_the_action_server(tmp_path: Path) -> None:
+    """Before customers come: every Rasa server parses once (its first parse builds the classifier's graphs) with
+    its token, and the action server runs its warm-up action."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from ops.runner import warm_up
+    from tests.api.fake_wechat import serve
+
+    calls: list[tuple[str, str | None]] = []
+
+    async def record(request: Request) -> JSONResponse:
+        calls.append((request.url.path, request.query_params.get("token") or request.headers.get("X-PowerDesk-Token")))
+        return JSONResponse({})
+
+    app = Starlette(
+        routes=[Route("/model/parse", record, methods=["POST"]), Route("/webhook", record, methods=["POST"])]
+    )
+    with serve(app) as one, serve(app) as two:
+        settings = _settings(
+            tmp_path,
+            rasa_urls=f"{one},{two}",
+            tracker_store="sql",
+            lock_store="redis",
+            redis_url="redis://127.0.0.1:6379/0",
+            database_url=PG,
+            action_server_url=one,
+            rasa_token="r" * 20,
+            action_server_token="a" * 20,
+        )
+        warm_up(settings, timeout_s=10)
+    parses = [c for c in calls if c[0] == "/model/parse"]
+    assert len(parses) == 2 * 2 and {t for _, t in parses} == {"r" * 20}
+    assert ("/webhook", "a" * 20) in calls
