@@ -148,3 +148,31 @@ async def test_the_tracker_is_read_with_the_token_and_a_failed_read_is_unreached
                 await client.find_turn("widget:v-7f3a", 41)
             assert failed.value.unreached
     assert seen[0] == "/conversations/widget:v-7f3a/tracker?token=t0ken-for-rasa-api&include_events=ALL"
+
+
+async def test_turns_beyond_those_at_once_wait_in_order_and_a_long_wait_is_unreached() -> None:
+    """At most `turns_at_once` turns go to Rasa at once; the others wait in order, and one that cannot be sent
+    within the timeout has not reached Rasa (kept and sent again later)."""
+    import asyncio
+
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sender = json.loads(request.content)["sender"]
+        order.append(sender)
+        if sender == "widget:first":
+            await release.wait()
+        return httpx.Response(200, json={"messages": [{"text": sender}]})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = RasaClient("http://rasa", 0.3, http, token="t0ken-for-rasa-api", turns_at_once=1)
+        first = asyncio.create_task(client.send("widget:first", "停电了", {}))
+        await asyncio.sleep(0.05)
+        with pytest.raises(UpstreamUnavailable) as waited:
+            await client.send("widget:second", "停电了", {})
+        assert waited.value.unreached and order == ["widget:first"]
+        release.set()
+        assert (await first).messages == [{"text": "widget:first"}]
+        third = await client.send("widget:third", "停电了", {})
+        assert third.messages == [{"text": "widget:third"}] and order == ["widget:first", "widget:third"]
