@@ -4,7 +4,9 @@ concurrent, and widget notices; the api runs it in the background, `powerdesk ou
 Database work runs in worker threads (the event loop is never blocked); WeChat calls run in a thread pool of their
 own (`concurrency` threads), so pushing 10,000 notices does not take the threads the api's requests need.
 WeChat's transient errors are retried by `WeChatSender` (back-off); a notice that still could not be sent is
-pending again `retry_after` later, up to `rounds` times; a final refusal (45015 …) marks it failed with the reason.
+pending again `retry_after` later, up to `rounds` times. A customer-service message refused because the customer
+has not written for 48 hours (45015) or was sent too many (45047) goes out as a template message instead when
+WECHAT_NOTICE_TEMPLATE_ID names one; any other final refusal (unsubscribed …) marks it failed with the reason.
 The pace (`rate` per second) is per process."""
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from core.db import transaction
 from core.settings import Settings
 from services.outage_notice_text import NoticeWording, load_notice_wording
 from services.outage_notices import ClaimedNotice, Outcome, claim_due, deliver_to_widget, record, waiting
-from services.wechat_api import WeChatSender
+from services.wechat_api import TEMPLATE_HEALS, WeChatSender
 
 log = logging.getLogger(__name__)
 BATCH = 500  # notices claimed at a time
@@ -91,10 +93,12 @@ class NoticeDelivery:
         rate: float,
         concurrency: int,
         batch: int = BATCH,
+        template_id: str = "",
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"the notice concurrency must be at least 1, got {concurrency}")
         self.sessions, self.wording, self.wechat = sessions, wording, wechat
+        self.template_id = template_id
         self.pace = Pace(rate)
         self.concurrency, self.batch = concurrency, batch
         self.threads = anyio.CapacityLimiter(concurrency)
@@ -201,7 +205,15 @@ class NoticeDelivery:
         result = await self.wechat.push(notice.recipient or "", [text], threads=self.threads)
         attempts = notice.attempts + result.attempts
         if result.ok:
-            return Outcome(notice.id, "sent", attempts, None, text)
+            return Outcome(notice.id, "sent", attempts, None, text, via="message")
+        if result.code in TEMPLATE_HEALS and self.template_id:
+            data = self.wording.template_data(notice.kind, notice.facts)
+            result = await self.wechat.push_template(notice.recipient or "", self.template_id, data, self.threads)
+            attempts += result.attempts
+            if result.ok:
+                return Outcome(
+                    notice.id, "sent", attempts, None, "\n".join(f["value"] for f in data.values()), via="template"
+                )
         rounds = -(-attempts // self.wechat.attempts)
         if result.final or rounds >= ROUNDS:
             return Outcome(notice.id, "failed", attempts, result.error, text)
@@ -222,4 +234,5 @@ def make_delivery(
         wechat,
         rate=rate or settings.outage_notice_rate,
         concurrency=concurrency or settings.outage_notice_concurrency,
+        template_id=settings.wechat_notice_template_id,
     )

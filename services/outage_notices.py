@@ -1,8 +1,13 @@
-"""The outbox of proactive outage notices (table `outage_notices`): queued when a planned outage is announced or a
-fault is closed, claimed by delivery workers, and the outcome recorded on each row.
+"""The outbox of proactive outage notices (table `outage_notices`): queued when a planned outage is announced, when
+its times change or it is called off after customers were told, and when a fault is closed; claimed by delivery
+workers, and the outcome recorded on each row.
 
-- Queuing is idempotent: one row per (event, customer, kind) under a unique key, inserted with ON CONFLICT DO
-  NOTHING (SQLite and PostgreSQL), so announcing or closing twice tells nobody twice.
+- Queuing is idempotent: one row per (event, customer, kind, revision) under a unique key, inserted with ON
+  CONFLICT DO NOTHING (SQLite and PostgreSQL), so announcing or closing twice tells nobody twice. `revision` is 0
+  except for `changed` notices, where it is the event's version after the change: each change is told once.
+- Follow-ups (`changed`, `called_off`) go only to customers already told (their `announced` notice went out or is
+  going out), on the channel they were told on; a customer whose notice is still waiting needs none, because a
+  notice's words are written from the event as it is when the notice goes out.
 - Who: the bound customers the event affects (one query over the bindings and the event's scope). The channel: the
   customer's WeChat openid when they are bound on WeChat (a push reaches them now; the most recently verified openid
   when there are several), else the widget (a notice shown when they next open it). Unbound customers are not told.
@@ -34,6 +39,10 @@ CHANNELS = ("wechat", "widget")  # the order of preference
 STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 CALLED_OFF = "the planned outage was closed (called off or over) before this notice went out"
 _NOTICES: Table = OutageNotice.__table__  # type: ignore[assignment]
+
+
+FOLLOW_UPS = ("changed", "called_off")
+TOLD = ("sending", "sent")  # an `announced` notice in these states has reached, or is reaching, the customer
 
 
 def notice_kind(event: OutageEvent, now: dt.datetime) -> str | None:
@@ -70,7 +79,7 @@ def _insert_ignoring_repeats(session: Session, rows: list[dict[str, Any]]) -> No
         statement = sqlite.insert(OutageNotice)
     else:
         raise NotImplementedError(f"outage notices need SQLite or PostgreSQL, not {dialect}")
-    statement = statement.on_conflict_do_nothing(index_elements=["outage_id", "customer_id", "kind"])
+    statement = statement.on_conflict_do_nothing(index_elements=["outage_id", "customer_id", "kind", "revision"])
     session.execute(statement, rows)
 
 
@@ -82,17 +91,7 @@ def queue_notices(session: Session, event: OutageEvent, now: dt.datetime | None 
         return 0
     queued_at = utc_now()
     rows = [
-        {
-            "outage_id": event.id,
-            "customer_id": customer_id,
-            "kind": kind,
-            "channel": channel,
-            "recipient": recipient,
-            "status": "pending",
-            "attempts": 0,
-            "due_at": queued_at,
-            "created_at": queued_at,
-        }
+        _row(event.id, customer_id, kind, 0, channel, recipient, queued_at)
         for customer_id, (channel, recipient) in recipients(session, event).items()
     ]
     if rows:
@@ -101,11 +100,58 @@ def queue_notices(session: Session, event: OutageEvent, now: dt.datetime | None 
     return int(session.scalar(count) or 0)
 
 
+def _row(
+    outage_id: int, customer_id: int, kind: str, revision: int, channel: str, recipient: str | None, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "outage_id": outage_id,
+        "customer_id": customer_id,
+        "kind": kind,
+        "revision": revision,
+        "channel": channel,
+        "recipient": recipient,
+        "status": "pending",
+        "attempts": 0,
+        "due_at": at,
+        "created_at": at,
+    }
+
+
+def queue_follow_ups(session: Session, event: OutageEvent, kind: str) -> int:
+    """Queue `changed` (the event's times changed: once per version) or `called_off` notices for the customers
+    already told about the planned outage, in the caller's transaction. A customer with a `changed` notice still
+    waiting gets no second one (it is written from the event as it is when it goes out). Returns how many."""
+    if kind not in FOLLOW_UPS:
+        raise ValueError(f"unknown follow-up notice {kind!r}; use one of {', '.join(FOLLOW_UPS)}")
+    told = session.execute(
+        select(OutageNotice.customer_id, OutageNotice.channel, OutageNotice.recipient).where(
+            OutageNotice.outage_id == event.id, OutageNotice.kind == "announced", OutageNotice.status.in_(TOLD)
+        )
+    ).all()
+    waiting_change = set(
+        session.scalars(
+            select(OutageNotice.customer_id).where(
+                OutageNotice.outage_id == event.id, OutageNotice.kind == "changed", OutageNotice.status == "pending"
+            )
+        )
+    )
+    revision = event.version if kind == "changed" else 0
+    queued_at = utc_now()
+    rows = [
+        _row(event.id, customer_id, kind, revision, channel, recipient, queued_at)
+        for customer_id, channel, recipient in told
+        if kind == "called_off" or customer_id not in waiting_change
+    ]
+    if rows:
+        _insert_ignoring_repeats(session, rows)
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class ClaimedNotice:
     id: int
     customer_id: int
-    kind: str
+    kind: str  # announced / changed / called_off / restored
     channel: str
     recipient: str | None
     attempts: int
@@ -117,8 +163,8 @@ def claim_due(
     session: Session, token: str, *, channels: tuple[str, ...], limit: int, stale_after: dt.timedelta
 ) -> tuple[list[ClaimedNotice], int]:
     """Take up to `limit` due pending notices on `channels` for the worker `token` (status `sending`); an
-    `announced` notice of a planned outage closed meanwhile is `cancelled` instead (how many: the second value).
-    Commit after it."""
+    `announced` or `changed` notice of a planned outage closed meanwhile is `cancelled` instead (how many: the
+    second value). Commit after it."""
     now = utc_now()
     session.execute(
         update(OutageNotice)
@@ -152,7 +198,7 @@ def claim_due(
     )
     claimed, called_off = [], []
     for notice, event in rows:
-        if notice.kind == "announced" and event.closed_at is not None:
+        if notice.kind in ("announced", "changed") and event.closed_at is not None:
             called_off.append(notice.id)
             continue
         facts = EventFacts(
@@ -185,6 +231,7 @@ class Outcome:
     error: str | None = None
     text: str | None = None
     due_at: dt.datetime | None = None
+    via: str | None = None  # message / template / widget, once sent
 
 
 def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
@@ -200,6 +247,7 @@ def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
             attempts=bindparam("b_attempts"),
             last_error=bindparam("b_error"),
             text=bindparam("b_text"),
+            via=bindparam("b_via"),
             sent_at=bindparam("b_sent_at"),
             due_at=bindparam("b_due_at"),
             claim=None,
@@ -215,6 +263,7 @@ def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
                 "b_attempts": o.attempts,
                 "b_error": o.error[:2000] if o.error else None,
                 "b_text": o.text,
+                "b_via": o.via if o.status == "sent" else None,
                 "b_sent_at": now if o.status == "sent" else None,
                 "b_due_at": o.due_at or now,
             }
@@ -239,7 +288,8 @@ def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedN
     for notice, text in notices:
         if notice.id in held:
             widget.send(session, notice.customer_id, text, None)
-    record(session, token, [Outcome(n.id, "sent", n.attempts, None, text) for n, text in notices if n.id in held])
+    sent = [Outcome(n.id, "sent", n.attempts, None, text, via="widget") for n, text in notices if n.id in held]
+    record(session, token, sent)
     return len(held)
 
 
@@ -251,6 +301,7 @@ class NoticeSummary:
     total: int = 0
     by_status: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → status → count
     by_channel: dict[str, int] = field(default_factory=dict)
+    by_via: dict[str, int] = field(default_factory=dict)  # sent notices: message / template / widget
     attempts: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
 
@@ -275,6 +326,12 @@ def notice_summary(session: Session, outage_id: int, failures: int = 10) -> Noti
         summary.total += int(count)
         summary.attempts += int(attempts or 0)
     summary.by_channel = dict(sorted(channels.items()))
+    vias = session.execute(
+        select(OutageNotice.via, func.count())
+        .where(OutageNotice.outage_id == outage_id, OutageNotice.status == "sent")
+        .group_by(OutageNotice.via)
+    )
+    summary.by_via = {str(via or "message"): int(count) for via, count in sorted(vias, key=lambda r: str(r[0]))}
     failed = session.execute(
         select(Customer.account_no, OutageNotice.kind, OutageNotice.channel, OutageNotice.last_error)
         .join(Customer, Customer.id == OutageNotice.customer_id)

@@ -51,6 +51,8 @@ def test_outage_add_update_close_list(tmp_path: Path) -> None:
     assert powerdesk(tmp_path, "outage", "list", "--active").stdout == ""
     updated = powerdesk(tmp_path, "outage", "update", "2", "--end", f"{DAY}T20:00")
     assert updated.returncode == 0 and f"{DAY}T20:00" in updated.stdout
+    moved = powerdesk(tmp_path, "outage", "update", "1", "--start", f"{DAY}T09:00", "--json")
+    assert moved.returncode == 0 and json.loads(moved.stdout)[0]["start"] == f"{DAY}T09:00"
     assert powerdesk(tmp_path, "outage", "close", "2").returncode == 0
     shown = json.loads(powerdesk(tmp_path, "outage", "show", "2", "--json").stdout)
     assert [h["action"] for h in shown["history"]] == ["created", "updated", "closed"]
