@@ -207,6 +207,8 @@ def notices(
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=1))
         return
     typer.echo(f"#{event_id}\t{summary.total} notices\t" + ", ".join(f"{k} {v}" for k, v in summary.by_channel.items()))
+    if summary.by_via:
+        typer.echo("  sent via\t" + "\t".join(f"{via} {n}" for via, n in summary.by_via.items()))
     for kind, statuses in summary.by_status.items():
         typer.echo(f"  {kind}\t" + "\t".join(f"{s} {n}" for s, n in statuses.items()))
     for failure in summary.failures:
