@@ -95,14 +95,16 @@ class OutageNotice(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outage_id: Mapped[int] = mapped_column(ForeignKey("outage_events.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # none: a user not bound who reported a fault by the address they typed (an `outage_contacts` row); the
+    # recipient is then their WeChat openid or widget visitor id
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # announced / changed / called_off / restored
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the event's version (changed)
     channel: Mapped[str] = mapped_column(String(10))  # wechat / widget
     # how it went out: message (WeChat customer-service message), template (WeChat template message, when the
     # customer has been silent for 48 hours), widget; none until sent
     via: Mapped[str | None] = mapped_column(String(10))
-    recipient: Mapped[str | None] = mapped_column(String(128))  # the WeChat openid; none for the widget
+    recipient: Mapped[str | None] = mapped_column(String(128))  # the WeChat openid; the visitor without a customer
     # pending → sending (claimed by a worker) → sent / failed; cancelled: the planned outage was called off first
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # WeChat API calls, retries included

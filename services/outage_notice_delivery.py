@@ -176,7 +176,9 @@ class NoticeDelivery:
         report = DeliveryReport()
         widget = [(n, texts[(n.outage_id, n.kind)]) for n in claimed if n.channel == "widget"]
         if widget:
-            report.sent += await anyio.to_thread.run_sync(self._to_widget, token, widget)
+            sent, failed = await anyio.to_thread.run_sync(self._to_widget, token, widget)
+            report.sent += sent
+            report.failed += failed
         pushes = [(n, texts[(n.outage_id, n.kind)]) for n in claimed if n.channel == "wechat"]
         if pushes:
             outcomes = await asyncio.gather(*(self._push(n, text) for n, text in pushes))
@@ -191,7 +193,7 @@ class NoticeDelivery:
                     report.retrying += 1
         return report
 
-    def _to_widget(self, token: str, notices: list[tuple[ClaimedNotice, str]]) -> int:
+    def _to_widget(self, token: str, notices: list[tuple[ClaimedNotice, str]]) -> tuple[int, int]:
         with transaction(self.sessions) as session:
             return deliver_to_widget(session, token, notices)
 

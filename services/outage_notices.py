@@ -10,7 +10,10 @@ workers, and the outcome recorded on each row.
   notice's words are written from the event as it is when the notice goes out.
 - Who: the bound customers the event affects (one query over the bindings and the event's scope). The channel: the
   customer's WeChat openid when they are bound on WeChat (a push reaches them now; the most recently verified openid
-  when there are several), else the widget (a notice shown when they next open it). Unbound customers are not told.
+  when there are several), else the widget (a notice shown when they next open it). When a fault is repaired, also
+  the users who reported it by the address they typed (`outage_contacts` without a bound customer of the event), on
+  the channel they wrote on: a push to their openid, or a message in their widget conversation. Other unbound
+  customers are not told.
 - Claiming is atomic: the due pending rows are selected (on PostgreSQL FOR UPDATE SKIP LOCKED: rows another
   worker is taking are skipped; SQLite has one writer at a time) and taken with `UPDATE … SET status='sending',
   claim=<token> WHERE id IN (…) AND status='pending'`, so two workers never take the same row. A row still `sending` after
@@ -29,8 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.clock import local_now, utc_now
-from core.models import ChannelBinding, Customer
-from core.models_outages import OutageEvent, OutageNotice
+from core.models import ChannelBinding, Conversation, Customer, Message
+from core.models_outages import OutageContact, OutageEvent, OutageNotice
 from services.notices import WidgetNoticeSender
 from services.outage_notice_text import EventFacts
 from services.outage_scope import covers
@@ -38,6 +41,7 @@ from services.outage_scope import covers
 CHANNELS = ("wechat", "widget")  # the order of preference
 STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 CALLED_OFF = "the planned outage was closed (called off or over) before this notice went out"
+NO_CONVERSATION = "the visitor has no widget conversation any more"
 _NOTICES: Table = OutageNotice.__table__  # type: ignore[assignment]
 
 
@@ -90,18 +94,52 @@ def queue_notices(session: Session, event: OutageEvent, now: dt.datetime | None 
     if kind is None:
         return 0
     queued_at = utc_now()
+    chosen = recipients(session, event)
     rows = [
         _row(event.id, customer_id, kind, 0, channel, recipient, queued_at)
-        for customer_id, (channel, recipient) in recipients(session, event).items()
+        for customer_id, (channel, recipient) in chosen.items()
     ]
+    if kind == "restored":
+        rows += _reporters(session, event, set(chosen), queued_at)
     if rows:
         _insert_ignoring_repeats(session, rows)
     count = select(func.count()).where(OutageNotice.outage_id == event.id, OutageNotice.kind == kind)
     return int(session.scalar(count) or 0)
 
 
+def _reporters(session: Session, event: OutageEvent, told: set[int], at: dt.datetime) -> list[dict[str, Any]]:
+    """Restoration notices for the users who reported the fault and are not told as its bound customers (they
+    gave an address in it, or their customer lies outside its scope), on the channel they wrote on; none for a
+    user already queued (the unique key cannot see rows without a customer)."""
+    queued = set(
+        session.execute(
+            select(OutageNotice.channel, OutageNotice.recipient).where(
+                OutageNotice.outage_id == event.id, OutageNotice.kind == "restored", OutageNotice.customer_id.is_(None)
+            )
+        ).tuples()
+    )
+    contacts = session.execute(
+        select(OutageContact.channel, OutageContact.user_id, OutageContact.customer_id)
+        .where(OutageContact.event_id == event.id, OutageContact.channel.in_(CHANNELS))
+        .order_by(OutageContact.id)
+    )
+    rows = []
+    for channel, user, customer_id in contacts:
+        if (customer_id is not None and customer_id in told) or (customer_id is None and (channel, user) in queued):
+            continue
+        rows.append(_row(event.id, customer_id, "restored", 0, channel, user, at))
+        queued.add((channel, user))
+    return rows
+
+
 def _row(
-    outage_id: int, customer_id: int, kind: str, revision: int, channel: str, recipient: str | None, at: dt.datetime
+    outage_id: int,
+    customer_id: int | None,
+    kind: str,
+    revision: int,
+    channel: str,
+    recipient: str | None,
+    at: dt.datetime,
 ) -> dict[str, Any]:
     return {
         "outage_id": outage_id,
@@ -150,7 +188,7 @@ def queue_follow_ups(session: Session, event: OutageEvent, kind: str) -> int:
 @dataclass(frozen=True)
 class ClaimedNotice:
     id: int
-    customer_id: int
+    customer_id: int | None  # none: a user not bound (the recipient is their openid or widget visitor id)
     kind: str  # announced / changed / called_off / restored
     channel: str
     recipient: str | None
@@ -272,9 +310,11 @@ def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
     )
 
 
-def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedNotice, str]]) -> int:
-    """Widget notices (`customer_notices`, shown when the customer next opens the widget) for the claimed rows
-    `token` still holds, recorded sent in the same transaction: exactly once. Returns how many."""
+def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedNotice, str]]) -> tuple[int, int]:
+    """Widget notices for the claimed rows `token` still holds, recorded sent in the same transaction: exactly once.
+    A bound customer's goes to `customer_notices` (shown when they next open the widget); a visitor without a
+    customer gets it as a message in their latest widget conversation (shown with its history; failed when they
+    have none). Returns how many were sent and how many failed."""
     held = set(
         session.scalars(
             select(OutageNotice.id).where(
@@ -285,12 +325,43 @@ def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedN
         )
     )
     widget = WidgetNoticeSender()
+    outcomes = []
     for notice, text in notices:
-        if notice.id in held:
+        if notice.id not in held:
+            continue
+        if notice.customer_id is not None:
             widget.send(session, notice.customer_id, text, None)
-    sent = [Outcome(n.id, "sent", n.attempts, None, text, via="widget") for n, text in notices if n.id in held]
-    record(session, token, sent)
-    return len(held)
+        elif not _to_visitor(session, notice, text):
+            outcomes.append(Outcome(notice.id, "failed", notice.attempts, NO_CONVERSATION, text))
+            continue
+        outcomes.append(Outcome(notice.id, "sent", notice.attempts, None, text, via="widget"))
+    record(session, token, outcomes)
+    sent = sum(o.status == "sent" for o in outcomes)
+    return sent, len(outcomes) - sent
+
+
+def _to_visitor(session: Session, notice: ClaimedNotice, text: str) -> bool:
+    """The notice as a message in the visitor's latest widget conversation; False when they have none."""
+    conversation_id = session.scalar(
+        select(Conversation.id)
+        .where(Conversation.channel == "widget", Conversation.external_user_id == (notice.recipient or ""))
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation_id is None:
+        return False
+    custom = {"outage_notice": {"outage_id": notice.outage_id, "kind": notice.kind}}
+    session.add(
+        Message(
+            conversation_id=conversation_id,
+            direction="out",
+            sender="system",
+            text=text,
+            payload={"custom": custom},
+            status="delivered",
+        )
+    )
+    return True
 
 
 @dataclass
@@ -334,7 +405,7 @@ def notice_summary(session: Session, outage_id: int, failures: int = 10) -> Noti
     summary.by_via = {str(via or "message"): int(count) for via, count in sorted(vias, key=lambda r: str(r[0]))}
     failed = session.execute(
         select(Customer.account_no, OutageNotice.kind, OutageNotice.channel, OutageNotice.last_error)
-        .join(Customer, Customer.id == OutageNotice.customer_id)
+        .outerjoin(Customer, Customer.id == OutageNotice.customer_id)
         .where(OutageNotice.outage_id == outage_id, OutageNotice.status == "failed")
         .order_by(OutageNotice.id)
         .limit(failures)

@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from wechatpy.session.memorystorage import MemoryStorage
 
 from core.db import make_engine, make_session_factory, transaction
-from core.models import Customer
-from core.models_outages import OutageNotice
+from core.models import Conversation, Customer, Message
+from core.models_outages import OutageEvent, OutageNotice
 from core.models_recommend import CustomerNotice
 from core.settings import REPO_ROOT
 from services.notices import take_unread
 from services.outage_notice_delivery import NoticeDelivery, Pace
 from services.outage_notice_text import load_notice_wording
+from services.outage_notices import queue_notices
+from services.outage_status import record_contact
 from services.outages import NewOutage, close_outage, create_outage, update_outage
 from tests.api.fake_wechat import FakeWeChatState, fake_wechat_app, serve
 from tests.notice_helpers import bind, fake_sender
@@ -292,3 +294,51 @@ async def test_a_planned_outage_called_off_is_told_to_those_told_of_it_and_to_no
     with transaction(sessions) as session:  # closing once more is refused and tells nobody
         with pytest.raises(Exception, match="closed"):
             close_outage(session=session, event_id=event_id, by="test", now=NOW)
+
+
+@pytest.mark.db
+async def test_users_who_reported_a_fault_by_address_are_told_when_power_is_back(
+    sessions: sessionmaker[Session], fake: tuple[str, FakeWeChatState]
+) -> None:
+    url, state = fake
+    add_customers(sessions, 2)
+    with sessions() as session:
+        bound = session.scalars(select(Customer.id).order_by(Customer.account_no)).first()
+    assert bound is not None
+    bind(sessions, [(bound, "wechat", "o_bound")])
+    fault = NewOutage("fault", NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=2), "电缆故障", "feeder")
+    fault = NewOutage(**{**fault.__dict__, "scope_value": "10kV文三路1号线"})
+    with transaction(sessions) as session:
+        event_id = create_outage(session=session, new=fault, by="test", now=NOW).id
+        conversation = Conversation(channel="widget", external_user_id="v_addr")
+        session.add(conversation)
+        session.flush()
+        conversation_id = conversation.id
+        reporters = [("wechat", "o_addr"), ("widget", "v_addr"), ("api", "a_addr"), ("widget", "v_gone")]
+        for channel, user in [*reporters, ("wechat", "o_bound")]:
+            mine = user == "o_bound"
+            record_contact(
+                session,
+                event_id=event_id,
+                channel=channel,
+                user_id=user,
+                customer_id=bound if mine else None,
+                conversation_id=conversation_id if user == "v_addr" else None,
+                matched_by="account" if mine else "address",
+            )
+        close_outage(session=session, event_id=event_id, by="test", now=NOW)
+    report = await delivery(sessions, url).deliver_due()
+    assert (report.sent, report.failed) == (3, 1)  # the visitor without a conversation cannot be told
+    assert Counter(m["touser"] for m in state.sent) == {"o_bound": 1, "o_addr": 1}
+    assert "恢复供电" in state.texts_to("o_addr")[0]
+    notices = rows(sessions)
+    assert notices["o_addr"].customer_id is None and notices["o_bound"].customer_id == bound
+    assert "a_addr" not in notices and notices["v_gone"].status == "failed"
+    with sessions() as session:
+        shown = session.scalars(select(Message).where(Message.conversation_id == conversation_id)).one()
+        assert shown.direction == "out" and "恢复供电" in shown.text
+        assert shown.payload == {"custom": {"outage_notice": {"outage_id": event_id, "kind": "restored"}}}
+    with transaction(sessions) as session:  # queued again: nobody twice
+        event = session.get(OutageEvent, event_id)
+        assert event is not None and queue_notices(session, event, NOW) == 4
+    assert (await delivery(sessions, url).deliver_due()).sent == 0
