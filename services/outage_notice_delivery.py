@@ -7,7 +7,8 @@ WeChat's transient errors are retried by `WeChatSender` (back-off); a notice tha
 pending again `retry_after` later, up to `rounds` times. A customer-service message refused because the customer
 has not written for 48 hours (45015) or was sent too many (45047) goes out as a template message instead when
 WECHAT_NOTICE_TEMPLATE_ID names one; any other final refusal (unsubscribed …) marks it failed with the reason.
-The pace (`rate` per second) is per process."""
+The pace (`rate` per second) is shared by every api process through Redis when REDIS_URL is set (`SharedPace`),
+else it is per process."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utc_now
@@ -65,6 +68,52 @@ class Pace:
             await self.sleep(self._next - now)
 
 
+# the next free start of the shared pace, reserved atomically; Redis's own clock, so machines' clocks need not agree
+_RESERVE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local slot = math.max(t, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], tostring(slot + interval), 'EX', 60)
+return tostring(slot - t)
+"""
+
+
+class SharedPace(Pace):
+    """At most `per_s` starts a second across every process using the same Redis key: each start reserves the
+    next free slot in Redis and waits for it. Without Redis (down, unreachable) it paces this process alone and
+    says so once."""
+
+    def __init__(
+        self,
+        per_s: float,
+        redis: Any,
+        key: str = "powerdesk:outage-notice-pace",
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(per_s, clock, sleep)
+        self.redis, self.key = redis, key
+        self._reserve = redis.register_script(_RESERVE)
+        self._local_since: float | None = None
+
+    async def wait(self) -> None:
+        try:
+            delay = float(await self._reserve(keys=[self.key], args=[self.interval]))
+        except RedisError as exc:
+            if self._local_since is None:
+                log.warning("outage notices paced per process: Redis is not answering (%s)", exc)
+                self._local_since = self.clock()
+            await super().wait()
+            return
+        if self._local_since is not None:
+            log.info("outage notices paced through Redis again")
+            self._local_since = None
+        self._next = max(self._next, self.clock() + delay)  # what `idle` waits for
+        if delay > 0:
+            await self.sleep(delay)
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -94,12 +143,13 @@ class NoticeDelivery:
         concurrency: int,
         batch: int = BATCH,
         template_id: str = "",
+        pace: Pace | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"the notice concurrency must be at least 1, got {concurrency}")
         self.sessions, self.wording, self.wechat = sessions, wording, wechat
         self.template_id = template_id
-        self.pace = Pace(rate)
+        self.pace = pace or Pace(rate)
         self.concurrency, self.batch = concurrency, batch
         self.threads = anyio.CapacityLimiter(concurrency)
         self.channels: tuple[str, ...] = ("wechat", "widget") if wechat is not None else ("widget",)
@@ -228,13 +278,17 @@ def make_delivery(
     wechat: WeChatSender | None,
     rate: float | None = None,
     concurrency: int | None = None,
+    redis: Any = None,
 ) -> NoticeDelivery:
-    """The delivery with the settings' pace (OUTAGE_NOTICE_RATE, OUTAGE_NOTICE_CONCURRENCY) and wording."""
+    """The delivery with the settings' pace (OUTAGE_NOTICE_RATE, OUTAGE_NOTICE_CONCURRENCY) and wording; `redis`
+    (an asyncio client): the pace shared with every other process using it."""
+    per_s = rate or settings.outage_notice_rate
     return NoticeDelivery(
         sessions,
         load_notice_wording(settings.data_dir),
         wechat,
-        rate=rate or settings.outage_notice_rate,
+        rate=per_s,
         concurrency=concurrency or settings.outage_notice_concurrency,
         template_id=settings.wechat_notice_template_id,
+        pace=SharedPace(per_s, redis) if redis is not None else None,
     )
