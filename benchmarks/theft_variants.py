@@ -1,6 +1,7 @@
 """Issue 21: variants of the supervised theft model on the real SGCC development sample, none kept.
 
     /work/main/.venv/bin/python benchmarks/theft_variants.py [--choose 0-4] [--report 10-19]
+    # or the two splits in parallel into the same file: --report "" in one process, --choose "" in the other
 
 Each variant is cross-validated (5 stratified folds) with the population (peers, reference, the risk's
 medians) fitted on the training fold only, exactly as `anomaly cv` does; every learner below fits its
@@ -277,10 +278,12 @@ def main() -> None:
         "the model + ¼ in-fold top-20 logistic": ("logistic C=0.1, top 20 by AUC chosen in the training fold", 0.25),
         "the model + ¼ domain logistic": ("logistic C=0.03, domain list (57)", 0.25),
     }
+    kept = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
     results: dict[str, object] = {"customers": int(cons.n), "thieves": int(labels.sum()), "folds": 5}
+    results |= {split: kept[split] for split in ("choose", "report") if split in kept}  # a split skipped keeps its last
     model_name = next(iter(variants))
     for split in ("choose", "report"):
-        if not getattr(args, split):  # "" skips a split (to run the two in parallel)
+        if not getattr(args, split):  # "" skips a split (to run the two in parallel, same --out)
             continue
         seeds = _seeds(getattr(args, split))
         by_seed = {s: folds(cons, labels, own, s) for s in seeds}
