@@ -301,7 +301,7 @@ def main() -> None:
         results[split] = table
     results["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written {RESULTS}")
+    print(f"written {args.out}")
 
 
 if __name__ == "__main__":
