@@ -1,5 +1,6 @@
 """What every form does before its own checks: leave on "算了 / 取消", give the safety advice at once, and answer a
-question asked in the middle (the form then asks its question again). Nothing typed is lost or misfiled."""
+question asked in the middle, or say that it cannot (the form then asks its question again). Nothing typed is lost
+or misfiled."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from actions.understanding import (
 )
 
 
-def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> FormInput:
+def _screen(dispatcher: CollectingDispatcher, tracker: Tracker, free_text: bool) -> FormInput:
     """What the latest message is (a question is answered here) — in a worker thread (index search)."""
     services = get_services()
     parsed = tracker.latest_message.get("intent") or {}
@@ -37,18 +38,23 @@ def _screen(dispatcher: CollectingDispatcher, tracker: Tracker) -> FormInput:
             result = agreeing(
                 search_latest(retriever, tracker, k=3), services.lexicon().intent_topics.get(intent, ()), confidence
             )
-    verdict = screen_form_input(reading, KnowledgeMatch(result.answerable, result.out_of_scope) if result else None)
+    match = KnowledgeMatch(result.answerable, result.out_of_scope) if result else None
+    verdict = screen_form_input(reading, match, free_text)
     if verdict is FormInput.QUESTION and result is not None:
         answer_entry(dispatcher, result.hits[0].entry)
+    elif verdict is FormInput.UNANSWERED:
+        dispatcher.utter_message(response="utter_form_question_unanswered")
     return verdict
 
 
 class CheckedForm(FormValidationAction):
     """A form validation that screens the message first. Subclasses list the slots a cancel clears, and say whether
-    a safety emergency is also a valid answer to a slot (the repair form's description)."""
+    a safety emergency is also a valid answer to a slot (the repair form's description), and which slots take a
+    story that may ask something in passing."""
 
     cleared_on_cancel: tuple[str, ...] = ()
     safety_is_answer: tuple[str, ...] = ()
+    free_text: tuple[str, ...] = ()
 
     @abstractmethod
     def name(self) -> str: ...
@@ -57,7 +63,7 @@ class CheckedForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if not requested or tracker.latest_message.get("text") is None:
             return await super().run(dispatcher, tracker, domain)
-        verdict = await asyncio.to_thread(_screen, dispatcher, tracker)
+        verdict = await asyncio.to_thread(_screen, dispatcher, tracker, requested in self.free_text)
         if verdict is FormInput.CANCEL:
             dispatcher.utter_message(response="utter_form_cancelled")
             cleared = [SlotSet(name, None) for name in self.cleared_on_cancel]
@@ -67,6 +73,6 @@ class CheckedForm(FormValidationAction):
             if requested in self.safety_is_answer:
                 return await super().run(dispatcher, tracker, domain)
             return [SlotSet(requested, None)]
-        if verdict is FormInput.QUESTION:
-            return [SlotSet(requested, None)]  # answered; the form asks its question again
+        if verdict in (FormInput.QUESTION, FormInput.UNANSWERED):
+            return [SlotSet(requested, None)]  # answered, or said it cannot be; the form asks its question again
         return await super().run(dispatcher, tracker, domain)

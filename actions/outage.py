@@ -29,6 +29,7 @@ class ValidateOutageReportForm(CheckedForm):
 
     cleared_on_cancel = ("address", "phone", "description")
     safety_is_answer = ("description",)
+    free_text = ("description",)
 
     def name(self) -> str:
         return "validate_outage_report_form"

@@ -34,6 +34,7 @@ from core.errors import DataError
 from core.identity import mask_account
 from core.models import Customer, Ticket
 from core.models_outages import OutageEvent
+from services.outage_notices import CHANNELS as NOTICE_CHANNELS
 from services.outage_status import customer_outages, outage_at_address, record_contact, user_ticket, user_tickets
 from services.ticket_lifecycle import FINAL, ticket_view
 
@@ -41,7 +42,7 @@ HORIZON_DAYS = 7
 TICKET_NO = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2}\d{14})(?!\d)")
 WORDING_KEYS = (
     *("relative_days", "weekdays", "day", "relative_day", "planned_item", "planned_item_days"),
-    *("time_other_day", "ticket_step", "ticket_other"),
+    *("time_other_day", "ticket_step", "ticket_other", "promise_told", "promise_bind"),
 )
 
 
@@ -128,8 +129,11 @@ def tell_without_power(
         {"address": address} if address else {"account_masked": mask_account(customer.account_no if customer else "")}
     )
     kind = "fault" if event.kind == "fault" else "planned_now"
+    # a fault's restoration notice reaches the reporters on WeChat and the widget (services.outage_notices)
+    promise = str(wording.raw["promise_told" if channel in NOTICE_CHANNELS else "promise_bind"])
     dispatcher.utter_message(
         response=f"utter_outage_{kind}_{'address' if address else 'account'}",
+        promise=promise,
         reason=event.reason,
         start=wording.moment(event.start, now.date()),
         end=wording.moment(event.end, now.date()),

@@ -383,6 +383,7 @@ class FormInput(StrEnum):
     CANCEL = "cancel"  # leave the form
     SAFETY = "safety"  # a safety emergency: the advice at once
     QUESTION = "question"  # a question the knowledge base answers; the form asks again
+    UNANSWERED = "unanswered"  # a question about how things work that it cannot answer: said so, asked again
 
 
 def needs_knowledge_in_form(intent: str, confidence: float, reading: Reading) -> bool:
@@ -393,13 +394,16 @@ def needs_knowledge_in_form(intent: str, confidence: float, reading: Reading) ->
     return reading.about or (intent in KNOWLEDGE_INTENTS and confidence >= UNSURE_TASK)
 
 
-def screen_form_input(reading: Reading, match: KnowledgeMatch | None) -> FormInput:
+def screen_form_input(reading: Reading, match: KnowledgeMatch | None, free_text: bool = False) -> FormInput:
+    """`free_text`: the slot asked for takes a story (the repair form's description), which may ask something."""
     if reading.cancel:
         return FormInput.CANCEL
     if reading.safety:
         return FormInput.SAFETY
     if match is not None and match.answerable and not reading.doing:
         return FormInput.QUESTION
+    if match is not None and reading.strong_about and not reading.request and not free_text:
+        return FormInput.UNANSWERED  # "你们一般多久能派人过来？" is not an address, and no entry answers it
     return FormInput.VALUE
 
 

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
         start_wechat(app, settings, sessions)
         replayer = asyncio.create_task(app.state.conversations.run_replayer(settings.bot_replay_interval_s))
         notices = make_delivery(
-            settings, sessions, app.state.wechat_sender or make_sender(settings, settings.redis_url)
+            settings, sessions, app.state.wechat_sender or make_sender(settings, settings.redis_url), redis=redis
         )
         notifier = asyncio.create_task(notices.run(settings.outage_notice_poll_s))
         try:

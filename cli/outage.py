@@ -92,15 +92,18 @@ def add(
 @outage_app.command("update")
 def update(
     event_id: Annotated[int, typer.Argument(min=1, help="the event's id")],
+    start: Annotated[str | None, typer.Option(help="new start (local time; a planned outage moved)")] = None,
     end: Annotated[str | None, typer.Option(help="new end / estimated restoration (local time)")] = None,
     reason: Annotated[str | None, typer.Option(help="new reason")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change an open event's end (a fault's estimated restoration) or reason."""
+    """Change an open event's start, end (a fault's estimated restoration) or reason; customers already told about
+    a planned outage are told of its new times."""
     sessions = migrated_sessions()
     with transaction(sessions) as session:
+        begins = parse_local(start, "--start") if start is not None else None
         when = parse_local(end, "--end") if end is not None else None
-        event = update_outage(session=session, event_id=event_id, by=_by(), end=when, reason=reason)
+        event = update_outage(session=session, event_id=event_id, by=_by(), start=begins, end=when, reason=reason)
         view = outage_view(session, event, local_now())
     _print([view], as_json)
 
@@ -204,6 +207,8 @@ def notices(
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=1))
         return
     typer.echo(f"#{event_id}\t{summary.total} notices\t" + ", ".join(f"{k} {v}" for k, v in summary.by_channel.items()))
+    if summary.by_via:
+        typer.echo("  sent via\t" + "\t".join(f"{via} {n}" for via, n in summary.by_via.items()))
     for kind, statuses in summary.by_status.items():
         typer.echo(f"  {kind}\t" + "\t".join(f"{s} {n}" for s, n in statuses.items()))
     for failure in summary.failures:

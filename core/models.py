@@ -134,6 +134,9 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(12), default="stored")  # stored/processed/delivered/failed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)
+    # when the replayer last claimed it (pending/stored → replaying): a claim older than the grace period was its
+    # api process's last (services.conversation_log)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

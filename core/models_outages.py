@@ -82,21 +82,29 @@ class OutageContact(Base):
 
 
 class OutageNotice(Base):
-    """One bound customer told about one event, once: `announced` (a planned outage) or `restored` (a fault closed).
-    The outbox the delivery worker sends from (services.outage_notices); the unique key makes queuing idempotent."""
+    """One bound customer told about one event, once per kind: `announced` (a planned outage), `changed` (its times
+    changed after the customer was told; once per change: `revision` is the event's version), `called_off` (it
+    was called off after the customer was told) or `restored` (a fault closed). The outbox the delivery worker
+    sends from (services.outage_notices); the unique key makes queuing idempotent."""
 
     __tablename__ = "outage_notices"
     __table_args__ = (
-        UniqueConstraint("outage_id", "customer_id", "kind", name="uq_outage_notices_once"),
+        UniqueConstraint("outage_id", "customer_id", "kind", "revision", name="uq_outage_notices_once"),
         Index("ix_outage_notices_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outage_id: Mapped[int] = mapped_column(ForeignKey("outage_events.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # announced / restored
+    # none: a user not bound who reported a fault by the address they typed (an `outage_contacts` row); the
+    # recipient is then their WeChat openid or widget visitor id
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # announced / changed / called_off / restored
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the event's version (changed)
     channel: Mapped[str] = mapped_column(String(10))  # wechat / widget
-    recipient: Mapped[str | None] = mapped_column(String(128))  # the WeChat openid; none for the widget
+    # how it went out: message (WeChat customer-service message), template (WeChat template message, when the
+    # customer has been silent for 48 hours), widget; none until sent
+    via: Mapped[str | None] = mapped_column(String(10))
+    recipient: Mapped[str | None] = mapped_column(String(128))  # the WeChat openid; the visitor without a customer
     # pending → sending (claimed by a worker) → sent / failed; cancelled: the planned outage was called off first
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # WeChat API calls, retries included

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_passive_reply_s: float = Field(default=4.0, gt=0, lt=5)  # slower answers go out as pushes
     wechat_push_attempts: int = Field(default=4, gt=0)  # customer-service API attempts, with back-off
+    # the template message outage notices fall back to when the customer has not written for 48 hours (data/messages/
+    # outage_notices.yml maps its fields); empty: such notices fail with WeChat's 45015
+    wechat_notice_template_id: str = Field(default="", max_length=64)
     # --- proactive outage notices (issue 18): WeChat pushes a second per api process, at most this many at once ---
     outage_notice_rate: float = Field(default=300.0, gt=0)  # 10,000 customers told within a minute, retries included
     outage_notice_concurrency: int = Field(default=16, gt=0, le=64)

@@ -77,29 +77,44 @@ def _waiting_for_bot(stale_after_s: float | None) -> ColumnElement[bool]:
     kept = Message.status == "pending"
     if stale_after_s is None:
         return kept
+    cutoff = _now() - dt.timedelta(seconds=stale_after_s)
     left = and_(
-        Message.status == "stored",
-        Message.created_at < _now() - dt.timedelta(seconds=stale_after_s),
+        or_(
+            and_(Message.status == "stored", Message.created_at < cutoff),
+            # claimed by a replayer whose process died before the turn was stored
+            and_(Message.status == "replaying", or_(Message.claimed_at < cutoff, Message.claimed_at.is_(None))),
+        ),
         Message.payload["bot_text"].as_string().is_not(None),
     )
     return or_(kept, left)
 
 
-def _kept_before(session: Session, message: Message) -> bool:
-    """Whether older inbound messages of the message's conversation still wait for the bot."""
+def _older_in(session: Session, message: Message, statuses: tuple[str, ...]) -> bool:
+    """Whether an older inbound message of the message's conversation has one of `statuses`."""
     return (
         session.scalar(
             select(Message.id)
             .where(
                 Message.conversation_id == message.conversation_id,
                 Message.direction == "in",
-                Message.status.in_(("pending", "replaying")),
+                Message.status.in_(statuses),
                 Message.id < message.id,
             )
             .limit(1)
         )
         is not None
     )
+
+
+def _claimed_before(session: Session, message: Message) -> bool:
+    """Whether an older message of the message's conversation is claimed by a replayer (within the grace period,
+    or it would have been the one found): its conversation is answered in order."""
+    return _older_in(session, message, ("replaying",))
+
+
+def _kept_before(session: Session, message: Message) -> bool:
+    """Whether older inbound messages of the message's conversation still wait for the bot."""
+    return _older_in(session, message, ("pending", "replaying"))
 
 
 class ConversationStore:
@@ -237,7 +252,8 @@ class ConversationStore:
     def claim_pending(self, conversation_id: int, stale_after_s: float | None = None) -> PendingMessage | None:
         """The conversation's oldest waiting message, claimed (pending → replaying) by this caller only: two
         api processes never both send it to the bot. With `stale_after_s`, a message stored for the bot longer
-        ago than that and never finished is claimed too (stored → replaying, `reclaimed`)."""
+        ago than that and never finished, or claimed longer ago than that by a replayer that never finished it, is
+        claimed too (stored / replaying → replaying, `reclaimed`: its turn may be in Rasa's tracker already)."""
         with transaction(self.sessions) as session:
             row = session.execute(
                 select(Message, Conversation)
@@ -253,9 +269,18 @@ class ConversationStore:
             if row is None:
                 return None
             message, conversation = row
+            if _claimed_before(session, message):  # another replayer is at work on this conversation: in order
+                return None
             was = message.status
             claimed = session.execute(
-                update(Message).where(Message.id == message.id, Message.status == was).values(status="replaying")
+                update(Message)
+                .where(Message.id == message.id, Message.status == was)
+                .where(
+                    Message.claimed_at.is_(None)
+                    if message.claimed_at is None
+                    else Message.claimed_at == message.claimed_at
+                )
+                .values(status="replaying", claimed_at=_now())
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 return None
@@ -266,7 +291,7 @@ class ConversationStore:
                 conversation.external_user_id,
                 message.text,
                 bot_text if isinstance(bot_text, str) else message.text,
-                reclaimed=was == "stored",
+                reclaimed=was in ("stored", "replaying"),
             )
 
     def release(self, message_id: int, status: str) -> None:

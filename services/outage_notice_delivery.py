@@ -4,8 +4,11 @@ concurrent, and widget notices; the api runs it in the background, `powerdesk ou
 Database work runs in worker threads (the event loop is never blocked); WeChat calls run in a thread pool of their
 own (`concurrency` threads), so pushing 10,000 notices does not take the threads the api's requests need.
 WeChat's transient errors are retried by `WeChatSender` (back-off); a notice that still could not be sent is
-pending again `retry_after` later, up to `rounds` times; a final refusal (45015 …) marks it failed with the reason.
-The pace (`rate` per second) is per process."""
+pending again `retry_after` later, up to `rounds` times. A customer-service message refused because the customer
+has not written for 48 hours (45015) or was sent too many (45047) goes out as a template message instead when
+WECHAT_NOTICE_TEMPLATE_ID names one; any other final refusal (unsubscribed …) marks it failed with the reason.
+The pace (`rate` per second) is shared by every api process through Redis when REDIS_URL is set (`SharedPace`),
+else it is per process."""
 
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utc_now
@@ -26,7 +31,7 @@ from core.db import transaction
 from core.settings import Settings
 from services.outage_notice_text import NoticeWording, load_notice_wording
 from services.outage_notices import ClaimedNotice, Outcome, claim_due, deliver_to_widget, record, waiting
-from services.wechat_api import WeChatSender
+from services.wechat_api import TEMPLATE_HEALS, WeChatSender
 
 log = logging.getLogger(__name__)
 BATCH = 500  # notices claimed at a time
@@ -63,6 +68,52 @@ class Pace:
             await self.sleep(self._next - now)
 
 
+# the next free start of the shared pace, reserved atomically; Redis's own clock, so machines' clocks need not agree
+_RESERVE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local slot = math.max(t, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], tostring(slot + interval), 'EX', 60)
+return tostring(slot - t)
+"""
+
+
+class SharedPace(Pace):
+    """At most `per_s` starts a second across every process using the same Redis key: each start reserves the
+    next free slot in Redis and waits for it. Without Redis (down, unreachable) it paces this process alone and
+    says so once."""
+
+    def __init__(
+        self,
+        per_s: float,
+        redis: Any,
+        key: str = "powerdesk:outage-notice-pace",
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(per_s, clock, sleep)
+        self.redis, self.key = redis, key
+        self._reserve = redis.register_script(_RESERVE)
+        self._local_since: float | None = None
+
+    async def wait(self) -> None:
+        try:
+            delay = float(await self._reserve(keys=[self.key], args=[self.interval]))
+        except RedisError as exc:
+            if self._local_since is None:
+                log.warning("outage notices paced per process: Redis is not answering (%s)", exc)
+                self._local_since = self.clock()
+            await super().wait()
+            return
+        if self._local_since is not None:
+            log.info("outage notices paced through Redis again")
+            self._local_since = None
+        self._next = max(self._next, self.clock() + delay)  # what `idle` waits for
+        if delay > 0:
+            await self.sleep(delay)
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -91,11 +142,14 @@ class NoticeDelivery:
         rate: float,
         concurrency: int,
         batch: int = BATCH,
+        template_id: str = "",
+        pace: Pace | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"the notice concurrency must be at least 1, got {concurrency}")
         self.sessions, self.wording, self.wechat = sessions, wording, wechat
-        self.pace = Pace(rate)
+        self.template_id = template_id
+        self.pace = pace or Pace(rate)
         self.concurrency, self.batch = concurrency, batch
         self.threads = anyio.CapacityLimiter(concurrency)
         self.channels: tuple[str, ...] = ("wechat", "widget") if wechat is not None else ("widget",)
@@ -172,7 +226,9 @@ class NoticeDelivery:
         report = DeliveryReport()
         widget = [(n, texts[(n.outage_id, n.kind)]) for n in claimed if n.channel == "widget"]
         if widget:
-            report.sent += await anyio.to_thread.run_sync(self._to_widget, token, widget)
+            sent, failed = await anyio.to_thread.run_sync(self._to_widget, token, widget)
+            report.sent += sent
+            report.failed += failed
         pushes = [(n, texts[(n.outage_id, n.kind)]) for n in claimed if n.channel == "wechat"]
         if pushes:
             outcomes = await asyncio.gather(*(self._push(n, text) for n, text in pushes))
@@ -187,7 +243,7 @@ class NoticeDelivery:
                     report.retrying += 1
         return report
 
-    def _to_widget(self, token: str, notices: list[tuple[ClaimedNotice, str]]) -> int:
+    def _to_widget(self, token: str, notices: list[tuple[ClaimedNotice, str]]) -> tuple[int, int]:
         with transaction(self.sessions) as session:
             return deliver_to_widget(session, token, notices)
 
@@ -201,7 +257,15 @@ class NoticeDelivery:
         result = await self.wechat.push(notice.recipient or "", [text], threads=self.threads)
         attempts = notice.attempts + result.attempts
         if result.ok:
-            return Outcome(notice.id, "sent", attempts, None, text)
+            return Outcome(notice.id, "sent", attempts, None, text, via="message")
+        if result.code in TEMPLATE_HEALS and self.template_id:
+            data = self.wording.template_data(notice.kind, notice.facts)
+            result = await self.wechat.push_template(notice.recipient or "", self.template_id, data, self.threads)
+            attempts += result.attempts
+            if result.ok:
+                return Outcome(
+                    notice.id, "sent", attempts, None, "\n".join(f["value"] for f in data.values()), via="template"
+                )
         rounds = -(-attempts // self.wechat.attempts)
         if result.final or rounds >= ROUNDS:
             return Outcome(notice.id, "failed", attempts, result.error, text)
@@ -214,12 +278,17 @@ def make_delivery(
     wechat: WeChatSender | None,
     rate: float | None = None,
     concurrency: int | None = None,
+    redis: Any = None,
 ) -> NoticeDelivery:
-    """The delivery with the settings' pace (OUTAGE_NOTICE_RATE, OUTAGE_NOTICE_CONCURRENCY) and wording."""
+    """The delivery with the settings' pace (OUTAGE_NOTICE_RATE, OUTAGE_NOTICE_CONCURRENCY) and wording; `redis`
+    (an asyncio client): the pace shared with every other process using it."""
+    per_s = rate or settings.outage_notice_rate
     return NoticeDelivery(
         sessions,
         load_notice_wording(settings.data_dir),
         wechat,
-        rate=rate or settings.outage_notice_rate,
+        rate=per_s,
         concurrency=concurrency or settings.outage_notice_concurrency,
+        template_id=settings.wechat_notice_template_id,
+        pace=SharedPace(per_s, redis) if redis is not None else None,
     )

@@ -14,7 +14,8 @@ from core.clock import utc_to_local
 from core.datafiles import read_yaml_mapping
 from core.errors import DataError
 
-REQUIRED = ("announced", "restored", "when_same_day", "when_days", "date", "weekday", "where")
+KINDS = ("announced", "changed", "called_off", "restored")
+REQUIRED = (*KINDS, "when_same_day", "when_days", "date", "weekday", "where", "template")
 SCOPES = ("area", "feeder", "transformer_area", "accounts")
 
 
@@ -56,17 +57,36 @@ class NoticeWording:
             end_weekday=self._weekday(end),
         )
 
+    def _restored(self, facts: EventFacts) -> str:
+        closed = utc_to_local(facts.closed_at) if facts.closed_at else facts.end
+        return f"{self._date(closed)} {closed:%H:%M}"
+
     def render(self, kind: str, facts: EventFacts) -> str:
-        """The text of an `announced` (planned outage) or `restored` (fault closed) notice."""
-        if kind == "announced":
-            return str(self.texts["announced"]).format(
-                reason=facts.reason, when=self.when(facts.start, facts.end), where=self._where(facts)
-            )
+        """The text of an `announced`, `changed` or `called_off` (a planned outage) or `restored` (a fault closed)
+        notice."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notice kind {kind!r}; use one of {', '.join(KINDS)}")
         if kind == "restored":
-            closed = utc_to_local(facts.closed_at) if facts.closed_at else facts.end
-            restored = f"{self._date(closed)} {closed:%H:%M}"
-            return str(self.texts["restored"]).format(reason=facts.reason, where=self._where(facts), restored=restored)
-        raise ValueError(f"unknown notice kind {kind!r}; use announced or restored")
+            return str(self.texts["restored"]).format(
+                reason=facts.reason, where=self._where(facts), restored=self._restored(facts)
+            )
+        return str(self.texts[kind]).format(
+            reason=facts.reason, when=self.when(facts.start, facts.end), where=self._where(facts)
+        )
+
+    def template_data(self, kind: str, facts: EventFacts) -> dict[str, dict[str, str]]:
+        """The data of a WeChat template message for the notice (`template.fields` of the wording file)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown notice kind {kind!r}; use one of {', '.join(KINDS)}")
+        template = self.texts["template"]
+        values = {
+            "title": str(template["title"][kind]),
+            "when": self._restored(facts) if kind == "restored" else self.when(facts.start, facts.end),
+            "where": self._where(facts),
+            "reason": facts.reason,
+            "remark": str(template["remark"][kind]),
+        }
+        return {name: {"value": str(text).format(**values)} for name, text in template["fields"].items()}
 
 
 def load_notice_wording(data_dir: Path) -> NoticeWording:
@@ -80,4 +100,11 @@ def load_notice_wording(data_dir: Path) -> NoticeWording:
     missing = [s for s in SCOPES if not isinstance(where, dict) or s not in where]
     if missing:
         raise DataError(f"{path}: `where` has no wording for {', '.join(missing)}")
+    template = texts["template"]
+    parts = ("fields", "title", "remark")
+    if not isinstance(template, dict) or any(not isinstance(template.get(p), dict) for p in parts):
+        raise DataError(f"{path}: `template` must have the mappings {', '.join(parts)}")
+    missing = [f"{p}.{k}" for p in ("title", "remark") for k in KINDS if k not in template[p]]
+    if missing:
+        raise DataError(f"{path}: `template` has no wording for {', '.join(missing)}")
     return NoticeWording(texts)

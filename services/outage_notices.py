@@ -1,11 +1,19 @@
-"""The outbox of proactive outage notices (table `outage_notices`): queued when a planned outage is announced or a
-fault is closed, claimed by delivery workers, and the outcome recorded on each row.
+"""The outbox of proactive outage notices (table `outage_notices`): queued when a planned outage is announced, when
+its times change or it is called off after customers were told, and when a fault is closed; claimed by delivery
+workers, and the outcome recorded on each row.
 
-- Queuing is idempotent: one row per (event, customer, kind) under a unique key, inserted with ON CONFLICT DO
-  NOTHING (SQLite and PostgreSQL), so announcing or closing twice tells nobody twice.
+- Queuing is idempotent: one row per (event, customer, kind, revision) under a unique key, inserted with ON
+  CONFLICT DO NOTHING (SQLite and PostgreSQL), so announcing or closing twice tells nobody twice. `revision` is 0
+  except for `changed` notices, where it is the event's version after the change: each change is told once.
+- Follow-ups (`changed`, `called_off`) go only to customers already told (their `announced` notice went out or is
+  going out), on the channel they were told on; a customer whose notice is still waiting needs none, because a
+  notice's words are written from the event as it is when the notice goes out.
 - Who: the bound customers the event affects (one query over the bindings and the event's scope). The channel: the
   customer's WeChat openid when they are bound on WeChat (a push reaches them now; the most recently verified openid
-  when there are several), else the widget (a notice shown when they next open it). Unbound customers are not told.
+  when there are several), else the widget (a notice shown when they next open it). When a fault is repaired, also
+  the users who reported it by the address they typed (`outage_contacts` without a bound customer of the event), on
+  the channel they wrote on: a push to their openid, or a message in their widget conversation. Other unbound
+  customers are not told.
 - Claiming is atomic: the due pending rows are selected (on PostgreSQL FOR UPDATE SKIP LOCKED: rows another
   worker is taking are skipped; SQLite has one writer at a time) and taken with `UPDATE … SET status='sending',
   claim=<token> WHERE id IN (…) AND status='pending'`, so two workers never take the same row. A row still `sending` after
@@ -24,8 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.clock import local_now, utc_now
-from core.models import ChannelBinding, Customer
-from core.models_outages import OutageEvent, OutageNotice
+from core.models import ChannelBinding, Conversation, Customer, Message
+from core.models_outages import OutageContact, OutageEvent, OutageNotice
 from services.notices import WidgetNoticeSender
 from services.outage_notice_text import EventFacts
 from services.outage_scope import covers
@@ -33,7 +41,12 @@ from services.outage_scope import covers
 CHANNELS = ("wechat", "widget")  # the order of preference
 STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 CALLED_OFF = "the planned outage was closed (called off or over) before this notice went out"
+NO_CONVERSATION = "the visitor has no widget conversation any more"
 _NOTICES: Table = OutageNotice.__table__  # type: ignore[assignment]
+
+
+FOLLOW_UPS = ("changed", "called_off")
+TOLD = ("sending", "sent")  # an `announced` notice in these states has reached, or is reaching, the customer
 
 
 def notice_kind(event: OutageEvent, now: dt.datetime) -> str | None:
@@ -70,7 +83,7 @@ def _insert_ignoring_repeats(session: Session, rows: list[dict[str, Any]]) -> No
         statement = sqlite.insert(OutageNotice)
     else:
         raise NotImplementedError(f"outage notices need SQLite or PostgreSQL, not {dialect}")
-    statement = statement.on_conflict_do_nothing(index_elements=["outage_id", "customer_id", "kind"])
+    statement = statement.on_conflict_do_nothing(index_elements=["outage_id", "customer_id", "kind", "revision"])
     session.execute(statement, rows)
 
 
@@ -81,31 +94,102 @@ def queue_notices(session: Session, event: OutageEvent, now: dt.datetime | None 
     if kind is None:
         return 0
     queued_at = utc_now()
+    chosen = recipients(session, event)
     rows = [
-        {
-            "outage_id": event.id,
-            "customer_id": customer_id,
-            "kind": kind,
-            "channel": channel,
-            "recipient": recipient,
-            "status": "pending",
-            "attempts": 0,
-            "due_at": queued_at,
-            "created_at": queued_at,
-        }
-        for customer_id, (channel, recipient) in recipients(session, event).items()
+        _row(event.id, customer_id, kind, 0, channel, recipient, queued_at)
+        for customer_id, (channel, recipient) in chosen.items()
     ]
+    if kind == "restored":
+        rows += _reporters(session, event, set(chosen), queued_at)
     if rows:
         _insert_ignoring_repeats(session, rows)
     count = select(func.count()).where(OutageNotice.outage_id == event.id, OutageNotice.kind == kind)
     return int(session.scalar(count) or 0)
 
 
+def _reporters(session: Session, event: OutageEvent, told: set[int], at: dt.datetime) -> list[dict[str, Any]]:
+    """Restoration notices for the users who reported the fault and are not told as its bound customers (they
+    gave an address in it, or their customer lies outside its scope), on the channel they wrote on; none for a
+    user already queued (the unique key cannot see rows without a customer)."""
+    queued = set(
+        session.execute(
+            select(OutageNotice.channel, OutageNotice.recipient).where(
+                OutageNotice.outage_id == event.id, OutageNotice.kind == "restored", OutageNotice.customer_id.is_(None)
+            )
+        ).tuples()
+    )
+    contacts = session.execute(
+        select(OutageContact.channel, OutageContact.user_id, OutageContact.customer_id)
+        .where(OutageContact.event_id == event.id, OutageContact.channel.in_(CHANNELS))
+        .order_by(OutageContact.id)
+    )
+    rows = []
+    for channel, user, customer_id in contacts:
+        if (customer_id is not None and customer_id in told) or (customer_id is None and (channel, user) in queued):
+            continue
+        rows.append(_row(event.id, customer_id, "restored", 0, channel, user, at))
+        queued.add((channel, user))
+    return rows
+
+
+def _row(
+    outage_id: int,
+    customer_id: int | None,
+    kind: str,
+    revision: int,
+    channel: str,
+    recipient: str | None,
+    at: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "outage_id": outage_id,
+        "customer_id": customer_id,
+        "kind": kind,
+        "revision": revision,
+        "channel": channel,
+        "recipient": recipient,
+        "status": "pending",
+        "attempts": 0,
+        "due_at": at,
+        "created_at": at,
+    }
+
+
+def queue_follow_ups(session: Session, event: OutageEvent, kind: str) -> int:
+    """Queue `changed` (the event's times changed: once per version) or `called_off` notices for the customers
+    already told about the planned outage, in the caller's transaction. A customer with a `changed` notice still
+    waiting gets no second one (it is written from the event as it is when it goes out). Returns how many."""
+    if kind not in FOLLOW_UPS:
+        raise ValueError(f"unknown follow-up notice {kind!r}; use one of {', '.join(FOLLOW_UPS)}")
+    told = session.execute(
+        select(OutageNotice.customer_id, OutageNotice.channel, OutageNotice.recipient).where(
+            OutageNotice.outage_id == event.id, OutageNotice.kind == "announced", OutageNotice.status.in_(TOLD)
+        )
+    ).all()
+    waiting_change = set(
+        session.scalars(
+            select(OutageNotice.customer_id).where(
+                OutageNotice.outage_id == event.id, OutageNotice.kind == "changed", OutageNotice.status == "pending"
+            )
+        )
+    )
+    revision = event.version if kind == "changed" else 0
+    queued_at = utc_now()
+    rows = [
+        _row(event.id, customer_id, kind, revision, channel, recipient, queued_at)
+        for customer_id, channel, recipient in told
+        if kind == "called_off" or customer_id not in waiting_change
+    ]
+    if rows:
+        _insert_ignoring_repeats(session, rows)
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class ClaimedNotice:
     id: int
-    customer_id: int
-    kind: str
+    customer_id: int | None  # none: a user not bound (the recipient is their openid or widget visitor id)
+    kind: str  # announced / changed / called_off / restored
     channel: str
     recipient: str | None
     attempts: int
@@ -117,8 +201,8 @@ def claim_due(
     session: Session, token: str, *, channels: tuple[str, ...], limit: int, stale_after: dt.timedelta
 ) -> tuple[list[ClaimedNotice], int]:
     """Take up to `limit` due pending notices on `channels` for the worker `token` (status `sending`); an
-    `announced` notice of a planned outage closed meanwhile is `cancelled` instead (how many: the second value).
-    Commit after it."""
+    `announced` or `changed` notice of a planned outage closed meanwhile is `cancelled` instead (how many: the
+    second value). Commit after it."""
     now = utc_now()
     session.execute(
         update(OutageNotice)
@@ -152,7 +236,7 @@ def claim_due(
     )
     claimed, called_off = [], []
     for notice, event in rows:
-        if notice.kind == "announced" and event.closed_at is not None:
+        if notice.kind in ("announced", "changed") and event.closed_at is not None:
             called_off.append(notice.id)
             continue
         facts = EventFacts(
@@ -185,6 +269,7 @@ class Outcome:
     error: str | None = None
     text: str | None = None
     due_at: dt.datetime | None = None
+    via: str | None = None  # message / template / widget, once sent
 
 
 def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
@@ -200,6 +285,7 @@ def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
             attempts=bindparam("b_attempts"),
             last_error=bindparam("b_error"),
             text=bindparam("b_text"),
+            via=bindparam("b_via"),
             sent_at=bindparam("b_sent_at"),
             due_at=bindparam("b_due_at"),
             claim=None,
@@ -215,6 +301,7 @@ def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
                 "b_attempts": o.attempts,
                 "b_error": o.error[:2000] if o.error else None,
                 "b_text": o.text,
+                "b_via": o.via if o.status == "sent" else None,
                 "b_sent_at": now if o.status == "sent" else None,
                 "b_due_at": o.due_at or now,
             }
@@ -223,9 +310,11 @@ def record(session: Session, token: str, outcomes: list[Outcome]) -> None:
     )
 
 
-def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedNotice, str]]) -> int:
-    """Widget notices (`customer_notices`, shown when the customer next opens the widget) for the claimed rows
-    `token` still holds, recorded sent in the same transaction: exactly once. Returns how many."""
+def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedNotice, str]]) -> tuple[int, int]:
+    """Widget notices for the claimed rows `token` still holds, recorded sent in the same transaction: exactly once.
+    A bound customer's goes to `customer_notices` (shown when they next open the widget); a visitor without a
+    customer gets it as a message in their latest widget conversation (shown with its history; failed when they
+    have none). Returns how many were sent and how many failed."""
     held = set(
         session.scalars(
             select(OutageNotice.id).where(
@@ -236,11 +325,43 @@ def deliver_to_widget(session: Session, token: str, notices: list[tuple[ClaimedN
         )
     )
     widget = WidgetNoticeSender()
+    outcomes = []
     for notice, text in notices:
-        if notice.id in held:
+        if notice.id not in held:
+            continue
+        if notice.customer_id is not None:
             widget.send(session, notice.customer_id, text, None)
-    record(session, token, [Outcome(n.id, "sent", n.attempts, None, text) for n, text in notices if n.id in held])
-    return len(held)
+        elif not _to_visitor(session, notice, text):
+            outcomes.append(Outcome(notice.id, "failed", notice.attempts, NO_CONVERSATION, text))
+            continue
+        outcomes.append(Outcome(notice.id, "sent", notice.attempts, None, text, via="widget"))
+    record(session, token, outcomes)
+    sent = sum(o.status == "sent" for o in outcomes)
+    return sent, len(outcomes) - sent
+
+
+def _to_visitor(session: Session, notice: ClaimedNotice, text: str) -> bool:
+    """The notice as a message in the visitor's latest widget conversation; False when they have none."""
+    conversation_id = session.scalar(
+        select(Conversation.id)
+        .where(Conversation.channel == "widget", Conversation.external_user_id == (notice.recipient or ""))
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation_id is None:
+        return False
+    custom = {"outage_notice": {"outage_id": notice.outage_id, "kind": notice.kind}}
+    session.add(
+        Message(
+            conversation_id=conversation_id,
+            direction="out",
+            sender="system",
+            text=text,
+            payload={"custom": custom},
+            status="delivered",
+        )
+    )
+    return True
 
 
 @dataclass
@@ -251,6 +372,7 @@ class NoticeSummary:
     total: int = 0
     by_status: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → status → count
     by_channel: dict[str, int] = field(default_factory=dict)
+    by_via: dict[str, int] = field(default_factory=dict)  # sent notices: message / template / widget
     attempts: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
 
@@ -275,9 +397,15 @@ def notice_summary(session: Session, outage_id: int, failures: int = 10) -> Noti
         summary.total += int(count)
         summary.attempts += int(attempts or 0)
     summary.by_channel = dict(sorted(channels.items()))
+    vias = session.execute(
+        select(OutageNotice.via, func.count())
+        .where(OutageNotice.outage_id == outage_id, OutageNotice.status == "sent")
+        .group_by(OutageNotice.via)
+    )
+    summary.by_via = {str(via or "message"): int(count) for via, count in sorted(vias, key=lambda r: str(r[0]))}
     failed = session.execute(
         select(Customer.account_no, OutageNotice.kind, OutageNotice.channel, OutageNotice.last_error)
-        .join(Customer, Customer.id == OutageNotice.customer_id)
+        .outerjoin(Customer, Customer.id == OutageNotice.customer_id)
         .where(OutageNotice.outage_id == outage_id, OutageNotice.status == "failed")
         .order_by(OutageNotice.id)
         .limit(failures)

@@ -18,7 +18,7 @@ from core.clock import as_local, local_iso, local_now, utc_now
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Customer
 from core.models_outages import OutageEvent, OutageUpdate
-from services.outage_notices import queue_notices
+from services.outage_notices import queue_follow_ups, queue_notices
 from services.outage_scope import (
     SCOPES,
     affected_count,
@@ -172,35 +172,53 @@ def _lock_open(session: Session, event_id: int) -> OutageEvent:
 
 
 def update_outage(
-    *, session: Session, event_id: int, by: str, end: dt.datetime | None = None, reason: str | None = None
+    *,
+    session: Session,
+    event_id: int,
+    by: str,
+    end: dt.datetime | None = None,
+    reason: str | None = None,
+    start: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> OutageEvent:
-    """Change the end (a fault's estimated restoration) and/or the reason; Conflict once the event is closed."""
-    if end is None and reason is None:
-        raise InvalidInput("nothing to update; give end (estimated restoration) and/or reason")
+    """Change the start (a planned outage moved), the end (a fault's estimated restoration) and/or the reason;
+    Conflict once the event is closed. When a planned outage not over yet changes its times, the customers already
+    told are told again (a `changed` notice, once per change)."""
+    if start is None and end is None and reason is None:
+        raise InvalidInput("nothing to update; give start, end (estimated restoration) and/or reason")
     event = _lock_open(session, event_id)
     changes: dict[str, Any] = {}
-    if end is not None:
-        end = as_local(end)
-        _check_times(event.start, end)
-        if end != event.end:
-            changes["end"] = [local_iso(event.end), local_iso(end)]
-            event.end = end
+    new_start = as_local(start) if start is not None else event.start
+    new_end = as_local(end) if end is not None else event.end
+    _check_times(new_start, new_end)
+    for name, before, after in (("start", event.start, new_start), ("end", event.end, new_end)):
+        if after != before:
+            changes[name] = [local_iso(before), local_iso(after)]
+            setattr(event, name, after)
     if reason is not None:
         text = _reason(reason)
         if text != event.reason:
             changes["reason"] = [event.reason, text]
             event.reason = text
-    return _record(session, event, "updated", changes, by)
+    _record(session, event, "updated", changes, by)
+    if event.kind == "planned" and ("start" in changes or "end" in changes) and event.end > (now or local_now()):
+        queue_follow_ups(session, event, "changed")
+    return event
 
 
-def close_outage(*, session: Session, event_id: int, by: str) -> OutageEvent:
-    """Power is back (a fault) or the work is over or called off (planned); Conflict when already closed."""
+def close_outage(*, session: Session, event_id: int, by: str, now: dt.datetime | None = None) -> OutageEvent:
+    """Power is back (a fault) or the work is over or called off (planned); Conflict when already closed. A fault's
+    customers are told that power is back; a planned outage closed before it started was called off, and the
+    customers already told about it are told so."""
     event = _lock_open(session, event_id)
     event.closed_at = utc_now()
     changes = {"status": [event.status, "closed"]}
     event.status = "closed"
     _record(session, event, "closed", changes, by)
-    queue_notices(session, event)  # a fault: power is back, its bound customers are told
+    if event.kind == "planned" and event.start > (now or local_now()):
+        queue_follow_ups(session, event, "called_off")
+    else:
+        queue_notices(session, event, now)  # a fault: power is back, its bound customers are told
     return event
 
 

@@ -1,4 +1,5 @@
-"""The WeChat official account's API: customer-service messages with retries, and the menu (wechatpy's client).
+"""The WeChat official account's API: customer-service messages and template messages with retries, and the menu
+(wechatpy's client).
 
 wechatpy caches the access token in its session storage (Redis when REDIS_URL is set, so api
 processes share one token; memory otherwise). Token errors (40001/42001/40014) are handled here, not by
@@ -37,6 +38,8 @@ FINAL_ERRORS = {
     43004: "customer unsubscribed",
     40003: "invalid openid",
 }
+# refused customer-service messages that a template message can still carry (WeChat allows templates then)
+TEMPLATE_HEALS = (45015, 45047)
 
 
 class PowerDeskWeChatClient(WeChatClient):
@@ -85,6 +88,7 @@ class PushResult:
     attempts: int
     error: str | None = None
     final: bool = False  # refused for good (FINAL_ERRORS): trying later will not help
+    code: int | None = None  # WeChat's errcode of the last refusal
 
 
 class WeChatSender:
@@ -105,21 +109,39 @@ class WeChatSender:
             result = await self._push_one(openid, text, threads)
             tried += result.attempts
             if not result.ok:
-                return PushResult(False, tried, result.error, result.final)
+                return PushResult(False, tried, result.error, result.final, result.code)
         return PushResult(True, tried)
 
+    async def push_template(
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, dict[str, str]],
+        threads: anyio.CapacityLimiter | None = None,
+    ) -> PushResult:
+        """A template message (allowed when customer-service messages are not: 48 hours after the customer last
+        wrote), with the same retries."""
+        return await self._call(
+            openid, lambda: self.client.message.send_template(openid, template_id, data), threads, "template"
+        )
+
     async def _push_one(self, openid: str, text: str, threads: anyio.CapacityLimiter | None) -> PushResult:
-        error = ""
+        return await self._call(openid, lambda: self.client.message.send_text(openid, text), threads, "push")
+
+    async def _call(
+        self, openid: str, send: Callable[[], Any], threads: anyio.CapacityLimiter | None, what: str
+    ) -> PushResult:
+        error, code = "", None
         for attempt in range(1, self.attempts + 1):
             try:
-                await anyio.to_thread.run_sync(self.client.message.send_text, openid, text, limiter=threads)
+                await anyio.to_thread.run_sync(send, limiter=threads)
                 return PushResult(True, attempt)
             except WeChatClientException as exc:
                 code = exc.errcode
                 error = f"WeChat error {code}: {exc.errmsg}"
                 if code in FINAL_ERRORS:
-                    log.error("push to %s refused for good (%s): %s", openid, FINAL_ERRORS[code], error)
-                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})", final=True)
+                    log.error("%s to %s refused for good (%s): %s", what, openid, FINAL_ERRORS[code], error)
+                    return PushResult(False, attempt, f"{error} ({FINAL_ERRORS[code]})", final=True, code=code)
                 if code in TOKEN_ERRORS:
                     self.client.forget_token(token_used(exc))
             except (requests.RequestException, OSError) as exc:
@@ -127,7 +149,8 @@ class WeChatSender:
             if attempt < self.attempts:
                 delay = self.backoff_s * 2 ** (attempt - 1)
                 log.warning(
-                    "push to %s failed (%s), attempt %d/%d; retrying in %.1f s",
+                    "%s to %s failed (%s), attempt %d/%d; retrying in %.1f s",
+                    what,
                     openid,
                     error,
                     attempt,
@@ -135,8 +158,8 @@ class WeChatSender:
                     delay,
                 )
                 await self.sleep(delay)
-        log.error("push to %s failed after %d attempts: %s", openid, self.attempts, error)
-        return PushResult(False, self.attempts, error)
+        log.error("%s to %s failed after %d attempts: %s", what, openid, self.attempts, error)
+        return PushResult(False, self.attempts, error, code=code)
 
     async def create_menu(self, payload: dict[str, Any]) -> dict[str, Any]:
         return dict(await anyio.to_thread.run_sync(self.client.menu.create, payload))

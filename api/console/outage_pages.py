@@ -28,9 +28,10 @@ ALL_LIMIT = 200  # events on the "all" tab, newest first
 
 
 class OutageUpdateForm(ConsoleForm):
-    """The supervisors' update form: a new end (estimated restoration, `datetime-local`) and/or reason; blank fields
-    are left as they are."""
+    """The supervisors' update form: a new start (a planned outage moved), end (estimated restoration,
+    `datetime-local`) and/or reason; blank fields are left as they are."""
 
+    start: dt.datetime | None = None
     end: dt.datetime | None = None
     reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)
 
@@ -100,11 +101,19 @@ async def _supervisor_change(request: Request, event_id: int, change: Change) ->
 
 @router.post("/console/outages/{event_id}/update")
 async def update_event(request: Request, event_id: DbId) -> Response:
-    """A new estimated restoration (a fault's end) and/or reason."""
+    """A new start (a planned outage moved; its customers already told are told again), estimated restoration (a
+    fault's end) and/or reason."""
 
     def change(session: Session, who: Principal, form: FormData) -> None:
         fields = form_fields(OutageUpdateForm, form)
-        update_outage(session=session, event_id=event_id, by=who.username, end=fields.end, reason=fields.reason)
+        update_outage(
+            session=session,
+            event_id=event_id,
+            by=who.username,
+            start=fields.start,
+            end=fields.end,
+            reason=fields.reason,
+        )
 
     return await _supervisor_change(request, event_id, change)
 

@@ -59,9 +59,11 @@ class OutageIn(BaseModel):
 
 
 class OutagePatch(BaseModel):
-    """A change: the end (`estimated_restoration` for a fault, the same field), the reason, or `status: closed`."""
+    """A change: the start (a planned outage moved), the end (`estimated_restoration` for a fault, the same field),
+    the reason, or `status: closed`. Customers already told about a planned outage are told of new times."""
 
     model_config = ConfigDict(extra="forbid")
+    start: dt.datetime | None = None
     end: dt.datetime | None = None
     estimated_restoration: dt.datetime | None = None
     reason: str | None = Field(default=None, min_length=1, max_length=MAX_REASON_CHARS)
@@ -72,8 +74,8 @@ class OutagePatch(BaseModel):
     def _something(self) -> OutagePatch:
         if self.end is not None and self.estimated_restoration is not None and self.end != self.estimated_restoration:
             raise ValueError("end and estimated_restoration are the same field; give one")
-        if self.end is None and self.estimated_restoration is None and self.reason is None and self.status is None:
-            raise ValueError("nothing to change; give end (estimated_restoration), reason or status: closed")
+        if all(v is None for v in (self.start, self.end, self.estimated_restoration, self.reason, self.status)):
+            raise ValueError("nothing to change; give start, end (estimated_restoration), reason or status: closed")
         return self
 
 
@@ -113,13 +115,16 @@ async def post_outage(body: OutageIn, request: Request) -> OutageOut:
 
 @router.patch("/{event_id}", response_model=OutageOut, responses=ERRORS)
 async def patch_outage(event_id: DbId, body: OutagePatch, request: Request) -> OutageOut:
-    """Update the estimated restoration / end or the reason, or close the event; a closed event is a 409."""
+    """Update the start, the estimated restoration / end or the reason, or close the event; a closed event is a
+    409."""
 
     def change() -> OutageOut:
         with transaction(request.app.state.sessions) as session:
             end = body.end or body.estimated_restoration
-            if end is not None or body.reason is not None:
-                update_outage(session=session, event_id=event_id, by=body.by, end=end, reason=body.reason)
+            if body.start is not None or end is not None or body.reason is not None:
+                update_outage(
+                    session=session, event_id=event_id, by=body.by, start=body.start, end=end, reason=body.reason
+                )
             if body.status == "closed":
                 close_outage(session=session, event_id=event_id, by=body.by)
             return _out(session, get_outage(session=session, event_id=event_id), history=True)

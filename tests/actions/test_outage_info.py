@@ -196,8 +196,14 @@ def test_an_address_in_a_fault_ends_the_repair_form_without_a_ticket(services: S
             "requested_slot": None,
         }
         assert said(d.messages) == ["utter_outage_fault_address"] and customs(d.messages)["outage_report"] == "first"
+        assert d.messages[0]["promise"] == "恢复供电后我们会在这里通知您。"  # WeChat reaches them (outage notices)
+        api = CollectingDispatcher()
+        asyncio.run(form.validate_address(key, api, tracker(key, "inform", "api:integrator-7"), {}))
+        assert api.messages[0]["promise"] == "绑定户号后，来电时我们会主动通知您。"  # nothing reaches the HTTP api
         with services.sessions() as session:
-            contact = session.scalars(select(OutageContact).where(OutageContact.event_id == event_id)).one()
+            contact = session.scalars(
+                select(OutageContact).where(OutageContact.event_id == event_id, OutageContact.channel == "wechat")
+            ).one()
             assert (contact.channel, contact.user_id, contact.customer_id, contact.matched_by) == (
                 "wechat",
                 "o-address-1",

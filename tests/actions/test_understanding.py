@@ -176,6 +176,9 @@ def test_searching_the_index_only_when_the_decision_needs_it(lexicon: Lexicon) -
         ("哦来电了，不用了", None, FormInput.CANCEL),
         ("楼下配电箱冒烟了", None, FormInput.SAFETY),
         ("你们一般多久能修好", ANSWERABLE, FormInput.QUESTION),
+        # a question about how things work that no entry answers is not an address either
+        ("你们一般多久能派人过来？", UNSURE, FormInput.UNANSWERED),
+        ("你们一般多久能派人过来？", OUTSIDE, FormInput.UNANSWERED),
         ("西湖区文三路100号3幢2单元501", None, FormInput.VALUE),
         # a long story that mentions 算了 is not a wish to leave
         ("上次报修说算了不用来了结果又停了，这次是整栋楼都没电，麻烦尽快派人来看看", None, FormInput.VALUE),
@@ -185,6 +188,12 @@ def test_forms_screen_what_they_are_given(
     lexicon: Lexicon, text: str, match: KnowledgeMatch | None, expected: FormInput
 ) -> None:
     assert screen_form_input(read_text(lexicon, text), match) is expected
+
+
+def test_a_story_may_ask_in_passing(lexicon: Lexicon) -> None:
+    story = read_text(lexicon, "整栋楼都没电了，一般多久能修好？")
+    assert screen_form_input(story, UNSURE, free_text=True) is FormInput.VALUE  # the repair form's description
+    assert screen_form_input(story, UNSURE) is FormInput.UNANSWERED  # where an address is asked for
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A fake WeChat API server on loopback (tokens, customer-service messages, menu) and a uvicorn-in-a-thread
+"""A fake WeChat API server on loopback (tokens, customer-service and template messages, menu) and a uvicorn-in-a-thread
 helper, for tests and benchmarks/wechat.py. It can be told to answer error codes (45015, 40001 …) and to be
 slow; everything it received is recorded."""
 
@@ -27,6 +27,9 @@ APP_ID, APP_SECRET = "wx1234567890abcdef", "fake-secret"
 @dataclass
 class FakeWeChatState:
     sent: list[dict[str, Any]] = field(default_factory=list)  # customer-service messages accepted
+    templates: list[dict[str, Any]] = field(default_factory=list)  # template messages accepted
+    silent: set[str] = field(default_factory=set)  # openids silent for 48 hours: customer-service messages get 45015
+    template_errors: list[int] = field(default_factory=list)  # errcodes to answer to the next template sends
     refused: list[dict[str, Any]] = field(default_factory=list)
     menus: list[dict[str, Any]] = field(default_factory=list)
     tokens_issued: int = 0
@@ -67,13 +70,8 @@ def fake_wechat_app(state: FakeWeChatState) -> FastAPI:
             draw -= share
         return 0
 
-    @app.post("/cgi-bin/message/custom/send")
-    async def send(request: Request, access_token: str = "") -> dict[str, Any]:
-        body = await request.json()
-        if state.delay_s:
-            await asyncio.sleep(state.delay_s)
-        planned = state.errors_for.get(body.get("touser", ""))
-        code = state.errors.pop(0) if state.errors else planned.pop(0) if planned else _random_error()
+    def _refusal(body: dict[str, Any], code: int, access_token: str) -> dict[str, Any] | None:
+        """The answer to a send refused (the error code planned, else an invalid token), recorded; None: accepted."""
         if code:
             if code == 40001:
                 state.valid_tokens = set()  # the token really is invalid now
@@ -82,9 +80,33 @@ def fake_wechat_app(state: FakeWeChatState) -> FastAPI:
         error = _token_error(access_token)
         if error:
             state.refused.append({**body, "errcode": error["errcode"]})
-            return error
+        return error
+
+    @app.post("/cgi-bin/message/custom/send")
+    async def send(request: Request, access_token: str = "") -> dict[str, Any]:
+        body = await request.json()
+        if state.delay_s:
+            await asyncio.sleep(state.delay_s)
+        planned = state.errors_for.get(body.get("touser", ""))
+        code = state.errors.pop(0) if state.errors else planned.pop(0) if planned else _random_error()
+        if not code and body.get("touser") in state.silent:
+            code = 45015
+        refusal = _refusal(body, code, access_token)
+        if refusal:
+            return refusal
         state.sent.append({**body, "at": time.time()})
         return {"errcode": 0, "errmsg": "ok"}
+
+    @app.post("/cgi-bin/message/template/send")
+    async def send_template(request: Request, access_token: str = "") -> dict[str, Any]:
+        body = await request.json()
+        refusal = _refusal(body, state.template_errors.pop(0) if state.template_errors else 0, access_token)
+        if refusal:
+            return refusal
+        if not body.get("template_id") or not isinstance(body.get("data"), dict):
+            return {"errcode": 40037, "errmsg": "invalid template_id"}
+        state.templates.append({**body, "at": time.time()})
+        return {"errcode": 0, "errmsg": "ok", "msgid": next(counter)}
 
     @app.post("/cgi-bin/menu/create")
     async def menu(request: Request, access_token: str = "") -> dict[str, Any]:

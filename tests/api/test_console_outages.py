@@ -158,6 +158,21 @@ def test_a_supervisor_updates_the_estimated_restoration_and_closes_the_event(cli
     assert f'data-outage="{grid.fault}"' not in client.get("/console/outages").text
 
 
+def test_a_supervisor_moves_a_planned_outage(client: TestClient, grid: Grid) -> None:
+    csrf = login(client, "li")
+    url = f"/console/outages/{grid.planned}"
+    assert 'name="start"' in client.get(url).text
+    assert 'name="start"' not in client.get(f"/console/outages/{grid.fault}").text  # a fault's start is a fact
+    start = (local_now() + dt.timedelta(days=1, hours=2)).replace(second=0, microsecond=0)
+    form = {"csrf_token": csrf, "start": start.strftime("%Y-%m-%dT%H:%M")}
+    moved = client.post(f"{url}/update", data=form, follow_redirects=False)
+    assert moved.status_code == 303
+    assert start.strftime("%Y-%m-%d %H:%M") in client.get(url).text
+    late = (start + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    after_end = client.post(f"{url}/update", data={"csrf_token": csrf, "start": late})
+    assert after_end.status_code == 422 and "is not after start" in after_end.text
+
+
 def test_agents_may_not_change_events_and_forms_need_the_csrf_token(client: TestClient, grid: Grid) -> None:
     csrf = login(client, "wang")
     url = f"/console/outages/{grid.fault}"

@@ -169,6 +169,32 @@ def test_a_message_within_the_grace_period_is_left_to_its_process(
     assert _replay(client) == 1 and len(bot.sent) == 1
 
 
+def _claimed(settings: Settings, message_id: int, seconds_ago: float) -> None:
+    """A replayer claimed the message `seconds_ago` (and its process died then)."""
+    engine = make_engine(settings.effective_database_url)
+    with transaction(make_session_factory(engine)) as session:
+        at = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=seconds_ago)
+        session.execute(update(Message).where(Message.id == message_id).values(status="replaying", claimed_at=at))
+    engine.dispose()
+
+
+def test_a_claim_left_by_a_replayer_that_died_is_taken_over_after_the_grace_period(
+    client: TestClient, shared_settings: Settings, bot: FakeBot, pushed: RecordingChannel
+) -> None:
+    grace = client.app.state.conversations.reclaim_after_s  # type: ignore[attr-defined]
+    first = _died_after_storing(client, "u-claim", "停电了")
+    _claimed(shared_settings, first.id, grace - 5)  # claimed a moment ago: its replayer may be at work
+    later = client.app.state.store.store_inbound("api", "u-claim", "多久来电", bot_text="多久来电")  # type: ignore[attr-defined]
+    client.app.state.store.mark_pending(later.id, "多久来电")  # type: ignore[attr-defined]
+    assert _replay(client) == 0 and bot.sent == []  # the later message waits behind the claimed one
+    _claimed(shared_settings, first.id, grace + 5)  # … whose replayer died
+    assert _replay(client) == 2
+    assert bot.tracker_reads == ["api:u-claim"]  # its turn may have reached Rasa: the tracker is read first
+    assert [text for _, text, _ in bot.sent] == ["停电了", "多久来电"]  # in order, each once
+    assert [_inbound(shared_settings, m.id).status for m in (first, later)] == ["processed", "processed"]
+    assert _replay(client) == 0 and len(bot.sent) == 2
+
+
 def test_two_replayers_racing_for_it_answer_it_once(shared_settings: Settings, bot: FakeBot) -> None:
     """Two api processes (two apps on one database): both find the message before either claims it."""
     both_looked = threading.Barrier(2, timeout=20)

@@ -51,6 +51,8 @@ def test_outage_add_update_close_list(tmp_path: Path) -> None:
     assert powerdesk(tmp_path, "outage", "list", "--active").stdout == ""
     updated = powerdesk(tmp_path, "outage", "update", "2", "--end", f"{DAY}T20:00")
     assert updated.returncode == 0 and f"{DAY}T20:00" in updated.stdout
+    moved = powerdesk(tmp_path, "outage", "update", "1", "--start", f"{DAY}T09:00", "--json")
+    assert moved.returncode == 0 and json.loads(moved.stdout)[0]["start"] == f"{DAY}T09:00"
     assert powerdesk(tmp_path, "outage", "close", "2").returncode == 0
     shown = json.loads(powerdesk(tmp_path, "outage", "show", "2", "--json").stdout)
     assert [h["action"] for h in shown["history"]] == ["created", "updated", "closed"]
@@ -140,7 +142,9 @@ def test_outage_notify_delivers_and_notices_counts(tmp_path: Path) -> None:
     assert [m["touser"] for m in state.sent] == ["o_cli"]
     counts = json.loads(powerdesk(tmp_path, "outage", "notices", "1", "--json").stdout)
     assert counts["by_status"]["announced"]["sent"] == 2 and counts["by_channel"] == {"wechat": 1, "widget": 1}
-    assert "announced\tpending 0\tsending 0\tsent 2" in powerdesk(tmp_path, "outage", "notices", "1").stdout
+    assert counts["by_via"] == {"message": 1, "widget": 1}
+    text = powerdesk(tmp_path, "outage", "notices", "1").stdout
+    assert "announced\tpending 0\tsending 0\tsent 2" in text and "sent via\tmessage 1\twidget 1" in text
 
 
 def test_outage_notify_and_notices_refuse_bad_input(tmp_path: Path) -> None:

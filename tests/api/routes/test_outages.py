@@ -65,6 +65,11 @@ def test_create_update_close_and_list(api: tuple[TestClient, str]) -> None:
     assert patched.status_code == 200 and patched.json()["end"] == f"{TOMORROW}T19:00"
     assert [h["action"] for h in patched.json()["history"]] == ["created", "updated"]
     assert patched.json()["history"][1]["by"] == "调度员"
+    moved = client.patch(path, json={"start": f"{TOMORROW}T09:00"}, headers=KEY)
+    assert moved.status_code == 200 and moved.json()["start"] == f"{TOMORROW}T09:00"
+    assert moved.json()["history"][2]["changes"] == {"start": [f"{TOMORROW}T08:00", f"{TOMORROW}T09:00"]}
+    late = client.patch(path, json={"start": f"{TOMORROW}T20:00"}, headers=KEY)
+    assert late.status_code == 422 and "is not after start" in late.json()["message"]
     coming = client.get("/api/v1/outages?which=coming", headers=KEY).json()
     assert [e["id"] for e in coming] == [event["id"]]
     assert client.get("/api/v1/outages?active=true", headers=KEY).json() == []
@@ -82,7 +87,7 @@ def test_create_update_close_and_list(api: tuple[TestClient, str]) -> None:
     assert again.status_code == 409 and "was closed at" in again.json()["message"]
     assert client.patch(f"/api/v1/outages/{fault_id}", json={"status": "closed"}, headers=KEY).status_code == 409
     shown = client.get(path, headers=KEY).json()
-    assert shown["version"] == 2 and len(shown["history"]) == 2
+    assert shown["version"] == 3 and len(shown["history"]) == 3  # the refused change left nothing
 
 
 def test_bad_input_is_a_clear_4xx(api: tuple[TestClient, str]) -> None:
