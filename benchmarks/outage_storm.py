@@ -215,6 +215,13 @@ async def storm(
     }
 
 
+RESTORED = "【恢复供电通知】"  # the title of every restoration notice (data/messages/outage_notices.yml, `restored`)
+
+
+def _text(message: dict[str, Any]) -> str:
+    return str((message.get("text") or {}).get("content") or "")
+
+
 def restoration(base_url: str, database_url: str, event_id: int, openids: list[str], state: Any) -> dict[str, Any]:
     """Close the fault as dispatch would, then wait for the restoration notices (at most 120 s)."""
     from sqlalchemy import func, select
@@ -235,7 +242,8 @@ def restoration(base_url: str, database_url: str, event_id: int, openids: list[s
     pushes: Counter[str] = Counter()
     widget: dict[int, int] = {}
     while time.monotonic() < deadline:
-        pushes = Counter(str(m.get("touser")) for m in state.sent[before:])
+        # restoration notices only: a storm answer the replayer pushes late (after the close) is not a notice
+        pushes = Counter(str(m.get("touser")) for m in state.sent[before:] if RESTORED in _text(m))
         with sessions() as session:
             widget = dict(
                 session.execute(
@@ -248,7 +256,7 @@ def restoration(base_url: str, database_url: str, event_id: int, openids: list[s
         if all(pushes[o] for o in openids) and len(widget) >= len(openids):
             break
         time.sleep(1)
-    last = max((m["at"] for m in state.sent[before:]), default=closed_at)
+    last = max((m["at"] for m in state.sent[before:] if RESTORED in _text(m)), default=closed_at)
     engine.dispose()
     return {
         "wechat_told_once": sum(1 for o in openids if pushes[o] == 1),
