@@ -16,8 +16,8 @@ from core.clock import local_now
 from core.db import transaction
 from core.errors import InvalidInput
 from core.settings import get_settings
+from services.outage_notice_counts import notice_summary
 from services.outage_notice_delivery import DeliveryReport, make_delivery
-from services.outage_notices import notice_summary
 from services.outage_scope import SCOPE_COLUMNS, known_values
 from services.outages import (
     NewOutage,

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import utc_now
 from core.db import transaction
 from core.settings import Settings
+from services.outage_notice_counts import waiting
 from services.outage_notice_text import NoticeWording, load_notice_wording
-from services.outage_notices import ClaimedNotice, Outcome, claim_due, deliver_to_widget, record, waiting
+from services.outage_notices import ClaimedNotice, Outcome, claim_due, deliver_to_widget, record
 from services.wechat_api import TEMPLATE_HEALS, WeChatSender
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import transaction
 from core.models import Customer
 from core.models_outages import OutageNotice
-from services.outage_notices import claim_due, notice_summary, queue_notices
+from services.outage_notice_counts import notice_summary
+from services.outage_notices import claim_due, queue_notices
 from services.outages import NewOutage, close_outage, get_outage
 from tests.notice_helpers import bind
 from tests.outage_helpers import add_customers
