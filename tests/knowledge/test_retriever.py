@@ -165,7 +165,7 @@ def test_the_shipped_negatives_are_out_of_scope_and_not_in_the_evaluation_sets()
     assert not (set(negatives) & evaluated) and not (set(negatives) & questions)
 
 
-@pytest.mark.parametrize("name", ["kb_holdout.yml", "faq_holdout4.yml"])
+@pytest.mark.parametrize("name", ["kb_holdout.yml", "faq_holdout4.yml", "faq_holdout5.yml"])
 def test_the_held_out_sets_are_large_enough_valid_and_disjoint_from_training(entries, name: str) -> None:  # type: ignore[no-untyped-def]
     held_out = load_items(DATA / "eval" / name, load_topics(DATA))
     topics = set(load_topics(DATA))

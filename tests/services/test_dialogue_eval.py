@@ -92,7 +92,7 @@ def test_task_starts(tmp_path: Path) -> None:
     assert load_nlu_examples(path) == [("query_bill", "查上个月电费"), ("query_bill", "电费多少")]
 
 
-@pytest.mark.parametrize("name", ["nlu_holdout3.yml"])
+@pytest.mark.parametrize("name", ["nlu_holdout3.yml", "nlu_holdout4.yml"])
 def test_the_held_out_nlu_sets_are_disjoint_from_training(name: str) -> None:
     from core.settings import REPO_ROOT
 
