@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, bot: BotClient | None = None, k
             limiter = MemoryRateLimiter(settings.rate_limit_burst, settings.rate_limit_per_second)
         texts = load_texts(settings.data_dir)
         store = ConversationStore(sessions)
-        bot_client = bot or make_bot_client(settings.rasa_url_list, settings.rasa_timeout_s, http, settings.rasa_token)
+        bot_client = bot or make_bot_client(
+            settings.rasa_url_list, settings.rasa_timeout_s, http, settings.rasa_token, settings.api_workers
+        )
         app.state.settings = settings
         app.state.sessions = sessions
         app.state.http = http

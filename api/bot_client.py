@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import UpstreamUnavailable
+from core.errors import UpstreamBusy, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-PowerDesk-Token"  # bot/channels/powerdesk.py checks it
@@ -103,9 +103,7 @@ class RasaClient:
             async with asyncio.timeout(self.timeout_s):
                 await self._turns.acquire()
         except TimeoutError as exc:
-            raise UpstreamUnavailable(
-                f"Rasa is busy: no turn could be sent within {self.timeout_s:.0f} s", unreached=True
-            ) from exc
+            raise UpstreamBusy(f"Rasa is busy: no turn could be sent within {self.timeout_s:.0f} s") from exc
         try:
             response = await self.http.post(
                 f"{self.base_url}/webhooks/powerdesk/webhook",
@@ -201,6 +199,8 @@ class ReplicatedRasa:
         for replica in self.order(sender):
             try:
                 return await call(replica)
+            except UpstreamBusy:
+                raise  # up but saturated: the next server's queue is as long, and waiting twice helps nobody
             except UpstreamUnavailable as exc:
                 if not exc.unreached:
                     raise
@@ -230,6 +230,11 @@ class ReplicatedRasa:
         return {r.base_url: await r.ready() for r in self.replicas}
 
 
-def make_bot_client(urls: list[str], timeout_s: float, http: httpx.AsyncClient, token: str) -> BotClient:
-    clients = [RasaClient(url, timeout_s, http, token) for url in urls]
+def make_bot_client(
+    urls: list[str], timeout_s: float, http: httpx.AsyncClient, token: str, api_workers: int = 1
+) -> BotClient:
+    """One client per Rasa server; with several api workers each sends its share of `TURNS_AT_ONCE`, so that a
+    server has at most that many turns at once whichever worker they come from."""
+    at_once = max(2, -(-TURNS_AT_ONCE // max(1, api_workers)))
+    clients = [RasaClient(url, timeout_s, http, token, at_once) for url in urls]
     return clients[0] if len(clients) == 1 else ReplicatedRasa(clients)

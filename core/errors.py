@@ -59,6 +59,14 @@ class UpstreamUnavailable(PowerDeskError):
         self.unreached = unreached
 
 
+class UpstreamBusy(UpstreamUnavailable):
+    """The dependency is up but every place in its queue stayed taken for the whole timeout: the request was not
+    sent (unreached), and another replica of a busy cluster would keep it waiting as long again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, unreached=True)
+
+
 class DataError(PowerDeskError):
     """A data file (schedule, knowledge entry, generator config) is malformed."""
 

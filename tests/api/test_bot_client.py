@@ -11,7 +11,7 @@ import pytest
 
 from api.bot_client import RasaClient, ReplicatedRasa, make_bot_client, turn_in_events
 from api.conversations import replies_from_rasa
-from core.errors import UpstreamUnavailable
+from core.errors import UpstreamBusy, UpstreamUnavailable
 from tests.conftest import FIXTURES
 
 TRACKER = json.loads((FIXTURES / "rasa" / "tracker.json").read_text(encoding="utf-8"))
@@ -176,3 +176,33 @@ async def test_turns_beyond_those_at_once_wait_in_order_and_a_long_wait_is_unrea
         assert (await first).messages == [{"text": "widget:first"}]
         third = await client.send("widget:third", "停电了", {})
         assert third.messages == [{"text": "widget:third"}] and order == ["widget:first", "widget:third"]
+
+
+async def test_a_busy_server_is_not_failed_over_and_workers_share_the_turns_at_once() -> None:
+    """A server whose queue stayed full for the whole timeout is up: the customer's turn is kept (unreached) at
+    once, not queued again behind the other server's customers (a storm would wait twice as long). With several
+    api workers, each sends its share of the turns a server takes at once."""
+    import asyncio
+
+    release = asyncio.Event()
+    reached: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        reached.append(request.url.host)
+        await release.wait()
+        return httpx.Response(200, json={"messages": [{"text": request.url.host}]})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        bot = make_bot_client(["http://rasa-a", "http://rasa-b"], 0.3, http, "t0ken-for-rasa-api", api_workers=8)
+        assert isinstance(bot, ReplicatedRasa)
+        assert [r._turns._value for r in bot.replicas] == [2, 2]  # 16 at once per server, over 8 workers
+        sender = "api:user-1"
+        home = bot.order(sender)[0].base_url.removeprefix("http://")
+        held = [asyncio.create_task(bot.send(sender, "停电了", {})) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(UpstreamBusy) as busy:
+            await bot.send(sender, "停电了", {})
+        assert busy.value.unreached and reached == [home, home]  # nothing sent to the other server
+        release.set()
+        assert [(await t).messages for t in held] == [[{"text": home}]] * 2
+        assert isinstance(make_bot_client(["http://rasa"], 1.0, http, "t", api_workers=3), RasaClient)
