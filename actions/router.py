@@ -58,11 +58,13 @@ NOT_FOLLOW_UPS = frozenset(
     {"complain", "request_human", "bind_account", "report_outage", "query_outage_plan", "query_ticket"}
     | {"greet", "goodbye", "thank"}
 )
-_STEP_BACK = re.compile(r"(再)?往前(一|1)?个?月|前一个月|再早一个月|再前一个月")
+_STEP_BACK = re.compile(r"(再)?往前(一|1)?个?月|前一个月|前个月|再早一个月|再前一个月")
 _STEP_ON = re.compile(r"(再)?往后(一|1)?个?月|后一个月|下一个月")
 _HOW_COMPUTED = re.compile(
-    r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么|太贵|这么贵|(为啥|为什么|咋回事)[?？]?$"
+    r"怎么算|怎么来的|怎么计算|贵在哪|为什么这么|为啥这么|咋这么|怎么这么|太贵|这么贵|(为啥|为什么|咋回事)[?？]?$"
 )
+# a longer message that opens with surprise at the bill just shown ("怎么这么多 我们白天都不在家的")
+_SURPRISED = re.compile(r"^(啊|哎|诶|唉|天哪|我去|不是吧)?[,，!！]?(怎么|咋|为什么|为啥)(会)?(这么|那么)(多|贵|高)")
 _TARIFF_WORDS = re.compile(r"电价|阶梯|峰谷|分时|政策|规定|标准")
 _USAGE_WORDS = ("用电", "电量", "度")
 _BILL_WORDS = ("电费", "账单", "钱", "元")
@@ -170,9 +172,18 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
                 return lambda s, d, t, dom: _both_usages(s, d, t, other, this)  # "上个月用电比上上个月多了多少度"
             lookup = ActionExplainBill(compare_with=other)
             return lambda s, d, t, dom: lookup.lookup(s, d, t, this)
-    if lexicon.compare.search(text) and "去年同期" in text and current is not None:
-        return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
-    if intent == "explain_bill" and not months and current is not None and last in MONTHLY:
+    if lexicon.compare.search(text) and not months and current is not None and _STEP_BACK.search(text):
+        # "比前一个月贵了吗" after a bill: the month under discussion against the one before it
+        before = shift_month(*current, -1)
+        if any(w in text for w in _USAGE_WORDS) and not any(w in text for w in _BILL_WORDS):
+            return lambda s, d, t, dom: _both_usages(s, d, t, before, current)
+        compared = ActionExplainBill(compare_with=before)
+        return lambda s, d, t, dom: compared.lookup(s, d, t, current)
+    same_month = months[0] if len(months) == 1 else current  # "上个月用电跟去年同期比" names its month
+    if lexicon.compare.search(text) and "去年同期" in text and same_month is not None:
+        return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, same_month)
+    surprised = last in MONTHLY and bool(_SURPRISED.search(text))
+    if (intent == "explain_bill" or surprised) and not months and current is not None and last in MONTHLY:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
     if current is not None and last in MONTHLY and len(text) <= SHORT_FOLLOW_UP:
         step = -1 if _STEP_BACK.search(text) else (1 if _STEP_ON.search(text) else 0)

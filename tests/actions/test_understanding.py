@@ -330,7 +330,9 @@ def test_outage_follow_ups(lexicon: Lexicon, text: str, follow_up: bool) -> None
 
 
 @pytest.mark.parametrize(
-    "text", ["我家这几天有停电安排吗", "想问下我们家最近会停电不", "下礼拜一我家停不停电？那天要在家开会"]
+    "text",
+    ["我家这几天有停电安排吗", "想问下我们家最近会停电不", "下礼拜一我家停不停电？那天要在家开会", "这周我家停电吗"]
+    + ["近期停电通知查一下"],
 )
 def test_asking_about_outages_to_come_is_not_a_report(lexicon: Lexicon, text: str) -> None:
     assert route(lexicon, text, "query_outage_plan") == Decision(Route.TASK, "outage_info")
@@ -367,3 +369,11 @@ def test_leaving_a_form_at_the_start_of_a_long_message_and_days_that_are_not_out
     assert not read_text(lexicon, "我家这几天有停电安排吗").doing
     assert read_text(lexicon, "你们有人过去修没有啊").outage_follow_up
     assert not read_text(lexicon, "你们有人过去修没有啊").person
+
+
+def test_dialect_homes_investments_and_usage_in_degrees(lexicon: Lexicon) -> None:
+    assert route(lexicon, "屋头没得电了", "report_outage", UNSURE) == Decision(Route.TASK, "repair")
+    assert route(lexicon, "国网相关的电力股最近能不能买", "query_bill", UNSURE) == Decision(Route.DECLINE)
+    assert read_text(lexicon, "昨天用了几度点啊").energy  # 点 for 电: the degrees say it
+    assert not read_text(lexicon, "温州今天气温多少度").energy
+    assert not read_text(lexicon, "这周我家停电了两次").future  # it happened: not one to come
