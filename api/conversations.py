@@ -258,7 +258,11 @@ class ConversationService:
                 await self.handoffs.customer_message(inbound.conversation_id, inbound.id, mask_personal(text))
             return TurnResult(inbound.conversation_id, inbound.state, replies)
         sender = sender_id(channel, user)
-        if self.handoffs is not None and self.handoffs.strongly_negative(text):
+        if (
+            self.handoffs is not None
+            and self.handoffs.strongly_negative(text)
+            and not await self.handoffs.upset_by_known_outage(inbound.conversation_id, text)
+        ):
             return await self._upset_customer(inbound.id, inbound.conversation_id, sender, text, client)
         if inbound.behind_kept:
             # kept while the bot was away: those are answered first, in order (pushed), if the bot is back

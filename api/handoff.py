@@ -36,6 +36,7 @@ from services import agents, handoffs, tickets
 from services.agents import Principal
 from services.conversation_log import ConversationStore, OutMessage
 from services.customers import bound_customer
+from services.outage_status import customer_outages
 
 log = logging.getLogger(__name__)
 QUEUE_KEY = "console:queue"
@@ -97,6 +98,7 @@ class HandoffService:
         self.hours = ServiceHours.parse(settings.service_hours_workday, settings.service_hours_restday)
         self.complaint_cue = load_cue(settings.data_dir / "console" / "complaint.yml")
         self.person_cue = load_cue(settings.data_dir / "console" / "person.yml")
+        self.outage_cue = load_cue(settings.data_dir / "console" / "outage.yml")
 
     # --- the customer's side ---------------------------------------------------------------
 
@@ -109,6 +111,22 @@ class HandoffService:
 
     def is_complaint(self, text: str) -> bool:
         return self.complaint_cue.search(text) is not None
+
+    async def upset_by_known_outage(self, conversation_id: int, text: str) -> bool:
+        """An upset message saying the power is off, asking for no person and making no complaint, from a customer
+        whom an outage affects now: the bot tells them the outage (and links them to it) rather than a person."""
+        if not self.outage_cue.search(text) or self.wants_person(text) or self.is_complaint(text):
+            return False
+
+        def work() -> bool:
+            with self.sessions() as session:
+                conversation = session.get_one(Conversation, conversation_id)
+                customer = bound_customer(session, conversation.channel, conversation.external_user_id)
+                return customer is not None and bool(
+                    customer_outages(session, customer, self.local_now()).without_power
+                )
+
+        return await run_in_threadpool(work)
 
     async def register_complaint(self, conversation_id: int, text: str) -> Reply:
         """A complaint ticket with its commitment times, and the reply that tells the customer (as the bot's)."""

@@ -9,11 +9,16 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from core.models import Handoff, Message, Ticket
+from core.clock import local_now
+from core.db import make_engine, make_session_factory, transaction
+from core.models import Customer, Handoff, Message, Ticket
 from core.settings import Settings
+from services.customers import bind
+from services.outages import NewOutage, create_outage
 from tests.api.console_helpers import login
 from tests.api.fakes import FakeBot
 from tests.api.stored import stored_rows
+from tests.outage_helpers import add_customers
 
 
 def _handoffs(settings: Settings) -> list[Handoff]:
@@ -35,6 +40,32 @@ def test_a_strongly_negative_message_goes_to_a_person_without_the_bot(
     assert _handoffs(api_settings)[0].reason == "sentiment"
     # a mild complaint about a bill is the bot's to answer
     assert _send(client, "calm", "我对这个月电费不太满意，能解释一下吗")["state"] == "bot"
+
+
+def test_an_upset_report_of_a_known_outage_is_told_the_outage_by_the_bot(
+    agent_online: str, client: TestClient, api_settings: Settings, bot: FakeBot
+) -> None:
+    """In a storm, an angry "又停电！！…啥时候来电" from a customer the fault affects gets the fault and its
+    restoration time from the bot, not a person (hundreds of callbacks for one known fault); asking for a person or
+    complaining still reaches one, and the same words from a customer no outage affects go to a person."""
+    sessions = make_session_factory(make_engine(api_settings.effective_database_url))
+    add_customers(sessions, 2, feeder="10kV文三路1号线")
+    now = local_now().replace(tzinfo=None)
+    with transaction(sessions) as session:
+        affected = session.scalars(select(Customer).order_by(Customer.account_no)).first()
+        assert affected is not None
+        bind(session, "api", "storm", affected)
+        bind(session, "api", "storm-person", affected)
+        fault = NewOutage(
+            "fault", now - dt.timedelta(hours=1), now + dt.timedelta(hours=3), "线路故障", "feeder", "10kV文三路1号线"
+        )
+        create_outage(session=session, new=fault, by="test", now=now)
+    upset = "又停电！！冰箱里东西全要坏了 你们到底啥时候来电？？"
+    assert _send(client, "storm", upset)["state"] == "bot"
+    assert bot.sent[-1][:2] == ("api:storm", upset) and not _handoffs(api_settings)
+    assert _send(client, "storm-person", "又停电了！！气死我了 转人工！！")["state"] == "waiting_agent"
+    assert _send(client, "elsewhere", upset)["state"] == "waiting_agent"  # not bound: no outage known for them
+    assert [h.reason for h in _handoffs(api_settings)] == ["sentiment", "sentiment"]
 
 
 def test_an_angry_complaint_is_registered_as_a_complaint_before_it_goes_to_a_person(
