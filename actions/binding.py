@@ -8,6 +8,7 @@ the database agrees.
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -185,6 +186,25 @@ class ActionBindAccountSubmit(PowerDeskAction):
         events: Events = [*reset, SlotSet("bound_account", account_no)]
         pending = AFTER_BINDING.get(tracker.get_slot("pending_action") or "")
         if pending is not None:
-            # answer the question that needed the binding, in this same turn
-            events += [SlotSet("pending_action", None), *pending().act(services, dispatcher, tracker, domain)]
+            # answer the question that needed the binding, in this same turn, as it was asked ("昨天用了多少电":
+            # the day is in that message, not in the phone digits just typed)
+            asked = _as_asked(tracker)
+            events += [SlotSet("pending_action", None), *pending().act(services, dispatcher, asked, domain)]
         return events
+
+
+def _as_asked(tracker: Tracker) -> Tracker:
+    """The tracker with the customer's message that needed the binding (the last one before `pending_action` was
+    set) as its latest message; the tracker itself when none is found."""
+    asked: str | None = None
+    said: str | None = None
+    for event in tracker.events:
+        if event.get("event") == "user":
+            said = event.get("text")
+        elif event.get("event") == "slot" and event.get("name") == "pending_action" and event.get("value"):
+            asked = said
+    if not asked:
+        return tracker
+    view = copy.copy(tracker)
+    view.latest_message = {**tracker.latest_message, "text": asked}
+    return view

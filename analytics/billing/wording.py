@@ -136,6 +136,11 @@ def _own_reasons(
             price = max(float(x["price"]) for x in current.lines if x["item"] == "energy" and x.get("tier") == tier)
             bound = bounds[tier - 2] if len(bounds) >= tier - 1 else 0
             reasons.append(e["tier_crossing"].format(bound=_kwh(bound), kwh=_kwh(tiers[tier]), tier=tier, price=price))
+    periods = current.by("period")
+    peak, valley = periods.get("peak", 0.0), periods.get("valley", 0.0)
+    if peak > 0 and valley > 0:  # a time-of-use bill: how the month split between the two prices
+        share = round(peak / sum(periods.values()) * 100)
+        reasons.append(e["tou_split"].format(peak=_kwh(peak), share=share, valley=_kwh(valley)))
     for x in current.lines:
         if x["item"] == "pf_adjustment" and x["percent"] > 0:
             reasons.append(

@@ -103,6 +103,24 @@ def test_usage_needs_binding_then_answers_after_it(services: Services) -> None:
     assert responses(messages) == ["utter_unbind_done"]
 
 
+def test_the_question_that_needed_the_binding_is_answered_as_it_was_asked(services: Services) -> None:
+    """ "昨天用了多少电", then the account and the phone digits: yesterday's usage, not last month's."""
+    customer = _customer(services, "residential", 1)
+    sender = "widget:user-bind-yesterday"
+    asked = [
+        {"event": "user", "text": "昨天我家用了多少电"},
+        {"event": "slot", "name": "pending_action", "value": "action_query_usage"},
+        {"event": "user", "text": customer.account_no},
+        {"event": "user", "text": customer.phone[-4:]},
+    ]
+    slots = {"account_no": customer.account_no, "phone_last4": customer.phone[-4:]}
+    slots["pending_action"] = "action_query_usage"
+    t = tracker(customer.phone[-4:], "inform", slots=slots, sender=sender, events=asked)
+    messages, _ = run(ActionBindAccountSubmit(), t)
+    assert responses(messages)[0] == "utter_bind_success"
+    assert responses(messages)[1].startswith("utter_usage_days")  # the day asked about, with or without data
+
+
 def test_usage_of_a_tou_household_has_peak_and_valley(services: Services) -> None:
     sender = "api:tou-1"
     customer = _customer(services, "residential_tou")

@@ -323,6 +323,7 @@ def test_the_situation_already_told_is_the_reports_description(lexicon: Lexicon)
 @pytest.mark.parametrize(
     ("text", "follow_up"),
     [("几点开始停", True), ("那要等多久啊", True), ("那今天晚上呢 会不会停", True), ("你们有人过去修没有啊", True)]
+    + [("啥原因停的", True), ("为什么停电啊", True)]
     + [("三个小时了还没人来修，我要投诉", False), ("阶梯电价怎么算的", False)],
 )
 def test_outage_follow_ups(lexicon: Lexicon, text: str, follow_up: bool) -> None:

@@ -49,3 +49,12 @@ def test_explanation_names_more_energy_and_the_tier_crossing(book: TariffBook) -
     assert "用电量 450 千瓦时，比上月多 150 千瓦时（+50%）" in text
     assert "超过 2,760 千瓦时，本月有 190 千瓦时进入第2档，按 0.588 元/千瓦时计费" in text
     assert "去年同月没有账单记录" in text
+
+
+def test_a_time_of_use_bill_is_explained_with_its_peak_and_valley_split(book: TariffBook) -> None:
+    """ "怎么这么多 我们白天都不在家的": the month's kWh at the peak and at the valley price, in numbers."""
+    current = _view(book, 8, 1000, 400, category="residential_tou", energy_kwh={"peak": 300, "valley": 100})
+    text = explain_text(current, None, None, "2026年8月", WORDING, (2760, 4800))
+    assert "峰时段用电 300 千瓦时（占 75%），谷时段 100 千瓦时" in text
+    flat = explain_text(_view(book, 8, 1000, 400), None, None, "2026年8月", WORDING, (2760, 4800))
+    assert "峰时段" not in flat
