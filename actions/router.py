@@ -69,13 +69,14 @@ _TARIFF_WORDS = re.compile(r"电价|阶梯|峰谷|分时|政策|规定|标准")
 _USAGE_WORDS = ("用电", "电量", "度")
 _BILL_WORDS = ("电费", "账单", "钱", "元")
 # words that name what is looked up: a month with none of them continues the look-up under discussion
-_DATA_WORDS = ("电费", "账单", "用电", "电量", "度电", "多少度", "花了", "交了", "缴了")
+_DATA_WORDS = ("电费", "账单", "用电", "电量", "度电", "多少度", "多少电", "用了", "花了", "交了", "缴了")
 _CORRECTION = ("不对", "不是", "我问的是", "我说的是", "是问", "错了")
 _TASK_WORDS = (
     (("为什么", "为啥", "贵", "高"), "explain"),
     (("电费", "账单", "多少钱"), "bill"),
     (("用电", "电量", "度"), "usage"),
 )
+_NOT_ABOUT_OUTAGES = ("bill", "usage", "explain", "plan", "saving", "load_risk")  # tasks that never tell an outage
 SHORT_FOLLOW_UP = 12  # characters: a follow-up is short ("那电费呢"); a long message is a question of its own
 
 
@@ -193,6 +194,13 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
         if _HOW_COMPUTED.search(text) and not months and not _TARIFF_WORDS.search(text):
             # "这个钱是怎么算出来的" after a bill (but "阶梯电价是怎么算的" asks about the tariff)
             return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
+    if current is not None and last in MONTHLY and not months and any(w in text for w in _CORRECTION):
+        # "不是电量，我是问那个月电费多少钱": the month under discussion, the look-up the words name
+        # the look-up named last is the one meant ("不是电费，我问用电量")
+        named = [(text.rfind(w), task) for words, task in _TASK_WORDS[1:] for w in words if w in text]
+        corrected = max(named)[1] if named else None
+        if corrected is not None and corrected != last:
+            return lambda s, d, t, dom: MONTHLY[corrected]().lookup(s, d, t, current)
     if last == "usage" and len(text) <= SHORT_FOLLOW_UP and parse_days(text, today) is not None:
         return lambda s, d, t, dom: ActionQueryUsage().act(s, d, t, dom)  # "前天呢" after yesterday's usage
     if current is not None and not months and len(text) <= SHORT_FOLLOW_UP and _continues(text):
@@ -224,6 +232,8 @@ def _outage_first(decision: Decision, reading: Reading) -> bool:
         and (
             (decision.route is not Route.TASK and reading.outage)
             or (reading.progress and decision.task in (None, "repair", "complaint"))
+            # "家里没电了，冰箱里一堆东西，要多久才能好啊" read as a request for saving advice: no power now comes first
+            or (decision.task in _NOT_ABOUT_OUTAGES and reading.outage and reading.doing and not reading.future)
         )
     )
 

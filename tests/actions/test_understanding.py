@@ -378,3 +378,10 @@ def test_dialect_homes_investments_and_usage_in_degrees(lexicon: Lexicon) -> Non
     assert read_text(lexicon, "昨天用了几度点啊").energy  # 点 for 电: the degrees say it
     assert not read_text(lexicon, "温州今天气温多少度").energy
     assert not read_text(lexicon, "这周我家停电了两次").future  # it happened: not one to come
+
+
+def test_own_data_asked_plainly_binding_asked_for_and_a_dark_home(lexicon: Lexicon) -> None:
+    assert read_text(lexicon, "上个月电费是多少钱？").doing  # the customer's own bill, bound or not
+    assert read_text(lexicon, "我想在这里绑个户号，以后查电费方便点").doing
+    assert not read_text(lexicon, "第一档电价是多少").doing
+    assert read_text(lexicon, "刚才啪的一声全黑了，是不是你们线路出问题了").outage
