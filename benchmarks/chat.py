@@ -6,7 +6,8 @@ Starts a fresh stack (Rasa with the trained model, action server, api) and measu
 from start to ready; p50/p95/p99 latency of a rule turn (greet → utter_greet) and of an action
 turn (usage question → action server → database) and turns/s, in three phases: one customer at
 a time (no queueing), 20 customers who think between messages (exponential, mean --think s,
-as people typing Chinese on a phone), and 20 customers who never pause (saturation: the
+as people typing Chinese on a phone; each arrives after a first think time, so that the 20 first turns are not
+sent at the same instant), and 20 customers who never pause (saturation: the
 machine's capacity); each phase also straight against Rasa's REST webhook, so the api's own
 overhead is measured in the same run (and, under load, from the api's Server-Timing header:
 its total time minus the time it waited for Rasa). Results: benchmarks/results/chat.json.
@@ -81,6 +82,8 @@ async def customer_loop(client, url, body, deadline, think_s, rng, out, errors):
     """One simulated customer: alternates a rule turn and an action turn until the deadline."""
     kinds = list(TURNS)
     i = 0
+    if think_s:  # customers arrive at random times, not all at the same instant (20 first turns queued together)
+        await asyncio.sleep(rng.expovariate(1 / think_s))
     while time.monotonic() < deadline:
         kind = kinds[i % 2]
         visit = i // TURNS_PER_CONVERSATION  # a new visitor every few turns, as on a real site
