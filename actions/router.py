@@ -76,6 +76,9 @@ _TASK_WORDS = (
     (("电费", "账单", "多少钱"), "bill"),
     (("用电", "电量", "度"), "usage"),
 )
+# a correction ("不是电量，我是问那个月电费多少钱"), not "是不是…" (a yes/no question)
+_CORRECTING = re.compile(r"(?<!是)不是|不对|我问的是|我说的是|是问|错了")
+CORRECTION_MAX = 24  # characters: a longer message is a question of its own
 _NOT_ABOUT_OUTAGES = ("bill", "usage", "explain", "plan", "saving", "load_risk")  # tasks that never tell an outage
 SHORT_FOLLOW_UP = 12  # characters: a follow-up is short ("那电费呢"); a long message is a question of its own
 
@@ -183,7 +186,8 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
     same_month = months[0] if len(months) == 1 else current  # "上个月用电跟去年同期比" names its month
     if lexicon.compare.search(text) and "去年同期" in text and same_month is not None:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, same_month)
-    surprised = last in MONTHLY and bool(_SURPRISED.search(text))
+    # "怎么这么多天还没来电" after a bill is about the outage, not the bill
+    surprised = last in MONTHLY and bool(_SURPRISED.search(text)) and not lexicon.outage_words.search(text)
     if (intent == "explain_bill" or surprised) and not months and current is not None and last in MONTHLY:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
     if current is not None and last in MONTHLY and len(text) <= SHORT_FOLLOW_UP:
@@ -194,7 +198,14 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
         if _HOW_COMPUTED.search(text) and not months and not _TARIFF_WORDS.search(text):
             # "这个钱是怎么算出来的" after a bill (but "阶梯电价是怎么算的" asks about the tariff)
             return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
-    if current is not None and last in MONTHLY and not months and any(w in text for w in _CORRECTION):
+    if (
+        current is not None
+        and last in MONTHLY
+        and not months
+        and len(text) <= CORRECTION_MAX
+        and _CORRECTING.search(text)
+        and not _TARIFF_WORDS.search(text)
+    ):
         # "不是电量，我是问那个月电费多少钱": the month under discussion, the look-up the words name
         # the look-up named last is the one meant ("不是电费，我问用电量")
         named = [(text.rfind(w), task) for words, task in _TASK_WORDS[1:] for w in words if w in text]

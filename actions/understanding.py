@@ -229,7 +229,9 @@ def read_text(lexicon: Lexicon, text: str) -> Reading:
         progress=bool(lexicon.progress.search(s)) and "投诉" not in s,
         energy=bool(lexicon.energy.search(s)),
         request=bool(lexicon.request.search(s)),
-        outage_follow_up=len(s) <= OUTAGE_FOLLOW_UP and bool(lexicon.outage_follow_up.search(s)) and "投诉" not in s,
+        outage_follow_up=len(s) <= OUTAGE_FOLLOW_UP
+        and bool(lexicon.outage_follow_up.search(s))
+        and not re.search("投诉|电费|账单|电价", s),  # "那电费怎么回事" asks about the bill
         outage_words=bool(lexicon.outage_words.search(s)) and not re.search("停水|来水|停气|供水|供气", s),
         person=bool(lexicon.person.search(s)),
     )

@@ -172,6 +172,10 @@ class RasaClient:
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"could not {what} the Rasa conversation of {sender}: {exc}") from exc
 
+    def has_room(self) -> bool:
+        """Whether a turn would be sent now, without waiting for a place."""
+        return not self._turns.locked()
+
     async def ready(self) -> bool:
         try:
             response = await self.http.get(f"{self.base_url}/status", params={"token": self.token}, timeout=2.0)
@@ -197,10 +201,13 @@ class ReplicatedRasa:
     async def _first_reached(self, sender: str, call: Callable[[RasaClient], Awaitable[T]]) -> T:
         last: UpstreamUnavailable | None = None
         for replica in self.order(sender):
+            if isinstance(last, UpstreamBusy) and not replica.has_room():
+                continue  # after a busy server, only one that takes the turn at once: never wait in two queues
             try:
                 return await call(replica)
-            except UpstreamBusy:
-                raise  # up but saturated: the next server's queue is as long, and waiting twice helps nobody
+            except UpstreamBusy as exc:
+                last = exc  # up but saturated (or hung): another server with room now may take it
+                continue
             except UpstreamUnavailable as exc:
                 if not exc.unreached:
                     raise

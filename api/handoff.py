@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +26,7 @@ from api.channels import Channels, Outbound, Recipient
 from api.conversations import Outcome, clean_text
 from api.schemas import Reply
 from api.texts import Texts
-from core.clock import local_now
+from core.clock import local_now, utc_now
 from core.datafiles import read_yaml_mapping
 from core.db import transaction
 from core.errors import DataError, Forbidden, InvalidInput, UpstreamUnavailable
@@ -118,15 +119,23 @@ class HandoffService:
         if not self.outage_cue.search(text) or self.wants_person(text) or self.is_complaint(text):
             return False
 
+        since = utc_now() - dt.timedelta(days=self.settings.binding_reverify_days)  # as the bot reads a binding
+
         def work() -> bool:
             with self.sessions() as session:
                 conversation = session.get_one(Conversation, conversation_id)
-                customer = bound_customer(session, conversation.channel, conversation.external_user_id)
+                customer = bound_customer(session, conversation.channel, conversation.external_user_id, since)
                 return customer is not None and bool(
                     customer_outages(session, customer, self.local_now()).without_power
                 )
 
-        return await run_in_threadpool(work)
+        try:
+            return await run_in_threadpool(work)
+        except SQLAlchemyError:
+            log.exception(
+                "conversation %s: its outages could not be read; the message goes to a person", conversation_id
+            )
+            return False
 
     async def register_complaint(self, conversation_id: int, text: str) -> Reply:
         """A complaint ticket with its commitment times, and the reply that tells the customer (as the bot's)."""

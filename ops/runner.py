@@ -58,6 +58,9 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
     )
+    if settings.rasa_replicas > 1:  # servers sharing a machine: one TensorFlow thread each (docs/outages.md, storm)
+        for name in ("TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS"):
+            env.setdefault(name, "1")  # an operator's own setting wins
     env.update(broker_env(settings))
     env.update(store_env(settings))
     return env

@@ -40,10 +40,20 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         return await asyncio.to_thread(self._read, conversation_id, True)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """The events not stored yet, written in one transaction, then published."""
-        new_events = await asyncio.to_thread(self._write_new_events, tracker)
+        """The events not stored yet, written in one transaction, then published. A turn cancelled meanwhile (the
+        api gave up waiting) still waits for the write and publishes it before it ends: Rasa's lock on the
+        customer is held until then, so their next turn reads every event of this one."""
+        writing = asyncio.ensure_future(asyncio.to_thread(self._write_new_events, tracker))
+        try:
+            new_events = await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            await self._publish(tracker.sender_id, await writing)
+            raise
+        await self._publish(tracker.sender_id, new_events)
+
+    async def _publish(self, sender_id: str, new_events: list[Event]) -> None:
         if self.event_broker is not None and new_events:
-            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+            await self._stream_new_events(self.event_broker, new_events, sender_id)
 
     def _keys(self) -> list[str]:
         with self.session_scope() as session:

@@ -385,3 +385,11 @@ def test_own_data_asked_plainly_binding_asked_for_and_a_dark_home(lexicon: Lexic
     assert read_text(lexicon, "我想在这里绑个户号，以后查电费方便点").doing
     assert not read_text(lexicon, "第一档电价是多少").doing
     assert read_text(lexicon, "刚才啪的一声全黑了，是不是你们线路出问题了").outage
+
+
+def test_outages_happening_now_bill_questions_and_prices_are_not_misread(lexicon: Lexicon) -> None:
+    for text in ("这周又停电了", "这周停电好几次了", "近期又停电了", "这两天一直停电"):
+        assert not read_text(lexicon, text).future, text  # it is happening: a report, not an outage to come
+    assert not read_text(lexicon, "那电费怎么回事").outage_follow_up  # after an outage answer: the bill
+    for text in ("这个月电费是多少钱一度", "本月电费多少号扣款", "上个月用电量多少算正常"):
+        assert not read_text(lexicon, text).doing, text  # questions about prices and rules, not a look-up

@@ -178,10 +178,11 @@ async def test_turns_beyond_those_at_once_wait_in_order_and_a_long_wait_is_unrea
         assert third.messages == [{"text": "widget:third"}] and order == ["widget:first", "widget:third"]
 
 
-async def test_a_busy_server_is_not_failed_over_and_workers_share_the_turns_at_once() -> None:
-    """A server whose queue stayed full for the whole timeout is up: the customer's turn is kept (unreached) at
-    once, not queued again behind the other server's customers (a storm would wait twice as long). With several
-    api workers, each sends its share of the turns a server takes at once."""
+async def test_a_busy_server_fails_over_only_to_one_with_room_and_workers_share_the_turns_at_once() -> None:
+    """A server whose queue stayed full for the whole timeout (saturated, or hung) passes the turn to another
+    server only if that one takes it at once; when every server is full the turn is kept (unreached), never
+    queued a second time behind the other server's customers. With several api workers, each sends its share of
+    the turns a server takes at once."""
     import asyncio
 
     release = asyncio.Event()
@@ -197,12 +198,19 @@ async def test_a_busy_server_is_not_failed_over_and_workers_share_the_turns_at_o
         assert isinstance(bot, ReplicatedRasa)
         assert [r._turns._value for r in bot.replicas] == [2, 2]  # 16 at once per server, over 8 workers
         sender = "api:user-1"
-        home = bot.order(sender)[0].base_url.removeprefix("http://")
+        home, other = (r.base_url.removeprefix("http://") for r in bot.order(sender))
         held = [asyncio.create_task(bot.send(sender, "停电了", {})) for _ in range(2)]
         await asyncio.sleep(0.05)
-        with pytest.raises(UpstreamBusy) as busy:
+        moved = asyncio.create_task(bot.send(sender, "停电了", {}))  # home is full: the other one has room
+        await asyncio.sleep(0.4)
+        assert reached == [home, home, other]
+        at_other = next(s for s in (f"api:user-{i}" for i in range(2, 99)) if bot.order(s)[0].base_url.endswith(other))
+        held.append(asyncio.create_task(bot.send(at_other, "停电了", {})))  # the other server's own customer fills it
+        await asyncio.sleep(0.05)
+        with pytest.raises(UpstreamBusy) as busy:  # both full now: kept at once after the first wait
             await bot.send(sender, "停电了", {})
-        assert busy.value.unreached and reached == [home, home]  # nothing sent to the other server
+        assert busy.value.unreached and len(reached) == 4
         release.set()
-        assert [(await t).messages for t in held] == [[{"text": home}]] * 2
+        assert (await moved).messages == [{"text": other}]
+        await asyncio.gather(*held)
         assert isinstance(make_bot_client(["http://rasa"], 1.0, http, "t", api_workers=3), RasaClient)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,10 @@ def test_the_scaled_profile_shares_trackers_and_locks(tmp_path: Path) -> None:
     # Rasa's table is named `events`, like PowerDesk's event table: the trackers get a database of their own
     assert env["TRACKER_STORE_URL"] == "postgresql://postgres@127.0.0.1:5432/powerdesk_tracker"
     assert (env["LOCK_STORE_HOST"], env["LOCK_STORE_PORT"], env["LOCK_STORE_DB"]) == ("127.0.0.1", "6379", "0")
+    # several Rasa servers on one machine: one TensorFlow thread each (the single profile keeps TensorFlow's default)
+    assert env["TF_INTRA_OP_PARALLELISM_THREADS"] == env["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
+    single = rasa_env(with_internal_tokens(with_profile(_settings(tmp_path), "single")))
+    assert single.get("TF_INTRA_OP_PARALLELISM_THREADS") == os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS")
     for name in ("endpoints-scaled.yml", "endpoints-scaled-rabbitmq.yml"):
         endpoints = (settings.bot_dir / name).read_text(encoding="utf-8")
         for variable in ("TRACKER_STORE_URL", "LOCK_STORE_HOST", "LOCK_STORE_PORT", "ACTION_SERVER_TOKEN"):
