@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from abc import abstractmethod
 from typing import Any
@@ -14,10 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.services import Services, get_services
-from core.clock import utc_now
 from core.identity import parse_sender_id
 from core.models import Conversation, Customer
-from services.customers import bound_customer
+from services.customers import bound_customer, reverify_since
 
 log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
@@ -57,8 +55,9 @@ def find_bound_customer(session: Session, tracker: Tracker) -> Customer | None:
     """The customer this channel user verified as, within BINDING_REVERIFY_DAYS (an older binding is asked for
     the account number and phone digits again, like a new one)."""
     channel, user = channel_user(tracker)
-    since = utc_now() - dt.timedelta(days=get_services().settings.binding_reverify_days)
-    return bound_customer(session, channel, user, verified_since=since)
+    return bound_customer(
+        session, channel, user, verified_since=reverify_since(get_services().settings.binding_reverify_days)
+    )
 
 
 def start_binding_then(action_name: str, dispatcher: CollectingDispatcher) -> Events:

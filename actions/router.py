@@ -70,13 +70,12 @@ _USAGE_WORDS = ("用电", "电量", "度")
 _BILL_WORDS = ("电费", "账单", "钱", "元")
 # words that name what is looked up: a month with none of them continues the look-up under discussion
 _DATA_WORDS = ("电费", "账单", "用电", "电量", "度电", "多少度", "多少电", "用了", "花了", "交了", "缴了")
-_CORRECTION = ("不对", "不是", "我问的是", "我说的是", "是问", "错了")
 _TASK_WORDS = (
     (("为什么", "为啥", "贵", "高"), "explain"),
     (("电费", "账单", "多少钱"), "bill"),
     (("用电", "电量", "度"), "usage"),
 )
-# a correction ("不是电量，我是问那个月电费多少钱"), not "是不是…" (a yes/no question)
+# a correction ("不对，我问的是7月的电费", "不是电量，我是问那个月电费多少钱"), not "是不是…" (a yes/no question)
 _CORRECTING = re.compile(r"(?<!是)不是|不对|我问的是|我说的是|是问|错了")
 CORRECTION_MAX = 24  # characters: a longer message is a question of its own
 _NOT_ABOUT_OUTAGES = ("bill", "usage", "explain", "plan", "saving", "load_risk")  # tasks that never tell an outage
@@ -187,7 +186,7 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
     if lexicon.compare.search(text) and "去年同期" in text and same_month is not None:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, same_month)
     # "怎么这么多天还没来电" after a bill is about the outage, not the bill
-    surprised = last in MONTHLY and bool(_SURPRISED.search(text)) and not lexicon.outage_words.search(text)
+    surprised = bool(_SURPRISED.search(text)) and not lexicon.outage_words.search(text)
     if (intent == "explain_bill" or surprised) and not months and current is not None and last in MONTHLY:
         return lambda s, d, t, dom: ActionExplainBill().lookup(s, d, t, current)
     if current is not None and last in MONTHLY and len(text) <= SHORT_FOLLOW_UP:
@@ -224,7 +223,7 @@ def follow_up(services: Services, lexicon: Lexicon, tracker: Tracker, intent: st
     names_what = any(w in text for w in _DATA_WORDS)
     if intent in ("inform", "deny", "affirm", "nlu_fallback", "out_of_scope") or not names_what:
         lookup_type = MONTHLY[last]
-    elif any(w in text for w in _CORRECTION):  # "不对，我问的是7月的电费": the words say which look-up
+    elif _CORRECTING.search(text):  # "不对，我问的是7月的电费": the words say which look-up
         lookup_type = MONTHLY.get(
             {"query_usage": "usage", "explain_bill": "explain"}.get(intent, "bill"), MONTHLY[last]
         )

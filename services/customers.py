@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.clock import utc_now
 from core.models import ChannelBinding, Customer
 from core.models_billing import DemoState
 
@@ -18,6 +19,12 @@ SHOWCASE_KINDS = ("residential", "residential_tou", "commercial", "industrial")
 
 def find_by_account(session: Session, account_no: str) -> Customer | None:
     return session.scalar(select(Customer).where(Customer.account_no == account_no))
+
+
+def reverify_since(days: float) -> dt.datetime:
+    """The oldest verification a binding may have for its customer's data to be shown without verifying again
+    (`binding_reverify_days`)."""
+    return utc_now() - dt.timedelta(days=days)
 
 
 def bound_customer(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -19,9 +18,8 @@ from api.frames import receive_text_frame
 from api.origins import origin_allowed, origin_of
 from api.schemas import Button, HistoryItem, HistoryOut, NoticeItem
 from api.widget_session import MAX_TOKEN_CHARS, bearer
-from core.clock import utc_now
 from core.errors import NotAuthenticated, PowerDeskError, RateLimited, TooManyConversations
-from services.customers import DemoAccount, bound_customer, demo_showcase
+from services.customers import DemoAccount, bound_customer, demo_showcase, reverify_since
 from services.notices import take_unread
 
 log = logging.getLogger(__name__)
@@ -93,7 +91,7 @@ async def history(request: Request, authorization: str | None = Header(default=N
 async def _notices(request: Request, user_id: str) -> list[NoticeItem]:
     """The unread notices of the customer this visitor is bound to (a binding verified within
     BINDING_REVERIFY_DAYS), marked read as they are shown."""
-    since = utc_now() - dt.timedelta(days=request.app.state.settings.binding_reverify_days)
+    since = reverify_since(request.app.state.settings.binding_reverify_days)
 
     def take() -> list[NoticeItem]:
         with request.app.state.sessions() as session, session.begin():
