@@ -13,16 +13,10 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, latest_text
+from actions.form_input import FormInput, needs_knowledge_in_form, screen_form_input
 from actions.knowledge import answer_entry, search_latest
 from actions.services import get_services
-from actions.understanding import (
-    FormInput,
-    KnowledgeMatch,
-    agreeing,
-    needs_knowledge_in_form,
-    read_text,
-    screen_form_input,
-)
+from actions.understanding import KnowledgeMatch, agreeing, read_text
 
 
 def _screen(dispatcher: CollectingDispatcher, tracker: Tracker, free_text: bool) -> FormInput:

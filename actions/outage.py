@@ -10,11 +10,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PowerDeskAction, find_bound_customer, known_conversation, latest_text
+from actions.form_input import looks_like_address, situation_told
 from actions.forms import CheckedForm
 from actions.outage_info import known_outage_at_address
 from actions.parsing import extract_account_no, extract_phone, normalise
 from actions.services import Services, get_services
-from actions.understanding import looks_like_address, situation_told
 from core.db import transaction
 from services.tickets import create_ticket
 

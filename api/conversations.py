@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +27,8 @@ from api.channels import Outbound, Recipient
 from api.ratelimit import RateLimiter
 from api.schemas import Button, Reply
 from api.texts import Texts
-from core.errors import InvalidInput, PowerDeskError, RateLimited, UpstreamUnavailable
+from api.turn_text import as_customer_text, clean_text, replies_from_rasa
+from core.errors import PowerDeskError, RateLimited, UpstreamUnavailable
 from core.identity import mask_personal, sender_id
 from services.conversation_log import Answered, ConversationStore, OutMessage, PendingMessage, StoredMessage
 
@@ -37,42 +36,6 @@ if TYPE_CHECKING:
     from api.handoff import HandoffService
 
 log = logging.getLogger(__name__)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def clean_text(text: str, limit: int) -> str:
-    """Drop control and bidi characters, trim, and enforce the length limit (clear errors)."""
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
-    if not cleaned:
-        raise InvalidInput("text is empty (after removing control characters); send what the customer typed")
-    if len(cleaned) > limit:
-        raise InvalidInput(f"text has {len(cleaned)} characters; the limit is {limit}. Split or shorten it.")
-    return cleaned
-
-
-def as_customer_text(text: str) -> str:
-    """Text the customer typed, made unable to act as a Rasa command: "/restart" or '/inform{"account_no":…}'
-    would skip the NLU and set slots. The leading "/" becomes a full-width "／" (the words are kept)."""
-    return "／" + text[1:] if text.startswith("/") else text
-
-
-def replies_from_rasa(messages: list[dict[str, Any]]) -> list[Reply]:
-    """Rasa's collected messages as replies; a custom-only message joins the reply before it."""
-    replies: list[Reply] = []
-    for message in messages:
-        text = message.get("text") or ""
-        buttons = [
-            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-            for b in message.get("buttons") or []
-            if isinstance(b, dict)
-        ]
-        custom = message.get("custom") if isinstance(message.get("custom"), dict) else None
-        if not text and not buttons and custom is not None and replies:
-            replies[-1].custom = {**(replies[-1].custom or {}), **custom}
-            continue
-        if text or buttons or custom:
-            replies.append(Reply(text=text, buttons=buttons, custom=custom))
-    return replies
 
 
 @dataclass

@@ -23,10 +23,11 @@ from analytics.service_hours import ServiceHours
 from api.bot_client import BotClient
 from api.bus import Bus
 from api.channels import Channels, Outbound, Recipient
-from api.conversations import Outcome, clean_text
+from api.conversations import Outcome
 from api.schemas import Reply
 from api.texts import Texts
-from core.clock import local_now, utc_now
+from api.turn_text import clean_text
+from core.clock import local_now
 from core.datafiles import read_yaml_mapping
 from core.db import transaction
 from core.errors import DataError, Forbidden, InvalidInput, UpstreamUnavailable
@@ -36,7 +37,7 @@ from core.settings import Settings
 from services import agents, handoffs, tickets
 from services.agents import Principal
 from services.conversation_log import ConversationStore, OutMessage
-from services.customers import bound_customer
+from services.customers import bound_customer, reverify_since
 from services.outage_status import customer_outages
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class HandoffService:
         if not self.outage_cue.search(text) or self.wants_person(text) or self.is_complaint(text):
             return False
 
-        since = utc_now() - dt.timedelta(days=self.settings.binding_reverify_days)  # as the bot reads a binding
+        since = reverify_since(self.settings.binding_reverify_days)  # as the bot reads a binding
 
         def work() -> bool:
             with self.sessions() as session:

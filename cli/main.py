@@ -237,7 +237,8 @@ def serve(
     as `powerdesk run` configures it. Needs RASA_TOKEN and ACTION_SERVER_TOKEN (shared by every process)."""
     import os
 
-    from ops.runner import ensure_tracker_database, process_specs, rasa_process_name, with_profile
+    from ops.rasa_env import ensure_tracker_database
+    from ops.runner import process_specs, rasa_process_name, with_profile
 
     settings = with_profile(get_settings(), profile)
     if len(settings.rasa_token) < 16 or len(settings.action_server_token) < 16:

@@ -8,21 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from actions.form_input import FormInput, looks_like_address, screen_form_input, situation_told
 from actions.understanding import (
     Decision,
-    FormInput,
     KnowledgeMatch,
     Lexicon,
     Route,
     agreeing,
     decide,
     load_lexicon,
-    looks_like_address,
     needs_knowledge,
     read_text,
     revised_intent,
-    screen_form_input,
-    situation_told,
 )
 from core.errors import DataError
 from core.settings import REPO_ROOT

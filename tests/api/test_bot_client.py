@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.bot_client import RasaClient, ReplicatedRasa, make_bot_client, turn_in_events
-from api.conversations import replies_from_rasa
+from api.turn_text import replies_from_rasa
 from core.errors import UpstreamBusy, UpstreamUnavailable
 from tests.conftest import FIXTURES
 

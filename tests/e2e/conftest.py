@@ -24,9 +24,9 @@ from demo.config import load_demo_config
 from knowledge.service import build as knowledge_build
 from knowledge.service import embedder_path
 from ops.demo_seed import seed_demo
+from ops.rasa_env import ensure_tracker_database
 from ops.runner import (
     ensure_model,
-    ensure_tracker_database,
     process_specs,
     wait_ready,
     warm_up,

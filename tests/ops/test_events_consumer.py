@@ -20,7 +20,8 @@ from core.db import make_engine, make_session_factory
 from core.models_reports import BrokerEvent
 from core.settings import REPO_ROOT, Settings
 from ops.events_consumer import RASA_EXCHANGE, consume, parse_body
-from ops.runner import endpoints_file, rasa_env, with_internal_tokens
+from ops.rasa_env import endpoints_file, rasa_env
+from ops.runner import with_internal_tokens
 from services.satisfaction import load_events
 
 AMQP = os.environ.get("POWERDESK_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F")

@@ -10,15 +10,8 @@ from sqlalchemy import create_engine, text
 
 from core.errors import ConfigError
 from core.settings import Settings
-from ops.runner import (
-    endpoints_file,
-    ensure_tracker_database,
-    process_specs,
-    rasa_env,
-    tracker_store_url,
-    with_internal_tokens,
-    with_profile,
-)
+from ops.rasa_env import endpoints_file, ensure_tracker_database, rasa_env, tracker_store_url
+from ops.runner import process_specs, with_internal_tokens, with_profile
 from tests.conftest import PG_ADMIN_URL
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/powerdesk"

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, text
 from core.db import make_engine
 from core.migrate import upgrade
 from core.settings import REPO_ROOT, Settings
-from ops.runner import ensure_tracker_database, rasa_env, tracker_store_url, with_internal_tokens, with_profile
+from ops.rasa_env import ensure_tracker_database, rasa_env, tracker_store_url
+from ops.runner import with_internal_tokens, with_profile
 from tests.ops.test_events_consumer import RASA_PYTHON
 
 TURNS = """
